@@ -1,0 +1,865 @@
+"""An array of dual numbers: ``value`` (shape S) plus ``partials`` (shape (k,) + S), one slice per direction.
+
+Ordinary numpy code runs on it through numpy's protocols: ``__array_ufunc__`` sends every ufunc to the rule
+of the same name in :mod:`dualnum.rules` (value = f(x), partials = f'(x) · partials, the chain rule), and
+``__array_function__`` handles reductions, ``@``/``dot``, reshaping, indexing, joining and the rest. A numpy
+function without a rule raises ``TypeError`` naming it; nothing ever drops a derivative silently.
+
+``value`` and ``partials`` are plain float arrays, or DualArrays of an older tag when duals are nested
+(forward-over-forward: Hessians). Every operation below is written once, generically, so nesting works at
+any depth: the value of a nested array is itself a DualArray, and numpy dispatch recurses into it.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from . import rules
+from .dual import Dual, _scal, primal
+
+HANDLED = {}  # numpy function -> handler(*args, **kwargs)
+
+
+def implements(*funcs):
+    def register(h):
+        for f in funcs:
+            HANDLED[f] = h
+        return h
+    return register
+
+
+def _shape(x):
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
+def _ndim(x):
+    return len(_shape(x))
+
+
+def _fname(func):
+    mod = getattr(func, "__module__", None) or "numpy"
+    mod = "np" if mod in ("numpy", "numpy.core.numeric", "numpy.core.fromnumeric") or \
+        mod.startswith("numpy._core") else mod.replace("numpy", "np")
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def unsupported(name, why="dualnum has no derivative rule for it"):
+    return TypeError(f"{name} is not supported on DualArray: {why}. Derivatives are never dropped silently; "
+                     "rewrite the code with supported numpy functions or add a rule to dualnum/rules.py.")
+
+
+def as_constant(a, where="DualArray operation"):
+    """A non-dual operand as something numpy can compute with; strings, None and complex are refused."""
+    if isinstance(a, (float, int, np.floating, np.integer, np.bool_)) and not isinstance(a, np.ndarray):
+        return a
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
+        return a
+    if isinstance(a, (str, bytes)) or a is None:
+        raise TypeError(f"{where}: cannot compute with {type(a).__name__} {a!r}; expected numbers")
+    if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
+        raise TypeError(f"{where}: complex numbers are not supported (got {a!r})")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: expected numbers, got an array of dtype {arr.dtype}")
+    return arr
+
+
+class DualArray(NDArrayOperatorsMixin):
+    """``DualArray(value, partials)``: partials has shape ``(k,) + value.shape`` (or ``value.shape`` for k = 1)."""
+
+    __slots__ = ("value", "partials", "tag")
+    _is_dualarray = True
+
+    def __init__(self, value, partials=None, tag: int = 0):
+        if not isinstance(value, DualArray):
+            value = np.array(as_constant(value, "DualArray value"), dtype=float)
+        if partials is None:
+            partials = np.zeros((1,) + _shape(value))
+        elif not isinstance(partials, DualArray):
+            partials = np.array(as_constant(partials, "DualArray partials"), dtype=float)
+        if _shape(partials) == _shape(value) and _ndim(partials) != _ndim(value) + 1:
+            partials = partials[None]
+        if _shape(partials)[1:] != _shape(value):
+            raise ValueError(f"DualArray partials must have shape (k,) + {_shape(value)}, "
+                             f"got {_shape(partials)}")
+        self.value, self.partials, self.tag = value, partials, int(tag)
+
+    @staticmethod
+    def _new(value, partials, tag):
+        d = object.__new__(DualArray)
+        d.value, d.partials, d.tag = value, partials, tag
+        return d
+
+    # ---- array attributes ------------------------------------------------------------------------------------
+    shape = property(lambda self: _shape(self.value))
+    ndim = property(lambda self: _ndim(self.value))
+    size = property(lambda self: int(np.prod(_shape(self.value))))
+    dtype = property(lambda self: self.value.dtype)
+    npartials = property(lambda self: _shape(self.partials)[0], doc="k, the number of seeded directions")
+    T = property(lambda self: np.transpose(self))
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d DualArray")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"DualArray({self.value!r}, partials={self.partials!r}, tag={self.tag})".replace("\n", "\n  ")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "np.asarray() of a DualArray would drop its derivatives (this also happens when a DualArray is "
+            "written into a plain float array, or passed to code that needs plain floats). Keep it a DualArray: "
+            "build arrays with np.stack/np.concatenate/np.where; use dualnum.value(x) or x.value if you "
+            "really want the values without derivatives.")
+
+    def __float__(self):
+        if self.size != 1:
+            raise TypeError(f"only size-1 DualArrays can be converted to float, this has shape {self.shape}")
+        return float(self.reshape(())[()]) if self.ndim else float(_to_scalar(self))
+
+    def __bool__(self):
+        return bool(primal(self))
+
+    def __hash__(self):  # mutable, like ndarray
+        raise TypeError("unhashable type: 'DualArray'")
+
+    def item(self):
+        return _scalar(self.reshape(())) if self.size == 1 else self.__float__()
+
+    # ---- numpy protocols -------------------------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return dispatch_function(func, args, kwargs)
+
+    # ---- indexing --------------------------------------------------------------------------------------------
+    def __getitem__(self, idx):
+        idx = _clean_index(idx)
+        v = self.value[idx]
+        p = _index_partials(self.partials, idx, _shape(v))
+        if _ndim(v) == 0:
+            return Dual._new(_scal(v), tuple(_scal(e) for e in _iter_partials(p)), self.tag)
+        return DualArray._new(v, p, self.tag)
+
+    def __setitem__(self, idx, val):
+        idx = _clean_index(idx)
+        if type(val) is Dual:
+            val = lift(val)
+        if isinstance(val, DualArray) and val.tag > self.tag:
+            raise TypeError("cannot store a dual number of an inner differentiation into this DualArray in "
+                            "place; build a new array instead (np.where, np.concatenate, np.stack)")
+        self._make_writable()
+        tidx = idx if isinstance(idx, tuple) else (idx,)
+        target_nd = _ndim(self.value[idx])
+        if isinstance(val, DualArray) and val.tag == self.tag:
+            self.value[idx] = val.value
+            self.partials[(slice(None),) + tidx] = _expand(val.partials, target_nd)
+        else:
+            self.value[idx] = val if isinstance(val, DualArray) else as_constant(val, "DualArray assignment")
+            self.partials[(slice(None),) + tidx] = 0.0
+
+    def _make_writable(self):
+        for name in ("value", "partials"):
+            a = getattr(self, name)
+            if isinstance(a, np.ndarray) and not a.flags.writeable:
+                setattr(self, name, a.copy())
+
+    # ---- numpy-style methods ---------------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return _sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        return _reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
+
+    def transpose(self, *axes):
+        return _transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def ravel(self):
+        return _reshape(self, -1)
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return _squeeze(self, axis)
+
+    def copy(self):
+        return DualArray._new(self.value.copy(), self.partials.copy(), self.tag)
+
+    def dot(self, other):
+        return _dot(self, other)
+
+    def clip(self, lo=None, hi=None):
+        return _clip(self, lo, hi)
+
+    def cumsum(self, axis=None):
+        return _cumsum(self, axis)
+
+    def astype(self, dtype, copy=True):
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"astype({dtype}) would drop the derivatives of a DualArray")
+        return self
+
+
+# =============================================================================================================
+# conversions between levels
+# =============================================================================================================
+
+def lift(d):
+    """A scalar Dual as a 0-d DualArray of the same tag (recursively for nested duals)."""
+    v = d.value
+    v = lift(v) if type(v) is Dual else np.asarray(float(v))
+    ps = d.partials
+    if any(type(p) is Dual for p in ps):
+        parts = _stack_scalars(ps)
+    else:
+        parts = np.array(ps, dtype=float)
+    return DualArray._new(v, parts, d.tag)
+
+
+def _stack_scalars(xs):
+    """A 1-d array (plain or DualArray) from a sequence of floats and Duals."""
+    if not any(type(x) is Dual for x in xs):
+        return np.array(xs, dtype=float)
+    return _stack([lift(x) if type(x) is Dual else float(x) for x in xs], axis=0)
+
+
+def _scalar(x):
+    """0-d DualArray -> Dual; anything else unchanged."""
+    if isinstance(x, DualArray) and x.ndim == 0:
+        return _to_scalar(x)
+    return x
+
+
+def _to_scalar(x):
+    v = x.value
+    v = _to_scalar(v) if isinstance(v, DualArray) else _scal(v)
+    return Dual._new(v, tuple(_scal(e) for e in _iter_partials(x.partials)), x.tag)
+
+
+def scalar_if_0d(x):
+    return _scalar(x)
+
+
+def _iter_partials(p):
+    if isinstance(p, DualArray):
+        return iter(p)
+    return iter(p.tolist())
+
+
+def _expand(p, nd):
+    """Partials (k,) + s re-shaped to (k,) + (1,)*(nd - len(s)) + s so they broadcast like their value."""
+    s = _shape(p)[1:]
+    if len(s) >= nd:
+        return p
+    return p.reshape((_shape(p)[0],) + (1,) * (nd - len(s)) + tuple(s))
+
+
+def _parts(a, tag, nd, k):
+    """a's partials at ``tag`` expanded to ``nd`` dims, or None if ``a`` is constant at that level."""
+    if isinstance(a, DualArray) and a.tag == tag:
+        return _expand(a.partials, nd)
+    return None
+
+
+def _top(args):
+    """Lift scalar Duals; return (args, top tag, k)."""
+    args = [lift(a) if type(a) is Dual else a for a in args]
+    tag = -1
+    k = 0
+    for a in args:
+        if isinstance(a, DualArray) and a.tag > tag:
+            tag, k = a.tag, a.npartials
+    return args, tag, k
+
+
+def _val(a, tag):
+    return a.value if isinstance(a, DualArray) and a.tag == tag else a
+
+
+def _const(a):
+    return a if isinstance(a, (DualArray, Dual)) else as_constant(a)
+
+
+# =============================================================================================================
+# the chain rule for every rule in the table
+# =============================================================================================================
+
+def apply_rule(rule, args):
+    """value = f(values); partials = Σᵢ ∂f/∂xᵢ · partialsᵢ over the arguments that carry the outermost tag."""
+    args, tag, k = _top([_const(a) for a in args])
+    vals = [_val(a, tag) for a in args]
+    if rule.guarded:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _chain(rule, args, vals, tag, k)
+    return _chain(rule, args, vals, tag, k)
+
+
+def _chain(rule, args, vals, tag, k):
+    out = rule.f(*vals)
+    nd = _ndim(out)
+    full = (k,) + _shape(out)
+    acc = None
+    borrowed = False  # acc is an input's own partials (d = 1): copy it, so results are safe to write into
+    if not rule.zero:
+        for i, a in enumerate(args):
+            p = _parts(a, tag, nd, k)
+            if p is None or i in rule.nondiff:
+                continue
+            d = rule.partials[i]
+            if callable(d):
+                term = d(*vals, out) * p
+            elif d == 1.0:
+                term = p
+            elif d == -1.0:
+                term = -p
+            else:
+                term = d * p
+            borrowed = acc is None and term is p
+            acc = term if acc is None else acc + term
+    if acc is None:
+        acc = np.zeros(full)
+    elif borrowed:
+        acc = acc.copy()
+    if _shape(acc) != full:
+        acc = np.broadcast_to(acc, full)
+    return DualArray._new(_as_array(out), acc, tag)
+
+
+def _as_array(out):
+    if isinstance(out, DualArray):
+        return out
+    if type(out) is Dual:
+        return lift(out)
+    return np.asarray(out, dtype=float)
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    name = f"np.{ufunc.__name__}"
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{name}(..., out=...) is not supported on DualArray: it would write into a plain "
+                        "array and drop the derivatives; assign the result instead")
+    extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
+             and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
+    if method == "reduce":
+        red = {np.add: _sum, np.multiply: _prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        if red is None:
+            raise unsupported(f"{name}.reduce")
+        kw = {k: v for k, v in kwargs.items() if k in ("axis", "keepdims")}
+        return red(*inputs, **kw)
+    if method != "__call__":
+        raise unsupported(f"{name}.{method}")
+    if ufunc in rules.VALUE_ONLY:
+        return ufunc(*[primal(_scalar(a)) if not isinstance(a, np.ndarray) else a for a in inputs], **extra)
+    if extra:
+        raise TypeError(f"{name} on a DualArray does not take {', '.join(extra)}")
+    if ufunc is np.matmul:
+        return _matmul(*inputs)
+    r = rules.BY_FUNCTION.get(ufunc)
+    if r is None:
+        raise unsupported(name)
+    return apply_rule(r, inputs)
+
+
+def dispatch_function(func, args, kwargs):
+    h = HANDLED.get(func)
+    if h is not None:
+        return h(*args, **kwargs)
+    r = rules.BY_FUNCTION.get(func)  # e.g. np.round (rint's rule), np.fix (trunc's rule)
+    if r is not None and r.arity == 1:
+        if r.zero:
+            return _zero_derivative(func, args, kwargs)
+        if kwargs:
+            raise TypeError(f"{_fname(func)} on a DualArray does not take {', '.join(kwargs)}")
+        return apply_rule(r, args)
+    raise unsupported(_fname(func))
+
+
+def _zero_derivative(func, args, kwargs):
+    a, rest = args[0], args[1:]
+    args2, tag, k = _top([a])
+    a = args2[0]
+    v = func(_val(a, tag), *rest, **kwargs)
+    return DualArray._new(_as_array(v), np.zeros((k,) + _shape(v)), tag)
+
+
+# =============================================================================================================
+# matrix products: d(AB) = dA·B + A·dB
+# =============================================================================================================
+
+@implements(np.matmul)
+def _matmul(a, b):
+    (a, b), tag, k = _top([_const(a), _const(b)])
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")
+    av, bv = _val(a, tag), _val(b, tag)
+    out = np.matmul(av, bv)
+    a_vec, b_vec = _ndim(av) == 1, _ndim(bv) == 1
+    A = av[None, :] if a_vec else av  # promote vectors to matrices, as matmul does, then undo
+    B = bv[:, None] if b_vec else bv
+    nd = max(_ndim(A), _ndim(B))
+    acc = None
+    pa, pb = _parts(a, tag, 0, k), _parts(b, tag, 0, k)
+    if pa is not None:
+        pa = pa[:, None, :] if a_vec else pa
+        acc = np.matmul(_expand(pa, nd), B)
+    if pb is not None:
+        pb = pb[..., None] if b_vec else pb
+        t = np.matmul(A, _expand(pb, nd))
+        acc = t if acc is None else acc + t
+    if b_vec:
+        acc = acc[..., 0]
+    if a_vec:
+        acc = acc[..., 0, :] if not b_vec else acc[..., 0]
+    full = (k,) + _shape(out)
+    if _shape(acc) != full:
+        acc = np.broadcast_to(acc, full)
+    return DualArray._new(_as_array(out), acc, tag)
+
+
+@implements(np.dot)
+def _dot(a, b, out=None):
+    _no_out("np.dot", out)
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return np.multiply(a, b)
+    if _ndim(a) <= 2 and _ndim(b) <= 2:
+        return _matmul(a, b)
+    raise unsupported("np.dot of arrays with more than 2 dimensions", "use np.matmul (@) for stacks of matrices")
+
+
+@implements(np.vdot, np.inner)
+def _inner(a, b):
+    if _ndim(a) <= 1 and _ndim(b) <= 1:
+        return _sum(np.multiply(a, b))
+    raise unsupported("np.inner/np.vdot of arrays with more than 1 dimension")
+
+
+@implements(np.outer)
+def _outer(a, b, out=None):
+    _no_out("np.outer", out)
+    return np.multiply(_reshape(_lift_any(a), (-1, 1)), _reshape(_lift_any(b), (1, -1)))
+
+
+def _lift_any(a):
+    if type(a) is Dual:
+        return lift(a)
+    if isinstance(a, DualArray):
+        return a
+    return np.asarray(as_constant(a))
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise TypeError(f"{name}(..., out=...) is not supported on DualArray (it would drop derivatives)")
+
+
+# =============================================================================================================
+# reductions
+# =============================================================================================================
+
+def _axes(axis, nd):
+    if axis is None:
+        return tuple(range(nd))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for ax in axis:
+        ax = int(ax)
+        if not -nd <= ax < nd:
+            raise np.exceptions.AxisError(ax, nd)
+        out.append(ax % nd)
+    return tuple(out)
+
+
+def _shifted(axes):
+    return tuple(a + 1 for a in axes)
+
+
+@implements(np.sum)
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    _no_out("np.sum", out)
+    if initial is not np._NoValue or where is not np._NoValue:
+        raise TypeError("np.sum on a DualArray does not take initial= or where=")
+    if type(a) is Dual:
+        a = lift(a)
+    if not isinstance(a, DualArray):
+        return _sum(_stack_any(a), axis=axis, keepdims=keepdims)
+    axes = _axes(axis, a.ndim)
+    v = np.sum(a.value, axis=axes, keepdims=keepdims)
+    p = np.sum(a.partials, axis=_shifted(axes), keepdims=keepdims)
+    return DualArray._new(_as_array(v), p, a.tag)
+
+
+def _stack_any(seq):
+    """A list/tuple that holds duals, joined into one DualArray (np.sum([d1, d2]) and the like)."""
+    items = [lift(x) if type(x) is Dual else x for x in seq]
+    return _stack(items, axis=0)
+
+
+@implements(np.mean)
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
+    _no_out("np.mean", out)
+    if where is not np._NoValue:
+        raise TypeError("np.mean on a DualArray does not take where=")
+    if type(a) is Dual:
+        a = lift(a)
+    if not isinstance(a, DualArray):
+        a = _stack_any(a)
+    axes = _axes(axis, a.ndim)
+    n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+    return _sum(a, axis=axes, keepdims=keepdims) / n
+
+
+@implements(np.var)
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
+    _no_out("np.var", out)
+    a = lift(a) if type(a) is Dual else a
+    axes = _axes(axis, a.ndim)
+    n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+    d = a - _mean(a, axis=axes, keepdims=True)
+    return _sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
+
+
+@implements(np.std)
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
+    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _extremum(a, axis, keepdims, fn):
+    """max/min: the derivative flows to the extreme element; ties share it evenly (as for maximum)."""
+    a = lift(a) if type(a) is Dual else a
+    axes = _axes(axis, a.ndim)
+    v = fn(a.value, axis=axes, keepdims=True)
+    hit = (primal(a.value) == primal(v)).astype(float)
+    w = hit / np.sum(hit, axis=axes, keepdims=True)
+    p = np.sum(a.partials * w, axis=_shifted(axes), keepdims=keepdims)
+    if not keepdims:
+        v = np.squeeze(v, axis=axes) if axes else v
+    return DualArray._new(_as_array(v), p, a.tag)
+
+
+@implements(np.max, np.amax)
+def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    _no_out("np.max", out)
+    return _extremum(a, axis, keepdims, np.max)
+
+
+@implements(np.min, np.amin)
+def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    _no_out("np.min", out)
+    return _extremum(a, axis, keepdims, np.min)
+
+
+@implements(np.prod)
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
+    _no_out("np.prod", out)
+    a = lift(a) if type(a) is Dual else a
+    nd = a.ndim
+    axes = sorted(_axes(axis, nd), reverse=True)
+    r = a
+    for ax in axes:
+        m = np.moveaxis(r, ax, 0)
+        if m.shape[0] == 0:
+            acc = np.ones(m.shape[1:])
+        else:
+            acc = m[0]
+            for i in range(1, m.shape[0]):
+                acc = acc * m[i]
+        r = lift(acc) if type(acc) is Dual else acc
+        if keepdims:
+            r = np.expand_dims(r, ax)
+    return r
+
+
+@implements(np.cumsum)
+def _cumsum(a, axis=None, dtype=None, out=None):
+    _no_out("np.cumsum", out)
+    a = lift(a) if type(a) is Dual else a
+    if axis is None:
+        a, axis = _reshape(a, -1), 0
+    ax = _axes(axis, a.ndim)[0]
+    return DualArray._new(np.cumsum(a.value, axis=ax), np.cumsum(a.partials, axis=ax + 1), a.tag)
+
+
+@implements(np.linalg.norm)
+def _norm(x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro") or (ord == 2 and _ndim(x) == 2 and axis is None):
+        raise unsupported(f"np.linalg.norm(ord={ord!r})", "only the 2-norm of vectors and the Frobenius norm are")
+    return np.sqrt(_sum(x * x, axis=axis, keepdims=keepdims))
+
+
+# =============================================================================================================
+# shape and structure: the same move applied to the value and (one axis further right) to the partials
+# =============================================================================================================
+
+def _structural(a, fv, fp):
+    a = lift(a) if type(a) is Dual else a
+    return DualArray._new(fv(a.value), fp(a.partials), a.tag)
+
+
+@implements(np.reshape)
+def _reshape(a, shape=None, order="C", newshape=None, copy=None):
+    shape = newshape if shape is None else shape
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if order != "C":
+        raise TypeError("reshape(order=...) other than 'C' is not supported on DualArray")
+    a = lift(a) if type(a) is Dual else a
+    v = np.reshape(a.value, shape)
+    return DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)
+
+
+@implements(np.ravel)
+def _ravel(a, order="C"):
+    return _reshape(a, -1, order=order)
+
+
+@implements(np.transpose)
+def _transpose(a, axes=None):
+    a = lift(a) if type(a) is Dual else a
+    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(ax % a.ndim for ax in axes)
+    return _structural(a, lambda v: np.transpose(v, axes), lambda p: np.transpose(p, (0,) + _shifted(axes)))
+
+
+@implements(np.swapaxes)
+def _swapaxes(a, axis1, axis2):
+    nd = _ndim(a)
+    i, j = axis1 % nd, axis2 % nd
+    return _structural(a, lambda v: np.swapaxes(v, i, j), lambda p: np.swapaxes(p, i + 1, j + 1))
+
+
+@implements(np.moveaxis)
+def _moveaxis(a, source, destination):
+    nd = _ndim(a)
+    s, d = _axes(source, nd), _axes(destination, nd)
+    return _structural(a, lambda v: np.moveaxis(v, s, d), lambda p: np.moveaxis(p, _shifted(s), _shifted(d)))
+
+
+@implements(np.squeeze)
+def _squeeze(a, axis=None):
+    nd = _ndim(a)
+    axes = tuple(i for i, n in enumerate(_shape(a)) if n == 1) if axis is None else _axes(axis, nd)
+    return _structural(a, lambda v: np.squeeze(v, axes) if axes else v,
+                       lambda p: np.squeeze(p, _shifted(axes)) if axes else p)
+
+
+@implements(np.expand_dims)
+def _expand_dims(a, axis):
+    nd = _ndim(a)
+    axes = _axes(axis, nd + (len(axis) if isinstance(axis, (tuple, list)) else 1))
+    return _structural(a, lambda v: np.expand_dims(v, axes), lambda p: np.expand_dims(p, _shifted(axes)))
+
+
+@implements(np.broadcast_to)
+def _broadcast_to(a, shape, subok=False):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    a = lift(a) if type(a) is Dual else a
+    return DualArray._new(np.broadcast_to(a.value, shape),
+                          np.broadcast_to(_expand(a.partials, len(shape)), (a.npartials,) + shape), a.tag)
+
+
+@implements(np.atleast_1d, np.atleast_2d)
+def _atleast(*arys):
+    def one(a):
+        a = lift(a) if type(a) is Dual else a
+        return _reshape(a, (1,)) if _ndim(a) == 0 else a
+    out = [one(a) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@implements(np.copy)
+def _copy(a, order="K", subok=False):
+    return a.copy()
+
+
+def _per_direction(func):
+    """A function that is linear in its array argument: apply it to the value and to each direction's slice."""
+    def handler(a, *args, **kwargs):
+        a = lift(a) if type(a) is Dual else a
+        v = func(a.value, *args, **kwargs)
+        slices = [func(a.partials[j], *args, **kwargs) for j in range(a.npartials)]
+        p = _stack(slices, axis=0) if any(isinstance(s, DualArray) for s in slices) else np.stack(slices)
+        return DualArray._new(_as_array(v), p, a.tag)
+    return handler
+
+
+for _f in (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diff, np.trace, np.diag,
+           np.diagonal, np.triu, np.tril):
+    HANDLED[_f] = _per_direction(_f)
+
+
+@implements(np.sort)
+def _sort(a, axis=-1, kind=None, order=None):
+    a = lift(a) if type(a) is Dual else a
+    if axis is None:
+        a, axis = _reshape(a, -1), 0
+    ax = _axes(axis, a.ndim)[0]
+    idx = np.argsort(primal(a.value), axis=ax, kind="stable")
+    return _take_along(a, idx, ax)
+
+
+def _take_along(a, idx, ax):
+    v = np.take_along_axis(a.value, idx, axis=ax)
+    p = np.take_along_axis(a.partials, np.broadcast_to(idx[None], (a.npartials,) + idx.shape), axis=ax + 1)
+    return DualArray._new(v, p, a.tag)
+
+
+@implements(np.take_along_axis)
+def _take_along_axis(arr, indices, axis):
+    return _take_along(arr, np.asarray(indices), _axes(axis, _ndim(arr))[0])
+
+
+# ---- functions that look at the values only -----------------------------------------------------------------
+def _value_only(func):
+    def handler(*args, **kwargs):
+        return func(*[primal(_scalar(a)) if isinstance(a, (DualArray, Dual)) else a for a in args], **kwargs)
+    return handler
+
+
+for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
+           np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
+           np.flatnonzero, np.result_type):
+    HANDLED[_f] = _value_only(_f)
+
+
+# zeros_like(x) and friends are constants: the derivative of a constant is zero, nothing is dropped
+for _f in (np.zeros_like, np.ones_like, np.empty_like):
+    HANDLED[_f] = (lambda f: lambda a, *args, **kw: f(primal(_scalar(a)), *args, **kw))(_f)
+
+
+@implements(np.full_like)
+def _full_like(a, fill_value, *args, **kwargs):
+    if isinstance(fill_value, (DualArray, Dual)):
+        return np.broadcast_to(fill_value, np.shape(primal(a))).copy()
+    return np.full_like(primal(_scalar(a)), fill_value, *args, **kwargs)
+
+
+# =============================================================================================================
+# joining, selecting, clipping
+# =============================================================================================================
+
+def _join(arrays, axis, func):
+    arrays = [lift(a) if type(a) is Dual else a for a in arrays]
+    _, tag, k = _top(arrays)
+    vals = [_val(a, tag) for a in arrays]
+    out = func(vals, axis)
+    parts = []
+    for a, v in zip(arrays, vals):
+        p = _parts(a, tag, 0, k)
+        parts.append(np.zeros((k,) + _shape(v)) if p is None else p)
+    pax = axis + 1 if axis >= 0 else axis
+    return DualArray._new(_as_array(out), func(parts, pax), tag)
+
+
+@implements(np.concatenate)
+def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    _no_out("np.concatenate", out)
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [np.ravel(a) for a in arrays], 0
+    nd = _ndim(arrays[0])
+    return _join(arrays, axis % nd if nd else axis, lambda xs, ax: np.concatenate(xs, axis=ax))
+
+
+@implements(np.stack)
+def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    _no_out("np.stack", out)
+    arrays = list(arrays)
+    nd = _ndim(arrays[0]) + 1
+    return _join(arrays, axis % nd, lambda xs, ax: np.stack(xs, axis=ax))
+
+
+@implements(np.vstack, np.row_stack if hasattr(np, "row_stack") else np.vstack)
+def _vstack(tup, dtype=None, casting="same_kind"):
+    arrays = [np.atleast_2d(a) if _ndim(a) < 2 else a for a in tup]
+    arrays = [_reshape(a, (1, -1)) if _ndim(a) == 1 else a for a in arrays]
+    return _concatenate(arrays, axis=0)
+
+
+@implements(np.hstack)
+def _hstack(tup, dtype=None, casting="same_kind"):
+    arrays = [np.atleast_1d(a) for a in tup]
+    return _concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
+
+
+@implements(np.where)
+def _where(condition, x=None, y=None):
+    if x is None and y is None:
+        return np.nonzero(primal(_scalar(condition)))
+    c = np.asarray(primal(_scalar(condition))).astype(bool)
+    return apply_rule(rules.RULES["where"], [c, x, y])
+
+
+@implements(np.clip)
+def _clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
+    _no_out("np.clip", out)
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    lo = -np.inf if lo is None else lo
+    hi = np.inf if hi is None else hi
+    return apply_rule(rules.RULES["clip"], [a, lo, hi])
+
+
+# =============================================================================================================
+# indexing helpers
+# =============================================================================================================
+
+def _clean_index(idx):
+    def one(i):
+        if isinstance(i, (DualArray, Dual)):
+            p = primal(_scalar(i))
+            if np.asarray(p).dtype.kind == "f":
+                raise TypeError("a DualArray cannot be used as an index (indices are integers or booleans)")
+            return p
+        return i
+    return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
+
+
+def _index_partials(p, idx, vshape):
+    """partials[:, idx]; numpy moves non-adjacent fancy indices to the front, so check and redo if it did."""
+    tidx = idx if isinstance(idx, tuple) else (idx,)
+    out = p[(slice(None),) + tidx]
+    if _shape(out)[1:] == tuple(vshape):
+        return out
+    # rare: advanced indices separated by a slice; index with the direction axis last instead
+    nd = _ndim(p) - 1
+    explicit = _expand_ellipsis(tidx, nd)
+    out = np.moveaxis(p, 0, -1)[explicit]
+    return np.moveaxis(out, -1, 0)
+
+
+def _expand_ellipsis(tidx, nd):
+    used = sum(1 if not (i is None or i is Ellipsis) else 0 for i in tidx
+               if not (isinstance(i, np.ndarray) and i.dtype == bool)) + \
+        sum(i.ndim for i in tidx if isinstance(i, np.ndarray) and i.dtype == bool)
+    out = []
+    seen = False
+    for i in tidx:
+        if i is Ellipsis and not seen:
+            out.extend([slice(None)] * (nd - used))
+            seen = True
+        else:
+            out.append(i)
+    if not seen:
+        out.extend([slice(None)] * (nd - used))
+    return tuple(out)

@@ -1,0 +1,193 @@
+"""The one table of calculus rules: each primitive with its value and its partial derivatives, side by side.
+
+Every number type in dualnum draws its derivatives from this table and nowhere else:
+
+* the scalar :class:`~dualnum.dual.Dual` and the :class:`~dualnum.dualarray.DualArray` (forward mode)
+  multiply each partial by the seed partials of that argument (the chain rule);
+* the reverse-mode tracker multiplies each partial by the incoming gradient;
+* compiled kernels (numba, later CUDA) compile the very same formulas for one element.
+
+A rule for ``z = f(x)`` gives ``dz/dx`` as a function of ``(x, z)``; a rule for ``z = f(x, y)`` gives
+``(dz/dx, dz/dy)`` as functions of ``(x, y, z)``. Passing ``z`` lets a formula reuse the value (``exp``,
+``tanh``, ``sqrt``). A partial is either such a function or a plain number (a constant derivative, as for
+``+``). Formulas use only arithmetic and numpy ufuncs, so they evaluate on floats, arrays, duals and tracked
+values alike -- that is what makes nested (higher-order) derivatives work: the formula for sin's derivative,
+evaluated on a dual number, differentiates itself.
+
+Conventions at kinks (documented because students ask):
+
+* ``abs``: derivative +1 at 0.0 (ForwardDiff's convention), -1 for x < 0.
+* ``maximum``/``minimum``/``fmax``/``fmin``: at a tie the derivative is split evenly, 1/2 to each argument
+  (as JAX and PyTorch do), so ``maximum(x, y)`` and ``maximum(y, x)`` agree and ``maximum(x, x)`` has slope 1.
+* ``clip(x, lo, hi)``: slope 1 for ``lo <= x <= hi`` inclusive (PyTorch's ``clamp``), 0 outside; the bound
+  that is active gets slope 1 when it is itself differentiated.
+* ``sign``, ``floor``, ``ceil``, ``rint``/``round``, ``trunc``: derivative 0 everywhere (a.e. true; the
+  jumps are not differentiable).
+* ``x ** y``: ``d/dx = 0`` when ``y == 0`` (``x**0 == 1`` even at ``x = 0``); ``d/dy = 0`` when ``x == 0``
+  (the limit from ``x > 0`` for ``y > 0``); a negative base with an integer exponent works, its ``d/dy`` is NaN
+  (there is no real derivative) but is only computed when the exponent is itself being differentiated.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple, Union
+
+import numpy as np
+
+Partial = Union[Callable, float, int]
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primitive: ``f`` computes the value, ``partials[i]`` is d f / d (argument i)."""
+
+    name: str
+    f: Callable
+    partials: Tuple[Partial, ...]
+    math: str = ""  # the derivative in one line, for docs and students
+    domain: Tuple[float, float] = (-3.0, 3.0)  # where tests sample it (each argument)
+    domain2: Optional[Tuple[float, float]] = None  # second argument's domain, if different
+    smooth: bool = True  # False: the derivative is piecewise constant (kinks, steps)
+    zero: bool = False  # derivative is identically zero (sign, floor, ...)
+    guarded: bool = False  # the formula may evaluate log(0) or 1/0 on a branch np.where discards
+    nondiff: Tuple[int, ...] = field(default=())  # argument positions that are never differentiated
+
+    @property
+    def arity(self) -> int:
+        return len(self.partials)
+
+
+RULES: dict[str, Rule] = {}
+BY_FUNCTION: dict[object, Rule] = {}  # numpy ufunc (or function) -> Rule
+
+
+def rule(name, f, *partials, aliases=(), **kw) -> Rule:
+    r = Rule(name, f, tuple(partials), **kw)
+    RULES[name] = r
+    BY_FUNCTION[f] = r
+    for a in aliases:
+        BY_FUNCTION[a] = r
+    return r
+
+
+def _half_step(d):
+    """1 where d > 0, 1/2 where d == 0, 0 where d < 0: the share of a max/min tie."""
+    return (np.sign(d) + 1.0) * 0.5
+
+
+def _pow_dbase(x, y, z):
+    # y * x**(y-1), but exactly 0 when y == 0 (x**0 is the constant 1, even at x = 0)
+    return np.where(y == 0, 0.0, y * x ** (y - 1))
+
+
+def _pow_dexp(x, y, z):
+    # z * log(x), but 0 at x == 0 (the limit from the right); NaN for x < 0, where no real derivative exists
+    return np.where(x == 0, 0.0, z * np.log(x))
+
+
+def _sigmoid(x):
+    """Logistic function 1/(1+exp(-x)), stable for large |x|: never exponentiates a positive number."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# ---- arithmetic -------------------------------------------------------------------------------------------
+rule("add", np.add, 1.0, 1.0, math="d(x+y) = dx + dy")
+rule("subtract", np.subtract, 1.0, -1.0, math="d(x-y) = dx - dy")
+rule("multiply", np.multiply, lambda x, y, z: y, lambda x, y, z: x, math="d(xy) = y dx + x dy")
+rule("true_divide", np.true_divide, lambda x, y, z: 1.0 / y, lambda x, y, z: -z / y,
+     math="d(x/y) = dx/y - (x/y²) dy", domain2=(0.5, 3.0))
+rule("power", np.power, _pow_dbase, _pow_dexp, math="d(x^y) = y x^(y-1) dx + x^y log(x) dy",
+     domain=(0.2, 3.0), guarded=True)
+rule("negative", np.negative, -1.0, math="d(-x) = -dx")
+rule("positive", np.positive, 1.0, math="d(+x) = dx")
+rule("absolute", np.absolute, lambda x, z: np.where(x >= 0, 1.0, -1.0), aliases=(np.abs,),
+     math="d|x| = sign(x) dx, +1 at 0", smooth=False)
+rule("square", np.square, lambda x, z: 2.0 * x, math="d(x²) = 2x dx")
+rule("reciprocal", np.reciprocal, lambda x, z: -z * z, math="d(1/x) = -1/x² dx", domain=(0.3, 3.0))
+rule("sqrt", np.sqrt, lambda x, z: 0.5 / z, math="d√x = dx / (2√x)", domain=(0.1, 4.0))
+rule("cbrt", np.cbrt, lambda x, z: 1.0 / (3.0 * z * z), math="d∛x = dx / (3 ∛x²)", domain=(0.1, 4.0))
+
+# ---- exponentials and logarithms ---------------------------------------------------------------------------
+rule("exp", np.exp, lambda x, z: z, math="d eˣ = eˣ dx")
+rule("exp2", np.exp2, lambda x, z: z * LN2, math="d 2ˣ = 2ˣ ln2 dx")
+rule("expm1", np.expm1, lambda x, z: z + 1.0, math="d(eˣ-1) = eˣ dx")
+rule("log", np.log, lambda x, z: 1.0 / x, math="d ln x = dx / x", domain=(0.1, 5.0))
+rule("log2", np.log2, lambda x, z: 1.0 / (x * LN2), math="d log₂x = dx / (x ln2)", domain=(0.1, 5.0))
+rule("log10", np.log10, lambda x, z: 1.0 / (x * LN10), math="d log₁₀x = dx / (x ln10)", domain=(0.1, 5.0))
+rule("log1p", np.log1p, lambda x, z: 1.0 / (1.0 + x), math="d ln(1+x) = dx / (1+x)", domain=(-0.9, 5.0))
+rule("logaddexp", np.logaddexp, lambda x, y, z: np.exp(x - z), lambda x, y, z: np.exp(y - z),
+     math="d log(eˣ+eʸ) = (eˣ dx + eʸ dy) / (eˣ+eʸ)")
+rule("logaddexp2", np.logaddexp2, lambda x, y, z: np.exp2(x - z), lambda x, y, z: np.exp2(y - z),
+     math="d log₂(2ˣ+2ʸ) = (2ˣ dx + 2ʸ dy) / (2ˣ+2ʸ)")
+
+# ---- trigonometry -----------------------------------------------------------------------------------------
+rule("sin", np.sin, lambda x, z: np.cos(x), math="d sin x = cos x dx")
+rule("cos", np.cos, lambda x, z: -np.sin(x), math="d cos x = -sin x dx")
+rule("tan", np.tan, lambda x, z: 1.0 + z * z, math="d tan x = (1 + tan²x) dx", domain=(-1.4, 1.4))
+rule("arcsin", np.arcsin, lambda x, z: 1.0 / np.sqrt(1.0 - x * x), math="d asin x = dx / √(1-x²)",
+     domain=(-0.95, 0.95))
+rule("arccos", np.arccos, lambda x, z: -1.0 / np.sqrt(1.0 - x * x), math="d acos x = -dx / √(1-x²)",
+     domain=(-0.95, 0.95))
+rule("arctan", np.arctan, lambda x, z: 1.0 / (1.0 + x * x), math="d atan x = dx / (1+x²)")
+rule("arctan2", np.arctan2, lambda x, y, z: y / (x * x + y * y), lambda x, y, z: -x / (x * x + y * y),
+     math="d atan2(x, y) = (y dx - x dy) / (x²+y²)", domain=(0.2, 3.0))
+rule("hypot", np.hypot, lambda x, y, z: x / z, lambda x, y, z: y / z,
+     math="d √(x²+y²) = (x dx + y dy) / √(x²+y²)", domain=(0.2, 3.0))
+rule("deg2rad", np.deg2rad, math.pi / 180.0, aliases=(np.radians,), math="d rad(x) = π/180 dx")
+rule("rad2deg", np.rad2deg, 180.0 / math.pi, aliases=(np.degrees,), math="d deg(x) = 180/π dx")
+
+# ---- hyperbolic -------------------------------------------------------------------------------------------
+rule("sinh", np.sinh, lambda x, z: np.cosh(x), math="d sinh x = cosh x dx")
+rule("cosh", np.cosh, lambda x, z: np.sinh(x), math="d cosh x = sinh x dx")
+rule("tanh", np.tanh, lambda x, z: 1.0 - z * z, math="d tanh x = (1 - tanh²x) dx")
+rule("arcsinh", np.arcsinh, lambda x, z: 1.0 / np.sqrt(x * x + 1.0), math="d asinh x = dx / √(x²+1)")
+rule("arccosh", np.arccosh, lambda x, z: 1.0 / np.sqrt(x * x - 1.0), math="d acosh x = dx / √(x²-1)",
+     domain=(1.1, 4.0))
+rule("arctanh", np.arctanh, lambda x, z: 1.0 / (1.0 - x * x), math="d atanh x = dx / (1-x²)",
+     domain=(-0.9, 0.9))
+
+# ---- kinks: max, min, clip, where --------------------------------------------------------------------------
+rule("maximum", np.maximum, lambda x, y, z: _half_step(x - y), lambda x, y, z: _half_step(y - x),
+     math="d max(x,y) = [x>y] dx + [y>x] dy, ties split 1/2 each", smooth=False)
+rule("minimum", np.minimum, lambda x, y, z: _half_step(y - x), lambda x, y, z: _half_step(x - y),
+     math="d min(x,y) = [x<y] dx + [y<x] dy, ties split 1/2 each", smooth=False)
+rule("fmax", np.fmax, lambda x, y, z: _half_step(x - y), lambda x, y, z: _half_step(y - x),
+     math="as maximum", smooth=False)
+rule("fmin", np.fmin, lambda x, y, z: _half_step(y - x), lambda x, y, z: _half_step(x - y),
+     math="as minimum", smooth=False)
+rule("clip", np.clip,
+     lambda x, lo, hi, z: (x >= lo) * (x <= hi) * 1.0,
+     lambda x, lo, hi, z: (x < lo) * 1.0,
+     lambda x, lo, hi, z: (x > hi) * (x >= lo) * 1.0,
+     math="d clip(x, lo, hi) = [lo≤x≤hi] dx + [x<lo] dlo + [x>hi] dhi", smooth=False)
+rule("where", np.where, 0.0, lambda c, x, y, z: (c != 0) * 1.0, lambda c, x, y, z: (c == 0) * 1.0,
+     math="d where(c, x, y) = [c] dx + [not c] dy", smooth=False, nondiff=(0,))
+
+# ---- functions that are not in numpy but every model needs ------------------------------------------------
+rule("sigmoid", _sigmoid, lambda x, z: z * (1.0 - z), math="d σ(x) = σ(x)(1-σ(x)) dx", domain=(-6.0, 6.0))
+rule("relu", lambda x: np.maximum(x, 0.0), lambda x, z: (x > 0) * 1.0,
+     math="d relu(x) = [x>0] dx (0 at x = 0, as Flux)", smooth=False)
+
+# ---- zero derivative almost everywhere ----------------------------------------------------------------------
+for _name, _f, _aliases in [("sign", np.sign, ()), ("floor", np.floor, ()), ("ceil", np.ceil, ()),
+                            ("rint", np.rint, (np.round, np.around)), ("trunc", np.trunc, (np.fix,))]:
+    rule(_name, _f, 0.0, aliases=_aliases, math=f"d {_name}(x) = 0", smooth=False, zero=True)
+
+# ufuncs whose result depends on the value only and carries no derivative (comparisons, predicates)
+VALUE_ONLY = frozenset([
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.isnan, np.isinf, np.isfinite, np.signbit, np.logical_and, np.logical_or, np.logical_not,
+    np.logical_xor,
+])
+
+
+def lookup(f) -> Optional[Rule]:
+    """The rule for a numpy ufunc/function or a rule name, or None."""
+    if isinstance(f, str):
+        return RULES.get(f)
+    return BY_FUNCTION.get(f)

@@ -1,0 +1,14 @@
+"""Perturbation tags: every differentiation call gets a fresh, larger tag.
+
+Nested calls (a derivative inside a derivative) create duals of different tags. When two duals of different
+tags meet, the one with the larger tag (the inner, more recent call) is the outer layer and the other is treated
+as a constant at that level, so an inner perturbation never leaks into an outer derivative (no "perturbation
+confusion", Siskind & Pearlmutter 2005). Tag 0 is for duals a user builds by hand.
+"""
+import itertools
+
+_counter = itertools.count(1)
+
+
+def new_tag() -> int:
+    return next(_counter)
