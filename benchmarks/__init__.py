@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: ``python -m benchmarks [--quick] [b1 b2 ...]``; results in RESULTS.md."""

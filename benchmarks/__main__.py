@@ -1,0 +1,20 @@
+"""Run every benchmark module ``benchmarks/bN_*.py`` (each has ``main(quick: bool)``), or the ones named."""
+import importlib
+import pathlib
+import sys
+
+
+def main(argv):
+    quick = "--quick" in argv
+    names = [a for a in argv if not a.startswith("--")]
+    here = pathlib.Path(__file__).parent
+    mods = sorted(p.stem for p in here.glob("b[0-9]*_*.py"))
+    for m in mods:
+        if names and not any(m.startswith(n) for n in names):
+            continue
+        print(f"\n=== {m} ===", flush=True)
+        importlib.import_module(f"benchmarks.{m}").main(quick)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
