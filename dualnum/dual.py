@@ -259,7 +259,12 @@ def _chain_scalar(rule, args, vals, tag):
             continue
         d = rule.partials[i]
         if callable(d):
-            d = _scal(d(*vals, out))
+            try:
+                d = _scal(d(*vals, out))
+            except ZeroDivisionError:  # Python floats raise where numpy gives inf: follow numpy
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = _scal(d(*[np.float64(v) if type(v) is float else v for v in vals],
+                                np.float64(out) if type(out) is float else out))
         if type(d) is not Dual and d == 1.0:
             c = a.partials
         else:

@@ -81,7 +81,7 @@ def _half_step(d):
 
 def _pow_dbase(x, y, z):
     # y * x**(y-1), but exactly 0 when y == 0 (x**0 is the constant 1, even at x = 0)
-    return np.where(y == 0, 0.0, y * x ** (y - 1))
+    return np.where(y == 0, 0.0, y * np.power(x, y - 1))
 
 
 def _pow_dexp(x, y, z):
