@@ -102,7 +102,7 @@ def check_grad(f, *args, grad=None, eps: float = 1e-6, rtol: float = 1e-5, atol:
             max_abs = max(max_abs, float(np.nanmax(err)) if not np.all(np.isnan(err)) else 0.0)
             max_rel = max(max_rel, float(np.nanmax(np.where(good, 0.0, rel))) if not good.all() else max_rel)
         for j in range(a.size):
-            idx = np.unravel_index(j, a.shape) if a.ndim else ()
+            idx = tuple(int(i) for i in np.unravel_index(j, a.shape)) if a.ndim else ()
             rows.append((i + 1, idx, float(a.flat[j]), float(n.flat[j]),
                          float(err.flat[j]) if not np.isnan(err.flat[j]) else np.inf))
     rows.sort(key=lambda r: -r[4])
