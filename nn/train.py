@@ -1,0 +1,171 @@
+"""Training: for each batch (x, y), the gradient of loss(x, y) with respect to the parameters, then a step.
+
+    for d in data:                       # Flux's train!, as in the seeds
+        gs = gradient(lambda: loss(*d), ps)
+        update(opt, ps, gs)
+        cb()
+
+Reverse mode (the tracker) is the default: one backward pass gives every parameter's gradient. With
+``mode="forward"`` the same gradients come from dual numbers, seeded a chunk of parameters at a time -- about
+n / chunk passes for n parameters, which is why nobody trains networks in forward mode (the lesson).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+import dualnum
+
+from . import _backend
+from ._backend import STAND_INS, READ, is_tracked, value
+from .functor import params
+from .optimisers import update
+
+
+class StopTraining(Exception):
+    """Raised by ``stop()`` inside a callback: ``train`` ends quietly and returns the losses so far."""
+
+
+def stop():
+    """Call from a callback to end training after the current batch (Flux's ``Flux.stop()``)."""
+    raise StopTraining()
+
+
+class NonFiniteLoss(FloatingPointError, ValueError):
+    """The loss was NaN or infinite: training stops before that batch's update is applied."""
+
+
+def throttle(f, seconds):
+    """A version of f that runs at most once every ``seconds`` (the first call runs at once); for callbacks."""
+    last = [-math.inf]
+
+    def throttled(*args, **kwargs):
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            return f(*args, **kwargs)
+    throttled.__name__ = f"throttle({getattr(f, '__name__', 'f')}, {seconds})"
+    return throttled
+
+
+def runall(cb):
+    """One function that calls every callback in turn (cb: None, a function, or a list of functions)."""
+    if cb is None:
+        return lambda: None
+    if callable(cb):
+        return cb
+    cbs = list(cb)
+
+    def run():
+        for f in cbs:
+            f()
+    return run
+
+
+class ForwardGrads:
+    """Gradients from forward mode, looked up by parameter identity like the tracker's Grads: ``gs[W]``."""
+
+    def __init__(self, pairs):
+        self._g = {id(p): (p, g) for p, g in pairs}
+
+    def __getitem__(self, p):
+        hit = self._g.get(id(p))
+        return hit[1] if hit is not None and hit[0] is p else None
+
+    def __contains__(self, p):
+        return self[p] is not None
+
+    def __repr__(self):
+        return f"ForwardGrads({len(self._g)} parameters)"
+
+
+def _reverse(loss, ps, d):
+    out = []
+
+    def fn():
+        out.append(loss(*d))
+        return out[-1]
+    gs = _backend._tracker().gradient(fn, ps)
+    return _float(out[-1]), gs
+
+
+def _forward(loss, ps, d, chunk=None):
+    ps = list(ps)
+    xs = [np.asarray(value(p), dtype=float) for p in ps]
+    out = []
+    READ.clear()
+
+    def f(*duals):
+        # each parameter's dual array stands in for it wherever a layer reads it through `live`
+        STAND_INS.update((id(p), s) for p, s in zip(ps, duals))
+        try:
+            y = loss(*d)
+        finally:
+            STAND_INS.clear()
+        if is_tracked(y):
+            raise TypeError("train(mode='forward'): the loss used a tracked parameter directly. Forward mode "
+                            "swaps dual numbers in where nn's layers read their weights (nn._backend.live); "
+                            "build the model from nn layers, or read custom arrays with live(W).")
+        out.append(y)
+        return y
+    gs = dualnum.gradient(f, *xs, chunk=chunk) if xs else ()
+    read = set(READ)
+    READ.clear()
+    # a parameter no layer read did not take part in the loss: None, as reverse mode says
+    pairs = [(p, np.asarray(g, dtype=float) if id(p) in read else None) for p, g in zip(ps, gs)]
+    return _float(dualnum.value(out[-1]) if out else loss(*d)), ForwardGrads(pairs)
+
+
+def _float(l):
+    l = value(l)
+    try:
+        return float(l)
+    except TypeError:
+        raise TypeError(f"the loss must be a number, got {type(l).__name__} of shape {np.shape(l)}") from None
+
+
+def loss_and_gradient(loss, ps, d, mode="reverse"):
+    """(loss(*d) as a float, gradients of it with respect to every parameter in ps)."""
+    if mode == "reverse":
+        return _reverse(loss, ps, d)
+    if mode == "forward":
+        return _forward(loss, ps, d)
+    raise ValueError(f"mode must be 'reverse' (the tracker) or 'forward' (dual numbers), got {mode!r}")
+
+
+def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=False):
+    """Fit the parameters ps: for each (x, y) in data, a step of opt down the gradient of loss(x, y).
+
+    ``cb`` (a function or a list of functions, called with no arguments after every step) may call
+    ``stop()`` to end early; ``throttle`` limits how often it runs. ``progress=True`` prints the mean loss
+    after each epoch. A NaN or infinite loss raises ``NonFiniteLoss`` naming the batch, before that batch
+    changes anything. Returns the list of losses, one per batch, computed before each step.
+    """
+    if type(ps).__name__ != "Params":
+        ps = params(ps)  # a model, a list of arrays...: collect its parameters
+    cb = runall(cb)
+    losses = []
+    try:
+        for epoch in range(epochs):
+            start = len(losses)
+            for i, d in enumerate(data):
+                d = d if isinstance(d, tuple) else (d,)
+                l, gs = loss_and_gradient(loss, ps, d, mode)
+                if not math.isfinite(l):
+                    raise NonFiniteLoss(f"the loss is {l} on batch {i} of epoch {epoch} (both counted from 0); "
+                                        "training stopped before updating with it. A learning rate too large, "
+                                        "or a log/division of 0 in the loss, are the usual causes.")
+                losses.append(l)
+                update(opt, ps, gs)
+                cb()
+            if progress:
+                print(f"epoch {epoch + 1}/{epochs}: mean loss {np.mean(losses[start:]):.4g}", flush=True)
+    except StopTraining:
+        pass
+    return losses
+
+
+__all__ = ["train", "stop", "throttle", "runall", "StopTraining", "NonFiniteLoss", "loss_and_gradient",
+           "ForwardGrads"]
