@@ -122,32 +122,36 @@ def fmap(f, x, *, _cache=None):
     return out
 
 
-def params(*things):
-    """Params of every trainable array in ``things``: tracked parameters and plain float arrays, found in
-    layers, chains, lists, tuples, dicts, dataclasses and ``functor``-marked classes -- in order of first
-    appearance, each object once (a layer used twice contributes its parameters once)."""
-    ps = Params()
-    seen = set()
+def trainables(*things) -> list:
+    """Every trainable array in ``things`` -- tracked parameters and plain float arrays -- found in layers,
+    chains, lists, tuples, dicts, dataclasses and ``functor``-marked classes, in order of first appearance,
+    each object once (a layer used twice contributes its arrays once)."""
+    found, seen = [], set()
 
     def walk(x):
-        if is_trainable(x):
-            add_to_params(ps, x)  # Params keeps one entry per object
-            return
         if id(x) in seen:
             return
-        if type(x).__name__ == "Params":
+        seen.add(id(x))  # things are alive for the whole walk, so ids cannot be reused meanwhile
+        if is_trainable(x):
+            found.append(x)
+        elif type(x).__name__ == "Params":
             for p in x:
-                add_to_params(ps, p)
-            return
-        kids = children(x)
-        if kids:
-            seen.add(id(x))
-            for c in kids.values():
+                walk(p)
+        else:
+            for c in children(x).values():
                 walk(c)
 
     for t in things:
         walk(t)
+    return found
+
+
+def params(*things):
+    """``Params`` (the tracker's ordered, identity-based collection) of ``trainables(*things)``."""
+    ps = Params()
+    for x in trainables(*things):
+        add_to_params(ps, x)
     return ps
 
 
-__all__ = ["functor", "children", "fmap", "params", "is_array_leaf"]
+__all__ = ["functor", "children", "fmap", "params", "trainables", "is_array_leaf"]

@@ -11,7 +11,7 @@ import numpy as np
 from . import _backend
 from ._backend import is_tracked, live, param, value
 from .activations import identity
-from .functor import functor
+from .functor import functor, trainables
 
 #: the generator behind the default initialisers; ``seed(n)`` makes new layers reproducible
 rng = np.random.default_rng()
@@ -180,8 +180,7 @@ def _name(f):
 
 def _count(layer):
     """(number of trainable arrays, number of parameters) in a layer."""
-    from .functor import params
-    ps = list(params(layer))
+    ps = trainables(layer)
     return len(ps), int(sum(np.size(value(p)) for p in ps))
 
 
