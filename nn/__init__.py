@@ -11,7 +11,7 @@ the comparison, from dual numbers (``train(..., mode="forward")``).
 """
 from .activations import identity, leakyrelu, logsoftmax, relu, sigmoid, softmax, tanh, σ
 from .data import DataLoader, accuracy, digits, onecold, onehot
-from .functor import children, fmap, functor, params
+from .functor import children, fmap, functor, params, trainables
 from .layers import Affine, Chain, Dense, ShapeError, compose, glorot_normal, glorot_uniform, randn, seed
 from .losses import binarycrossentropy, crossentropy, logitbinarycrossentropy, logitcrossentropy, mse
 from .optimisers import Adam, Descent, Momentum, Nesterov, Optimiser, RMSProp, apply, update
@@ -31,7 +31,7 @@ __all__ = [
     "Affine", "Dense", "Chain", "compose", "ShapeError", "glorot_uniform", "glorot_normal", "randn", "seed",
     "sigmoid", "σ", "relu", "tanh", "softmax", "logsoftmax", "leakyrelu", "identity",
     "mse", "crossentropy", "logitcrossentropy", "binarycrossentropy", "logitbinarycrossentropy",
-    "params", "functor", "fmap", "children", "gradient", "param", "Params", "Grads", "value", "live",
+    "params", "trainables", "functor", "fmap", "children", "gradient", "param", "Params", "Grads", "value", "live",
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "Optimiser", "apply", "update",
     "train", "stop", "throttle", "StopTraining", "NonFiniteLoss", "loss_and_gradient",
     "DataLoader", "onehot", "onecold", "accuracy", "digits",

@@ -10,38 +10,40 @@ import numpy as np
 import dualnum
 
 
+_TRACKER = None
+
+
 def _tracker():
     """dualnum.tracker (reverse mode), imported on first use so that nn's forward-mode parts never need it."""
-    from dualnum import tracker
-    return tracker
+    global _TRACKER
+    if _TRACKER is None:
+        from dualnum import tracker
+        _TRACKER = tracker
+    return _TRACKER
+
+
+def _tracked_type():
+    try:
+        from dualnum.tracked import Tracked
+    except ImportError:  # no reverse mode in this dualnum: nothing is ever tracked
+        class Tracked:
+            pass
+    return Tracked
+
+
+Tracked = _tracked_type()
 
 
 def is_tracked(x) -> bool:
     """True for a value recorded by the tracker (a parameter or the result of an operation on one)."""
-    try:
-        t = _tracker()
-    except ImportError:
-        return False
-    return _is_tracked(t, x)
-
-
-def _is_tracked(t, x):
-    cls = getattr(t, "Tracked", None)
-    if isinstance(cls, type):
-        return isinstance(x, cls)
-    return type(x).__module__ == t.__name__
+    return type(x) is Tracked
 
 
 def value(x):
     """The plain number or array inside x: strips tracking and every level of dual numbers (Flux's ``data``)."""
-    while True:
-        if is_tracked(x):
-            x = _tracker().value(x)
-            continue
-        y = dualnum.value(x)
-        if y is x:
-            return x
-        x = y
+    while type(x) is Tracked:
+        x = x.data
+    return dualnum.value(x)
 
 
 def param(x):
@@ -59,9 +61,8 @@ def is_trainable(x) -> bool:
 
 
 def is_param(x) -> bool:
-    t = _tracker()
-    f = getattr(t, "isparam", None) or getattr(t, "is_param", None)
-    return bool(f(x)) if f is not None else is_tracked(x)
+    """A tracked leaf: made by ``param``, not computed from one."""
+    return type(x) is Tracked and x.is_leaf
 
 
 def Params(xs=()):

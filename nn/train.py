@@ -98,24 +98,31 @@ def _forward(loss, ps, d, chunk=None):
     READ.clear()
 
     def f(*duals):
-        # each parameter's dual array stands in for it wherever a layer reads it through `live`
+        # each parameter's dual array stands in for it: layers read it through `live`, and code that uses a
+        # tracked parameter directly (a closure, as in the seeds) finds it inside the parameter's `data`
+        saved = [(p, p.data) for p in ps if is_tracked(p)]
         STAND_INS.update((id(p), s) for p, s in zip(ps, duals))
+        for p, s in zip(ps, duals):
+            if is_tracked(p):
+                p.data = s
         try:
             y = loss(*d)
         finally:
             STAND_INS.clear()
-        if is_tracked(y):
-            raise TypeError("train(mode='forward'): the loss used a tracked parameter directly. Forward mode "
-                            "swaps dual numbers in where nn's layers read their weights (nn._backend.live); "
-                            "build the model from nn layers, or read custom arrays with live(W).")
+            for p, data in saved:
+                p.data = data
+        while is_tracked(y):  # the tracker recorded operations on dual data: the duals are inside
+            y = y.data
         out.append(y)
         return y
     gs = dualnum.gradient(f, *xs, chunk=chunk) if xs else ()
     read = set(READ)
     READ.clear()
-    # a parameter no layer read did not take part in the loss: None, as reverse mode says
-    pairs = [(p, np.asarray(g, dtype=float) if id(p) in read else None) for p, g in zip(ps, gs)]
-    return _float(dualnum.value(out[-1]) if out else loss(*d)), ForwardGrads(pairs)
+    # None for a parameter the loss did not use, as reverse mode says: one that no layer read and whose
+    # gradient is exactly zero (forward mode cannot tell "unused" from "zero" for arrays read elsewhere)
+    pairs = [(p, None if id(p) not in read and not np.any(g) else np.asarray(g, dtype=float))
+             for p, g in zip(ps, gs)]
+    return _float(out[-1] if out else loss(*d)), ForwardGrads(pairs)
 
 
 def _float(l):
