@@ -74,6 +74,11 @@ def rule(name, f, *partials, aliases=(), **kw) -> Rule:
     return r
 
 
+def _select(c, a, b):
+    """a where c holds, else b: np.where, named so a compiled backend can swap in a scalar branch."""
+    return np.where(c, a, b)
+
+
 def _half_step(d):
     """1 where d > 0, 1/2 where d == 0, 0 where d < 0: the share of a max/min tie."""
     return (np.sign(d) + 1.0) * 0.5
@@ -81,18 +86,18 @@ def _half_step(d):
 
 def _pow_dbase(x, y, z):
     # y * x**(y-1), but exactly 0 when y == 0 (x**0 is the constant 1, even at x = 0)
-    return np.where(y == 0, 0.0, y * np.power(x, y - 1))
+    return _select(y == 0, 0.0, y * x ** (y - 1))
 
 
 def _pow_dexp(x, y, z):
     # z * log(x), but 0 at x == 0 (the limit from the right); NaN for x < 0, where no real derivative exists
-    return np.where(x == 0, 0.0, z * np.log(x))
+    return _select(x == 0, 0.0, z * np.log(x))
 
 
 def _sigmoid(x):
     """Logistic function 1/(1+exp(-x)), stable for large |x|: never exponentiates a positive number."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return _select(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 # ---- arithmetic -------------------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ rule("power", np.power, _pow_dbase, _pow_dexp, math="d(x^y) = y x^(y-1) dx + x^y
      domain=(0.2, 3.0), guarded=True)
 rule("negative", np.negative, -1.0, math="d(-x) = -dx")
 rule("positive", np.positive, 1.0, math="d(+x) = dx")
-rule("absolute", np.absolute, lambda x, z: np.where(x >= 0, 1.0, -1.0), aliases=(np.abs,),
+rule("absolute", np.absolute, lambda x, z: _select(x >= 0, 1.0, -1.0), aliases=(np.abs,),
      math="d|x| = sign(x) dx, +1 at 0", smooth=False)
 rule("square", np.square, lambda x, z: 2.0 * x, math="d(x²) = 2x dx")
 rule("reciprocal", np.reciprocal, lambda x, z: -z * z, math="d(1/x) = -1/x² dx", domain=(0.3, 3.0))
