@@ -87,7 +87,12 @@ def _reverse(loss, ps, d):
     def fn():
         out.append(loss(*d))
         return out[-1]
-    gs = _backend._tracker().gradient(fn, ps)
+    try:
+        gs = _backend._tracker().gradient(fn, ps)
+    except FloatingPointError:
+        if out and not np.all(np.isfinite(value(out[-1]))):
+            return _float(out[-1]), None  # the tracker refuses a NaN loss; train names the batch
+        raise
     return _float(out[-1]), gs
 
 
