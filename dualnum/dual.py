@@ -125,7 +125,11 @@ class Dual:
             return Dual._new(self.value + o, self.partials, self.tag)
         return NotImplemented
 
-    __radd__ = __add__
+    def __radd__(self, o):
+        t = type(o)
+        if t is float or t is int:  # 2*x + 1: the commonest case first
+            return Dual._new(o + self.value, self.partials, self.tag)
+        return self.__add__(o)
 
     def __sub__(self, o):
         if type(o) is Dual:
@@ -143,10 +147,15 @@ class Dual:
         return NotImplemented
 
     def __mul__(self, o):
-        if type(o) is Dual:
+        t = type(o)
+        if t is float or t is int:  # 3*x: the commonest case first
+            ps = self.partials
+            return Dual._new(self.value * o, (ps[0] * o,) if len(ps) == 1 else tuple([p * o for p in ps]),
+                             self.tag)
+        if t is Dual:
             if o.tag == self.tag:
                 a, b = self.value, o.value
-                return Dual._new(a * b, tuple(b * p + a * q for p, q in zip(self.partials, o.partials)),
+                return Dual._new(a * b, tuple([b * p + a * q for p, q in zip(self.partials, o.partials)]),
                                  self.tag)
             return apply_scalar(_MUL, (self, o))
         if isinstance(o, _REAL):
@@ -184,7 +193,8 @@ class Dual:
                 return Dual._new(1.0, tuple(0.0 * p for p in self.partials), self.tag)
             a = self.value
             c = o * a ** (o - 1)
-            return Dual._new(a ** o, tuple(c * p for p in self.partials), self.tag)
+            ps = self.partials
+            return Dual._new(a ** o, (c * ps[0],) if len(ps) == 1 else tuple([c * p for p in ps]), self.tag)
         if isinstance(o, (Dual,) + _REAL):
             return apply_scalar(_POW, (self, o))
         return NotImplemented

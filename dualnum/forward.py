@@ -142,11 +142,11 @@ def _plain(x):
 
 def derivative(f, x, order: int = 1):
     """dᵒʳᵈᵉʳf/dxᵒʳᵈᵉʳ at a scalar x, by (nested) dual numbers. Returns a float, or an array if f returns one."""
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"derivative: order must be an integer ≥ 1, got {order!r}")
-    if order > 1:
-        return derivative(lambda z: derivative(f, z, order - 1), x)
-    if type(x) is not float:
+    if not (type(x) is float and order == 1 and type(order) is int):  # checks skipped in the common case:
+        if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:  # students feel µs
+            raise ValueError(f"derivative: order must be an integer ≥ 1, got {order!r}")
+        if order > 1:
+            return derivative(lambda z: derivative(f, z, order - 1), x)
         x = as_input(x, "derivative")
         if isinstance(x, (np.ndarray, DualArray)):
             if x.ndim:
@@ -155,7 +155,7 @@ def derivative(f, x, order: int = 1):
             x = x[()]
     tag = new_tag()
     y = f(Dual._new(x, (1.0,), tag))
-    if type(y) is Dual and y.tag == tag:  # the common case, kept short: this is the latency students feel
+    if type(y) is Dual and y.tag == tag:
         p = y.partials[0]
         return float(p) if type(p) is not Dual else p
     if isinstance(y, (tuple, list)):
