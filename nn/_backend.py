@@ -9,7 +9,6 @@ import numpy as np
 
 import dualnum
 
-
 _TRACKER = None
 
 
@@ -66,13 +65,8 @@ def is_param(x) -> bool:
 
 
 def Params(xs=()):
+    """The tracker's ordered collection with identity semantics (it keeps the first of repeated objects)."""
     return _tracker().Params(list(xs))
-
-
-def add_to_params(ps, x):
-    """Add x once (by identity), keeping the order of first appearance."""
-    push = getattr(ps, "push", None) or getattr(ps, "add", None) or getattr(ps, "append")
-    push(x)
 
 
 def update_in_place(x, delta):

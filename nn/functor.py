@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ._backend import Params, add_to_params, is_trainable, is_tracked
+from ._backend import Params, is_trainable, is_tracked
 
 #: class -> tuple of child field names, or None for "every field"
 _FUNCTORS: dict = {}
@@ -148,10 +148,7 @@ def trainables(*things) -> list:
 
 def params(*things):
     """``Params`` (the tracker's ordered, identity-based collection) of ``trainables(*things)``."""
-    ps = Params()
-    for x in trainables(*things):
-        add_to_params(ps, x)
-    return ps
+    return Params(trainables(*things))
 
 
 __all__ = ["functor", "children", "fmap", "params", "trainables", "is_array_leaf"]

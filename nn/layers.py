@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend
 from ._backend import is_tracked, live, param, value
 from .activations import identity
 from .functor import functor, trainables

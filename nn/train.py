@@ -8,6 +8,9 @@
 Reverse mode (the tracker) is the default: one backward pass gives every parameter's gradient. With
 ``mode="forward"`` the same gradients come from dual numbers, seeded a chunk of parameters at a time -- about
 n / chunk passes for n parameters, which is why nobody trains networks in forward mode (the lesson).
+For each pass, every parameter's dual array stands in for it: nn's layers read their weights through
+``live(W)``, which returns the stand-in, and a tracked parameter used directly (a closure, as in the seeds)
+carries the stand-in as its ``data`` until the pass ends.
 """
 from __future__ import annotations
 
@@ -69,6 +72,12 @@ class ForwardGrads:
 
     def __init__(self, pairs):
         self._g = {id(p): (p, g) for p, g in pairs}
+
+    def __iter__(self):
+        return (p for p, _ in self._g.values())
+
+    def __len__(self):
+        return len(self._g)
 
     def __getitem__(self, p):
         hit = self._g.get(id(p))

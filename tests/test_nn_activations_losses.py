@@ -129,3 +129,22 @@ def test_loss_derivatives_match_finite_differences(loss, make_pred):
     p = make_pred()
     y = np.eye(3)[:, [0, 2, 1, 1]]
     fd_close(lambda p: loss(p, y), p)
+
+
+# ---- reverse mode agrees ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("f", [sigmoid, relu, tanh, softmax, logsoftmax, leakyrelu, identity])
+def test_activations_reverse_mode_equals_forward_mode(f):
+    from dualnum.tracker import gradient as rgradient
+    x = RNG.normal(size=(3, 4))
+    w = RNG.normal(size=(3, 4))
+    g = lambda x: np.sum(w * f(x))  # noqa: E731
+    np.testing.assert_allclose(rgradient(g, x)[0], dn.gradient(g, x)[0], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", [mse, crossentropy, logitcrossentropy, binarycrossentropy, logitbinarycrossentropy])
+def test_losses_reverse_mode_equals_forward_mode(loss):
+    from dualnum.tracker import gradient as rgradient
+    p = sigmoid(RNG.normal(size=(3, 4)))
+    y = np.eye(3)[:, [0, 2, 1, 1]]
+    g = lambda p: loss(p, y)  # noqa: E731
+    np.testing.assert_allclose(rgradient(g, p)[0], dn.gradient(g, p)[0], rtol=1e-12, atol=1e-15)

@@ -194,3 +194,15 @@ def test_fmap_over_a_model_keeps_shared_layers_and_tracking():
     assert istracked(m2[0].W) and len(nn.params(m2)) == 2
     np.testing.assert_array_equal(value(m2(np.ones(3))), [13.0, 13.0, 13.0])  # W = 1, b = 1: 3 + 1 = 4, then 3·4 + 1
     assert not np.all(value(d.W) == 1)  # the original is untouched
+
+
+def test_nn_gradient_is_the_trackers_in_both_forms():
+    import dualnum.tracker
+    assert nn.gradient is dualnum.tracker.gradient and nn.Params is dualnum.tracker.Params
+    nn.seed(0)
+    m = Chain(Dense(3, 2, nn.relu), Dense(2, 1))
+    x, y = np.random.default_rng(0).normal(size=(3, 4)), np.zeros((1, 4))
+    (explicit,) = nn.gradient(lambda m: nn.mse(m(x), y), m)  # a model argument: gradients of its shape
+    implicit = nn.gradient(lambda: nn.mse(m(x), y), nn.params(m))
+    np.testing.assert_allclose(explicit["layers"][0]["W"], implicit[m[0].W])
+    np.testing.assert_allclose(explicit["layers"][1]["b"], implicit[m[1].b])
