@@ -1,0 +1,951 @@
+"""Tracked values: a number or array that remembers the operation that made it, for the reverse pass.
+
+``Tracked(data)`` holds ``data`` (a float, a numpy array, a dual number, or -- when gradients are nested -- a
+tracked value of an *older* level) plus the recipe of how it was computed: the operation ``_op`` and the
+arguments ``_parents``. Ordinary numpy code runs on it through numpy's protocols, exactly as for
+:class:`~dualnum.dualarray.DualArray`; every ufunc goes to its rule in :mod:`dualnum.rules`, so the reverse
+pass multiplies the incoming gradient by the *same* partial derivatives the dual numbers use::
+
+    z = f(x, y)   records   (rule f, parents (x, y))
+    backward:   x̄ += z̄ · ∂f/∂x(x, y, z),   ȳ += z̄ · ∂f/∂y(x, y, z)      (then undo broadcasting)
+
+Structural operations (sum, reshape, indexing, ``@``, concatenate, ...) have no entry in the rules table: their
+adjoints are written below, each next to its forward operation. Every adjoint is itself written with numpy
+operations, so when the data and gradients are tracked values of an outer level (``nest=True``), the backward
+pass is recorded too and can be differentiated again.
+
+Levels (tags) work as for the duals: every ``gradient`` call gets a fresh, larger tag; ``param`` makes tag 0.
+When values of different levels meet, the larger tag is the outer layer and the other is a constant there.
+"""
+from __future__ import annotations
+
+import itertools
+import numbers
+
+import numpy as np
+
+from . import functions, rules
+from .dual import Dual, primal
+from .dualarray import DualArray, lift
+
+_ADD, _SUB, _MUL, _DIV, _POW, _NEG, _ABS = (rules.RULES[n] for n in (
+    "add", "subtract", "multiply", "true_divide", "power", "negative", "absolute"))
+_Rule = rules.Rule
+
+
+class _Consumed:
+    """Marks a node whose graph a backward pass has already used (and freed)."""
+
+    def __repr__(self):
+        return "<consumed>"
+
+
+CONSUMED = _Consumed()
+
+# ---- levels: which gradient calls are in progress -------------------------------------------------------------
+#: tag -> number of gradient calls in progress that differentiate with respect to that level
+ACTIVE: dict = {}
+
+
+def is_active(tag) -> bool:
+    """True while a gradient call could still differentiate values of this level."""
+    return tag in ACTIVE
+
+
+# =============================================================================================================
+# the tracked value
+# =============================================================================================================
+
+class Tracked:
+    """A value that records how it was computed. ``data`` is the value, ``grad`` the gradient ``back`` left."""
+
+    __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq")
+    __array_priority__ = 1000  # ndarray (op) Tracked: let numpy hand the operation to us
+
+    def __init__(self, data, tag: int = 0):
+        self.data, self.grad, self._parents, self._op, self._tag, self._g = data, None, (), None, tag, None
+        self._seq = next(_counter)
+
+    # ---- array attributes --------------------------------------------------------------------------------
+    shape = property(lambda self: _shape(self.data))
+    ndim = property(lambda self: len(_shape(self.data)))
+    size = property(lambda self: int(np.prod(_shape(self.data))))
+    dtype = property(lambda self: getattr(self.data, "dtype", np.dtype(float)))
+    T = property(lambda self: transpose(self))
+
+    @property
+    def is_leaf(self):
+        """A parameter or input: made by ``param``/``gradient``, not by an operation."""
+        return self._op is None
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a tracked scalar")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # ---- display and conversion ----------------------------------------------------------------------------
+    def __repr__(self):
+        v = value(self)
+        s = str(v) if np.ndim(v) == 0 else repr(v)
+        return f"{s} (tracked)"
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        return format(value(self), spec) if spec else str(self)
+
+    def __float__(self):
+        if is_active(self._tag):
+            raise TypeError(
+                f"float() would drop the derivative of {self!r}: a gradient is being taken with respect to it. "
+                "Tracked values cannot go into math.sin or plain float arrays; use numpy functions (np.sin(x)), "
+                "build arrays with np.stack/np.concatenate, or call dualnum.value(x) to drop the derivative on "
+                "purpose.")
+        return float(self.data)
+
+    def item(self):
+        return float(self)
+
+    def __int__(self):
+        return int(value(self))  # int() is piecewise constant: its derivative is zero, nothing is lost
+
+    def __bool__(self):
+        return bool(value(self))
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"np.asarray() of a tracked value ({self!r}) would drop its derivatives (this also happens when it "
+            "is written into a plain float array or passed to code that needs plain floats). Keep it tracked: "
+            "build arrays with np.stack/np.concatenate/np.where; use dualnum.tracker.value(x) (Flux's data) if "
+            "you really want the numbers without the derivative.")
+
+    def __setitem__(self, idx, val):
+        raise TypeError("tracked values cannot be modified in place (the recorded operations would go stale); "
+                        "build a new array with np.where, np.concatenate or np.stack instead")
+
+    # ---- comparisons act on the value (as Tracker did) ----------------------------------------------------
+    def __eq__(self, o):
+        return value(self) == value(o)
+
+    def __ne__(self, o):
+        return value(self) != value(o)
+
+    def __lt__(self, o):
+        return value(self) < value(o)
+
+    def __le__(self, o):
+        return value(self) <= value(o)
+
+    def __gt__(self, o):
+        return value(self) > value(o)
+
+    def __ge__(self, o):
+        return value(self) >= value(o)
+
+    __hash__ = object.__hash__  # identity: Params, Grads and dicts key parameters by the object itself
+
+    # ---- arithmetic: each operator is the rule of the same name ---------------------------------------------
+    def __add__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_ADD, (self, o))
+
+    def __radd__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_ADD, (o, self))
+
+    def __sub__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_SUB, (self, o))
+
+    def __rsub__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_SUB, (o, self))
+
+    def __mul__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_MUL, (self, o))
+
+    def __rmul__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_MUL, (o, self))
+
+    def __truediv__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_DIV, (self, o))
+
+    def __rtruediv__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_DIV, (o, self))
+
+    def __pow__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_POW, (self, o))
+
+    def __rpow__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else apply_rule(_POW, (o, self))
+
+    def __matmul__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else matmul(self, o)
+
+    def __rmatmul__(self, o):
+        o = _operand(o)
+        return NotImplemented if o is None else matmul(o, self)
+
+    def __neg__(self):
+        return apply_rule(_NEG, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply_rule(_ABS, (self,))
+
+    # ---- numpy protocols ------------------------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:  # the common case, kept short
+            r = rules.BY_FUNCTION.get(ufunc)
+            if r is not None:
+                return apply_rule(r, tuple(_const(a) for a in inputs))
+        return _dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        h = HANDLED.get(func)
+        if h is not None:
+            return h(*args, **kwargs)
+        r = rules.BY_FUNCTION.get(func)  # np.round, np.around, np.fix: functions with a (zero) rule
+        if r is not None and r.zero:
+            return _zero_derivative(func, args, kwargs)
+        raise unsupported(_fname(func))
+
+    # ---- indexing and numpy-style methods -------------------------------------------------------------------
+    def __getitem__(self, idx):
+        return getitem(self, idx)
+
+    def sum(self, axis=None, keepdims=False):
+        return _sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        return _reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
+
+    def transpose(self, *axes):
+        return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def ravel(self):
+        return _reshape(self, -1)
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return _squeeze(self, axis)
+
+    def dot(self, other):
+        return _dot(self, other)
+
+    def clip(self, lo=None, hi=None):
+        return _clip(self, lo, hi)
+
+    def cumsum(self, axis=None):
+        return _cumsum(self, axis)
+
+    def copy(self):
+        return _copy(self)
+
+    def astype(self, dtype, copy=True):
+        return astype(self, dtype)
+
+    def backward(self, seed=None):
+        """``back(self, seed)``: accumulate the gradient of this value into ``.grad`` of every leaf."""
+        from .tracker import back
+        back(self, seed)
+
+
+_counter = itertools.count()  # creation order: a node is always made after its arguments
+
+
+def _new_node(data, op, parents, tag):
+    t = object.__new__(Tracked)
+    t.data, t.grad, t._parents, t._op, t._tag, t._g, t._seq = data, None, parents, op, tag, None, next(_counter)
+    return t
+
+
+def leaf(data, tag):
+    """A node that records nothing: a parameter or a differentiation input."""
+    return _new_node(data, None, (), tag)
+
+
+def value(x):
+    """The plain number or array inside a tracked (or dual) value, every level stripped (Flux's ``data``)."""
+    while type(x) is Tracked:
+        x = x.data
+    return primal(x)
+
+
+# =============================================================================================================
+# small helpers
+# =============================================================================================================
+
+def _shape(x):
+    return getattr(x, "shape", ())
+
+
+def _ndim(x):
+    return len(getattr(x, "shape", ()))
+
+
+def _fname(func):
+    mod = getattr(func, "__module__", None) or "numpy"
+    mod = "np" if mod == "numpy" or mod.startswith("numpy._core") or mod.startswith("numpy.core") \
+        else mod.replace("numpy", "np")
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def unsupported(name, why="the tracker has no derivative for it"):
+    return TypeError(f"{name} is not supported on tracked values: {why}. Derivatives are never dropped "
+                     "silently; rewrite the code with supported numpy functions, or add a rule to "
+                     "dualnum/rules.py (ufuncs) or an adjoint to dualnum/tracked.py (structural functions).")
+
+
+_PLAIN = frozenset([float, int, np.float64, np.float32, np.float16, np.ndarray, np.int64, np.int32, bool,
+                    np.bool_, Dual])
+
+
+def _operand(o):
+    """The other operand of an arithmetic operator, or None (-> NotImplemented) for things that are not numbers."""
+    t = type(o)
+    if t is Tracked or t in _PLAIN or isinstance(o, DualArray):
+        return o
+    if t is list or t is tuple:
+        return _const(o)
+    if isinstance(o, (numbers.Real, np.generic)) and not isinstance(o, np.complexfloating):
+        return o
+    return None
+
+
+def _const(a):
+    """A ufunc/function argument: tracked and dual values pass, lists become arrays, non-numbers are refused."""
+    t = type(a)
+    if t is Tracked or t in _PLAIN or isinstance(a, DualArray):
+        return a
+    if isinstance(a, (str, bytes)) or a is None:
+        raise TypeError(f"cannot compute with {type(a).__name__} {a!r} and a tracked value; expected numbers")
+    if isinstance(a, (numbers.Complex, np.complexfloating)) and not isinstance(a, numbers.Real):
+        raise TypeError(f"complex numbers are not supported by the tracker (got {a!r})")
+    if isinstance(a, (list, tuple)) and any(type(e) is Tracked for e in a):
+        return _stack(list(a))
+    return np.asarray(a) if isinstance(a, (list, tuple)) else a
+
+
+def _top(args):
+    """The largest tag among the tracked arguments: the level this operation is recorded at."""
+    tag = -1
+    for a in args:
+        if type(a) is Tracked and a._tag > tag:
+            tag = a._tag
+    return tag
+
+
+def _val(a, tag):
+    return a.data if type(a) is Tracked and a._tag == tag else a
+
+
+def _axes(axis, nd):
+    if axis is None:
+        return tuple(range(nd))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for ax in axis:
+        ax = int(ax)
+        if not -nd <= ax < nd:
+            raise np.exceptions.AxisError(ax, nd)
+        out.append(ax % nd)
+    return tuple(out)
+
+
+def unbroadcast(g, shape):
+    """Σ of g over the axes broadcasting added or stretched, so the result has ``shape``: broadcasting's adjoint."""
+    gshape = _shape(g)
+    if gshape == shape:
+        return g
+    if shape == ():
+        return g.sum() if type(g) is np.ndarray else np.sum(g)
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if type(g) is np.ndarray:  # methods skip numpy's Python-level dispatch: this runs for every broadcast
+        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.reshape(g, shape) if _shape(g) != shape else g
+
+
+def _fit(g, x):
+    """The adjoint g reshaped to x's shape (undoing broadcasting) and in x's float type (float32 stays float32)."""
+    shape = getattr(x, "shape", ())
+    if getattr(g, "shape", ()) != shape:
+        g = unbroadcast(g, shape)
+    t = type(g)
+    if t is np.ndarray or t is np.float64:
+        xd = getattr(x, "dtype", None)
+        if xd is not None and g.dtype != xd and xd.kind == "f":
+            g = g.astype(xd)
+    return g
+
+
+# =============================================================================================================
+# rules from the table: value = f(x, y), x̄ += z̄ ∂f/∂x, ȳ += z̄ ∂f/∂y
+# =============================================================================================================
+
+def apply_rule(rule, args):
+    """Record ``rule.f(*args)``; the partials are read from the rule in the backward pass."""
+    tag = -1
+    for a in args:
+        if type(a) is Tracked and a._tag > tag:
+            tag = a._tag
+    vals = [a.data if type(a) is Tracked and a._tag == tag else a for a in args]
+    if rule.guarded:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = rule.f(*vals)
+    else:
+        out = rule.f(*vals)
+    return _new_node(out, rule, tuple(args), tag)
+
+
+_PREPARED: dict = {}  # id(rule) -> ((partial, is_callable) or None for each argument), or () for zero rules
+
+
+def _prepare(rule):
+    prep = () if rule.zero else tuple(None if i in rule.nondiff else (d, callable(d))
+                                      for i, d in enumerate(rule.partials))
+    _PREPARED[id(rule)] = (rule, prep)  # keep the rule alive so its id stays unique
+    return _PREPARED[id(rule)]
+
+
+def _rule_vjp(rule, node, g):
+    """(x̄ᵢ) = (z̄ · ∂f/∂xᵢ(x, z)) for the tracked arguments of this level, None for the others."""
+    parents = node._parents
+    prep = (_PREPARED.get(id(rule)) or _prepare(rule))[1]
+    if not prep:
+        return (None,) * len(parents)
+    if rule.guarded:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _partials_times(prep, parents, node, g)
+    return _partials_times(prep, parents, node, g)
+
+
+def _partials_times(prep, parents, node, g):
+    tag = node._tag
+    vals = None
+    res = []
+    for p, dp in zip(parents, prep):
+        if dp is None or type(p) is not Tracked or p._tag != tag:
+            res.append(None)
+            continue
+        d, fn = dp
+        if fn:
+            if vals is None:
+                vals = [q.data if type(q) is Tracked and q._tag == tag else q for q in parents]
+            gi = g * d(*vals, node.data)
+        elif d == 1.0:
+            gi = g
+        elif d == -1.0:
+            gi = -g
+        else:
+            gi = g * d
+        res.append(_fit(gi, p.data))
+    return res
+
+
+def vjp(node, g):
+    """The adjoints of ``node``'s parents given the adjoint ``g`` of node (None where a parent gets nothing)."""
+    op = node._op
+    if type(op) is _Rule:
+        return _rule_vjp(op, node, g)
+    return op(g)
+
+
+functions.APPLIERS[Tracked] = apply_rule  # dualnum.sigmoid(x), dualnum.relu(x) on tracked x
+
+
+def _record(out, back, parents, tag):
+    """A node made by a structural operation whose adjoint is ``back(g) -> (x̄ for each parent)``."""
+    return _new_node(out, back, tuple(parents), tag)
+
+
+def _no_grad(g):
+    return (None,)
+
+
+def _zero_derivative(func, args, kwargs):
+    a, rest = args[0], args[1:]
+    return _record(func(a.data, *rest, **kwargs), _no_grad, (a,), a._tag)
+
+
+# =============================================================================================================
+# numpy dispatch
+# =============================================================================================================
+
+HANDLED = {}  # numpy function -> handler(*args, **kwargs)
+
+
+def implements(*funcs):
+    def register(h):
+        for f in funcs:
+            HANDLED[f] = h
+        return h
+    return register
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise TypeError(f"{name}(..., out=...) is not supported on tracked values: it would write into a plain "
+                        "array and drop the derivatives; assign the result instead")
+
+
+def _dispatch_ufunc(ufunc, method, inputs, kwargs):
+    name = f"np.{ufunc.__name__}"
+    _no_out(name, kwargs.get("out"))
+    extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
+             and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
+    if method == "reduce":
+        red = {np.add: _sum, np.multiply: _prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        if red is None:
+            raise unsupported(f"{name}.reduce")
+        return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
+    if method != "__call__":
+        raise unsupported(f"{name}.{method}")
+    if ufunc in rules.VALUE_ONLY:
+        return ufunc(*[value(a) for a in inputs], **extra)
+    if extra:
+        raise TypeError(f"{name} on a tracked value does not take {', '.join(extra)}")
+    if ufunc is np.matmul:
+        return matmul(*inputs)
+    r = rules.BY_FUNCTION.get(ufunc)
+    if r is None:
+        raise unsupported(name)
+    return apply_rule(r, tuple(_const(a) for a in inputs))
+
+
+# =============================================================================================================
+# matrix products: C = A B  ->  Ā = C̄ Bᵀ,  B̄ = Aᵀ C̄
+# =============================================================================================================
+
+@implements(np.matmul)
+def matmul(a, b):
+    a, b = _const(a), _const(b)
+    tag = _top((a, b))
+    A, B = _val(a, tag), _val(b, tag)
+    if _ndim(A) == 0 or _ndim(B) == 0:
+        raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")
+    need_a = type(a) is Tracked and a._tag == tag
+    need_b = type(b) is Tracked and b._tag == tag
+
+    def back(g):
+        if _ndim(A) == 2 and _ndim(B) == 2:  # the common case: no vectors, no stacks
+            return (g @ B.T if need_a else None, A.T @ g if need_b else None)
+        return _matmul_general(g, A, B, need_a, need_b)
+    return _record(A @ B, back, (a, b), tag)
+
+
+def _matmul_general(g, A, B, need_a, need_b):
+    """Vectors are promoted to matrices (as matmul does), stacks broadcast; undo both afterwards."""
+    a_vec, b_vec = _ndim(A) == 1, _ndim(B) == 1
+    A2 = np.expand_dims(A, 0) if a_vec else A
+    B2 = np.expand_dims(B, -1) if b_vec else B
+    if a_vec and b_vec:
+        g2 = np.reshape(g, (1, 1))
+    elif a_vec:
+        g2 = np.expand_dims(g, -2)
+    elif b_vec:
+        g2 = np.expand_dims(g, -1)
+    else:
+        g2 = g
+    ga = gb = None
+    if need_a:
+        ga = np.reshape(_fit(g2 @ np.swapaxes(B2, -1, -2), A2), _shape(A))
+    if need_b:
+        gb = np.reshape(_fit(np.swapaxes(A2, -1, -2) @ g2, B2), _shape(B))
+    return ga, gb
+
+
+@implements(np.dot)
+def _dot(a, b, out=None):
+    _no_out("np.dot", out)
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return np.multiply(a, b)
+    if _ndim(a) <= 2 and _ndim(b) <= 2:
+        return matmul(a, b)
+    raise unsupported("np.dot of arrays with more than 2 dimensions", "use np.matmul (@) for stacks of matrices")
+
+
+@implements(np.vdot, np.inner)
+def _inner(a, b):
+    if _ndim(a) <= 1 and _ndim(b) <= 1:
+        return _sum(np.multiply(a, b))
+    raise unsupported("np.inner/np.vdot of arrays with more than 1 dimension")
+
+
+@implements(np.outer)
+def _outer(a, b, out=None):
+    _no_out("np.outer", out)
+    return np.multiply(np.reshape(_const(a), (-1, 1)), np.reshape(_const(b), (1, -1)))
+
+
+# =============================================================================================================
+# reductions
+# =============================================================================================================
+
+@implements(np.sum)
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    """z = Σ x over axes  ->  x̄ = z̄ broadcast back over those axes."""
+    _no_out("np.sum", out)
+    if initial is not np._NoValue or where is not np._NoValue:
+        raise TypeError("np.sum on a tracked value does not take initial= or where=")
+    a = _const(a)
+    if type(a) is not Tracked:
+        return np.sum(a, axis=axis, keepdims=keepdims)
+    x = a.data
+    shape = _shape(x)
+    axes = _axes(axis, len(shape))
+    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))  # the sum's shape with keepdims
+
+    def back(g):
+        if type(g) is np.ndarray:
+            g = g.reshape(kept)
+        elif _ndim(g):
+            g = np.reshape(g, kept)
+        return (np.broadcast_to(g, shape),)
+    return _record(np.sum(x, axis=axes, keepdims=keepdims), back, (a,), a._tag)
+
+
+@implements(np.mean)
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
+    _no_out("np.mean", out)
+    if where is not np._NoValue:
+        raise TypeError("np.mean on a tracked value does not take where=")
+    a = _const(a)
+    axes = _axes(axis, _ndim(a))
+    n = int(np.prod([_shape(a)[i] for i in axes])) if axes else 1
+    return _sum(a, axis=axes, keepdims=keepdims) / n
+
+
+@implements(np.var)
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
+    _no_out("np.var", out)
+    axes = _axes(axis, _ndim(a))
+    n = int(np.prod([_shape(a)[i] for i in axes])) if axes else 1
+    d = a - _mean(a, axis=axes, keepdims=True)
+    return _sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
+
+
+@implements(np.std)
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
+    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _extremum(a, axis, keepdims, fn):
+    """z = max x  ->  x̄ = z̄ where x attains the max, shared evenly between ties (as the maximum rule)."""
+    x = a.data
+    shape = _shape(x)
+    axes = _axes(axis, len(shape))
+    z = fn(x, axis=axes, keepdims=True)
+    out = z if keepdims else np.reshape(z, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+    def back(g):
+        hit = (value(x) == value(z))  # which elements attain the extreme: a constant, wherever the data lives
+        w = hit / np.sum(hit, axis=axes, keepdims=True)
+        if getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
+            w = w.astype(x.dtype)
+        return ((g if keepdims else np.reshape(g, _shape(z))) * w,)
+    return _record(out, back, (a,), a._tag)
+
+
+@implements(np.max, np.amax)
+def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    _no_out("np.max", out)
+    return _extremum(a, axis, keepdims, np.max)
+
+
+@implements(np.min, np.amin)
+def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    _no_out("np.min", out)
+    return _extremum(a, axis, keepdims, np.min)
+
+
+@implements(np.prod)
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
+    _no_out("np.prod", out)
+    r = a
+    for ax in sorted(_axes(axis, _ndim(a)), reverse=True):
+        m = np.moveaxis(r, ax, 0)
+        acc = m[0] if _shape(m)[0] else np.ones(_shape(m)[1:])
+        for i in range(1, _shape(m)[0]):
+            acc = acc * m[i]
+        r = np.expand_dims(acc, ax) if keepdims else acc
+    return r
+
+
+@implements(np.cumsum)
+def _cumsum(a, axis=None, dtype=None, out=None):
+    """z = cumsum x  ->  x̄ = reversed cumsum of z̄."""
+    _no_out("np.cumsum", out)
+    if axis is None:
+        a, axis = _reshape(a, -1), 0
+    ax = _axes(axis, _ndim(a))[0]
+    return _record(np.cumsum(a.data, axis=ax),
+                   lambda g: (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),), (a,), a._tag)
+
+
+@implements(np.linalg.norm)
+def _norm(x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro") or (ord == 2 and _ndim(x) == 2 and axis is None):
+        raise unsupported(f"np.linalg.norm(ord={ord!r})", "only the 2-norm of vectors and the Frobenius norm are")
+    return np.sqrt(_sum(x * x, axis=axis, keepdims=keepdims))
+
+
+# =============================================================================================================
+# shape: z = move(x)  ->  x̄ = the inverse move of z̄
+# =============================================================================================================
+
+def _linear(a, forward, adjoint):
+    """A structural op on one tracked array: value ``forward(x)``, adjoint ``adjoint(z̄)``."""
+    return _record(forward(a.data), lambda g: (adjoint(g),), (a,), a._tag)
+
+
+@implements(np.reshape)
+def _reshape(a, shape=None, order="C", newshape=None, copy=None):
+    shape = newshape if shape is None else shape
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if order != "C":
+        raise TypeError("reshape(order=...) other than 'C' is not supported on tracked values")
+    old = _shape(a)
+    return _linear(a, lambda x: np.reshape(x, shape), lambda g: np.reshape(g, old))
+
+
+@implements(np.ravel)
+def _ravel(a, order="C"):
+    return _reshape(a, -1, order=order)
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    nd = _ndim(a)
+    axes = tuple(range(nd))[::-1] if axes is None else tuple(ax % nd for ax in axes)
+    inverse = tuple(np.argsort(axes))
+    if nd == 2 and axes == (1, 0):
+        return _linear(a, lambda x: x.T, lambda g: g.T)
+    return _linear(a, lambda x: np.transpose(x, axes), lambda g: np.transpose(g, inverse))
+
+
+@implements(np.swapaxes)
+def _swapaxes(a, axis1, axis2):
+    return _linear(a, lambda x: np.swapaxes(x, axis1, axis2), lambda g: np.swapaxes(g, axis1, axis2))
+
+
+@implements(np.moveaxis)
+def _moveaxis(a, source, destination):
+    return _linear(a, lambda x: np.moveaxis(x, source, destination),
+                   lambda g: np.moveaxis(g, destination, source))
+
+
+@implements(np.squeeze)
+def _squeeze(a, axis=None):
+    old = _shape(a)
+    return _linear(a, lambda x: np.squeeze(x, axis), lambda g: np.reshape(g, old))
+
+
+@implements(np.expand_dims)
+def _expand_dims(a, axis):
+    old = _shape(a)
+    return _linear(a, lambda x: np.expand_dims(x, axis), lambda g: np.reshape(g, old))
+
+
+@implements(np.broadcast_to)
+def _broadcast_to(a, shape, subok=False):
+    old = _shape(a)
+    return _linear(a, lambda x: np.broadcast_to(x, shape), lambda g: unbroadcast(g, old))
+
+
+@implements(np.atleast_1d, np.atleast_2d)
+def _atleast(*arys):
+    out = [_reshape(a, (1,)) if _ndim(a) == 0 else a for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@implements(np.flip)
+def _flip(a, axis=None):
+    return _linear(a, lambda x: np.flip(x, axis), lambda g: np.flip(g, axis))
+
+
+@implements(np.copy)
+def _copy(a, order="K", subok=False):
+    return _linear(a, lambda x: x.copy() if hasattr(x, "copy") else x, lambda g: g)
+
+
+def astype(a, dtype):
+    """A change of float precision; the gradient comes back in the original precision."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"astype({dtype}) would drop the derivatives of a tracked value (not a float type)")
+    old = getattr(a.data, "dtype", None)
+    if not isinstance(a.data, np.ndarray) or old == dtype:
+        return a
+    return _linear(a, lambda x: x.astype(dtype), lambda g: g.astype(old) if hasattr(g, "astype") else g)
+
+
+# ---- functions that look at the values only ------------------------------------------------------------------
+def _value_only(func):
+    def handler(*args, **kwargs):
+        return func(*[value(a) for a in args], **kwargs)
+    return handler
+
+
+for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
+           np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
+           np.flatnonzero, np.result_type, np.zeros_like, np.ones_like, np.empty_like):
+    HANDLED[_f] = _value_only(_f)  # zeros_like(x) is a constant: its derivative is zero, nothing is dropped
+
+
+@implements(np.full_like)
+def _full_like(a, fill_value, *args, **kwargs):
+    if type(fill_value) is Tracked:
+        return np.broadcast_to(fill_value, _shape(a)) * 1.0
+    return np.full_like(value(a), fill_value, *args, **kwargs)
+
+
+# =============================================================================================================
+# indexing: z = x[i]  ->  x̄ = zeros with z̄ added at i
+# =============================================================================================================
+
+def _clean_index(idx):
+    def one(i):
+        if type(i) is Tracked:
+            v = value(i)
+            if np.asarray(v).dtype.kind == "f":
+                raise TypeError("a tracked float cannot be used as an index (indices are integers or booleans)")
+            return v
+        return i
+    return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
+
+
+def _is_basic(idx):
+    """Only ints, slices, None and ...: every element is picked at most once, so plain assignment scatters."""
+    tidx = idx if isinstance(idx, tuple) else (idx,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in tidx)
+
+
+def getitem(a, idx):
+    idx = _clean_index(idx)
+    x = a.data
+    shape, dtype = _shape(x), getattr(x, "dtype", np.dtype(float))
+    return _record(x[idx], lambda g: (scatter(g, idx, shape, dtype),), (a,), a._tag)
+
+
+def scatter(g, idx, shape, dtype=float):
+    """The adjoint of indexing: an array of zeros of ``shape`` with ``g`` added at ``idx`` (repeats add up)."""
+    if type(g) is Tracked:  # nested: scattering is linear, its own adjoint is indexing again
+        return _record(scatter(g.data, idx, shape, dtype), lambda h: (h[idx],), (g,), g._tag)
+    if type(g) is Dual:
+        g = lift(g)
+    if isinstance(g, DualArray):  # hvp: scatter the value and every direction's partials alike
+        k = _shape(g.partials)[0]
+        parts = [scatter(g.partials[j], idx, shape, float) for j in range(k)]
+        return DualArray._new(scatter(g.value, idx, shape, float), np.stack(parts), g.tag)
+    z = np.zeros(shape, dtype=dtype if np.dtype(dtype).kind == "f" else float)
+    if _is_basic(idx):
+        z[idx] = g
+    else:
+        np.add.at(z, idx, g)
+    return z
+
+
+# =============================================================================================================
+# joining, selecting, clipping
+# =============================================================================================================
+
+def _join(arrays, axis, func, piece):
+    """func(values) for concatenate/stack; the adjoint hands each input back its ``piece`` of z̄."""
+    arrays = [_const(a) for a in arrays]
+    tag = _top(arrays)
+    vals = [_val(a, tag) for a in arrays]
+    shapes = [_shape(v) for v in vals]
+
+    def back(g):
+        return tuple(piece(g, i, shapes) if type(a) is Tracked and a._tag == tag else None
+                     for i, a in enumerate(arrays))
+    return _record(func(vals, axis), back, arrays, tag)
+
+
+@implements(np.concatenate)
+def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    _no_out("np.concatenate", out)
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [np.ravel(a) for a in arrays], 0
+    ax = axis % _ndim(arrays[0])
+
+    def piece(g, i, shapes):
+        start = sum(s[ax] for s in shapes[:i])
+        return g[(slice(None),) * ax + (slice(start, start + shapes[i][ax]),)]
+    return _join(arrays, ax, lambda xs, ax: np.concatenate(xs, axis=ax), piece)
+
+
+@implements(np.stack)
+def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    _no_out("np.stack", out)
+    arrays = list(arrays)
+    ax = axis % (_ndim(arrays[0]) + 1)
+    return _join(arrays, ax, lambda xs, ax: np.stack(xs, axis=ax),
+                 lambda g, i, shapes: g[(slice(None),) * ax + (i,)])
+
+
+@implements(np.vstack)
+def _vstack(tup, dtype=None, casting="same_kind"):
+    arrays = [np.reshape(a, (1, -1)) if _ndim(a) < 2 else a for a in tup]
+    return _concatenate(arrays, axis=0)
+
+
+@implements(np.hstack)
+def _hstack(tup, dtype=None, casting="same_kind"):
+    arrays = [np.atleast_1d(a) if _ndim(a) == 0 else a for a in tup]
+    return _concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
+
+
+@implements(np.where)
+def _where(condition, x=None, y=None):
+    if x is None and y is None:
+        return np.nonzero(value(condition))
+    c = np.asarray(value(condition)).astype(bool)
+    return apply_rule(rules.RULES["where"], (c, _const(x), _const(y)))
+
+
+@implements(np.clip)
+def _clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
+    _no_out("np.clip", out)
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    lo = -np.inf if lo is None else lo
+    hi = np.inf if hi is None else hi
+    return apply_rule(rules.RULES["clip"], (_const(a), _const(lo), _const(hi)))
+
+
+__all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE", "is_active", "unbroadcast",
+           "scatter", "HANDLED", "unsupported"]

@@ -1,0 +1,488 @@
+"""Reverse mode, the Flux Tracker: record the operations on tracked values, then sweep back once.
+
+    >>> from dualnum.tracker import gradient, param, params
+    >>> gradient(lambda W, b, x: W*x + b, 2, 3, 4)
+    (4.0, 1.0, 2.0)
+    >>> W, b = param(2), param(3)
+    >>> gs = gradient(lambda: W*4 + b, params(W, b))
+    >>> gs[W], gs[b]
+    (4.0, 1.0)
+
+The backward pass, for a loss ``y`` that depends on leaves ``x``:  ȳ = 1, then for every recorded node ``z`` in
+reverse topological order, ``x̄ᵢ += z̄ · ∂z/∂xᵢ`` for each argument ``xᵢ`` of ``z`` (the partials come from
+:mod:`dualnum.rules`; the structural adjoints from :mod:`dualnum.tracked`). The sweep is a loop, not a recursion,
+so a chain of 100 000 operations is fine, and it visits each node once, so a value used twice gets the sum of
+both contributions. Afterwards the graph is freed: a second sweep through it raises an error, as in Tracker.
+
+``gradient(f, x, nest=True)`` returns gradients that are themselves tracked (the backward pass was recorded), so
+they can be differentiated again: reverse-over-reverse. ``hvp(f, x, v)`` is forward-over-reverse: the tracker
+run on dual numbers.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import numbers
+import operator
+import types
+
+import numpy as np
+
+from .dual import Dual
+from .dualarray import DualArray
+from .tags import new_tag
+from .tracked import ACTIVE, CONSUMED, Tracked, leaf, value, vjp
+
+__all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
+           "istracked", "data"]
+
+data = value  # Flux's name
+
+
+def istracked(x) -> bool:
+    return type(x) is Tracked
+
+
+# =============================================================================================================
+# parameters
+# =============================================================================================================
+
+def _as_float(x, where="param"):
+    """A number or array as float (float32 stays float32), or a dual number as it is; a clear error otherwise."""
+    if type(x) is Dual or isinstance(x, DualArray):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{where}: got a bool ({x}); differentiate with respect to numbers")
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{where}: expected a number or an array of numbers, got {type(x).__name__} {x!r}")
+    if isinstance(x, np.floating):
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
+        return float(x)
+    if isinstance(x, numbers.Complex) and not isinstance(x, np.ndarray):
+        raise TypeError(f"{where}: the complex number {x!r}; the tracker differentiates real functions")
+    try:
+        arr = np.asarray(x)
+    except ValueError as e:
+        raise ValueError(f"{where}: a ragged nested list is not an array of numbers: {x!r}") from e
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(float)
+    raise TypeError(f"{where}: expected a number or an array of numbers, got {type(x).__name__} "
+                    f"(dtype {arr.dtype})")
+
+
+def param(x) -> Tracked:
+    """A tracked parameter (a leaf) holding a float copy of ``x``: ``param(2)`` is ``2.0 (tracked)``."""
+    if type(x) is Tracked:
+        return x
+    d = _as_float(x)
+    if isinstance(d, np.ndarray) and (d is x or not d.flags.owndata):
+        d = d.copy()  # a parameter owns its numbers: update() changes them in place
+    return leaf(d, 0)
+
+
+class Params:
+    """An ordered set of parameters with identity semantics: the same object once, equal values distinct."""
+
+    def __init__(self, xs=()):
+        self._order = []
+        self._ids = set()
+        for x in xs:
+            self.push(x)
+
+    def push(self, x):
+        if id(x) not in self._ids:
+            self._ids.add(id(x))
+            self._order.append(x)
+        return self
+
+    add = push
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self):
+        return len(self._order)
+
+    def __contains__(self, x):
+        return id(x) in self._ids
+
+    def __getitem__(self, i):
+        return self._order[i]
+
+    def __repr__(self):
+        return f"Params([{', '.join(repr(x) for x in self._order)}])"
+
+
+def params(*xs) -> Params:
+    """``Params`` of the given parameters, in order: ``params(W, b)``."""
+    return Params(xs)
+
+
+class Grads:
+    """``gs[W]``: the gradient for parameter ``W`` (looked up by identity); None if the loss did not use it."""
+
+    def __init__(self, ps: Params, grads: dict):
+        self.params = ps
+        self._grads = grads  # id(param) -> gradient
+
+    def __getitem__(self, x):
+        if id(x) in self._grads:
+            return self._grads[id(x)]
+        if x in self.params:
+            return None
+        raise KeyError(f"{x!r} is not one of the parameters this gradient was taken with respect to")
+
+    def get(self, x, default=None):
+        g = self._grads.get(id(x))
+        return default if g is None else g
+
+    def __contains__(self, x):
+        return x in self.params
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self):
+        return len(self.params)
+
+    def keys(self):
+        return list(self.params)
+
+    def values(self):
+        return [self[x] for x in self.params]
+
+    def items(self):
+        return [(x, self[x]) for x in self.params]
+
+    def __repr__(self):
+        return "Grads(" + ", ".join(f"{_short(x)}: {_short(g)}" for x, g in self.items()) + ")"
+
+
+def _short(x):
+    r = repr(x).replace("\n", " ")
+    return r if len(r) < 60 else r[:57] + "..."
+
+
+def update(x, delta):
+    """Flux's ``update!``: ``x += delta`` in place on a parameter (its ``grad`` is reset, as Tracker did)."""
+    d = value(delta)
+    if type(x) is Tracked:
+        if not x.is_leaf:
+            raise TypeError("update: only parameters (leaves) can be updated in place, not the result of an "
+                            "operation")
+        if isinstance(x.data, np.ndarray):
+            x.data += d
+        else:
+            x.data = x.data + d
+        x.grad = None
+        return x
+    if isinstance(x, np.ndarray):
+        x += d
+        return x
+    raise TypeError(f"update: cannot update {type(x).__name__} in place; use param(...) for parameters")
+
+
+# =============================================================================================================
+# the backward pass
+# =============================================================================================================
+
+def _topo(root, tag):
+    """Nodes of level ``tag`` that ``root`` depends on, each once, every node before its arguments.
+
+    A node is always created after its arguments, so newest-first creation order is a topological order:
+    collect what is reachable, then sort by creation number.
+    """
+    seen = {id(root)}
+    nodes = [root]
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node._op is CONSUMED:
+            raise RuntimeError(
+                "this value's graph was already used by a backward pass and has been freed (as in Flux's "
+                "Tracker and PyTorch). Recompute the forward pass inside the function you differentiate, "
+                "once per gradient.")
+        for p in node._parents:
+            if type(p) is Tracked and p._tag == tag and id(p) not in seen:
+                seen.add(id(p))
+                nodes.append(p)
+                stack.append(p)
+    nodes.sort(key=_SEQ, reverse=True)
+    return nodes
+
+
+_SEQ = operator.attrgetter("_seq")
+
+
+def _backprop(y, seed, tag):
+    """Sweep from ``y`` (adjoint ``seed``) at level ``tag``; returns the leaves reached, their adjoint in ``_g``."""
+    order = _topo(y, tag)
+    leaves = []
+    try:
+        y._g = seed
+        for node in order:
+            op = node._op
+            if op is None:
+                leaves.append(node)
+                continue
+            g = node._g
+            node._g = None
+            if g is not None:
+                for p, gp in zip(node._parents, vjp(node, g)):
+                    if gp is not None:
+                        p._g = gp if p._g is None else p._g + gp
+            node._op = CONSUMED  # free the graph as we go: each node is used once
+            node._parents = ()
+    except BaseException:
+        for node in order:  # leave no half-accumulated gradient behind on the parameters
+            node._g = None
+        raise
+    return leaves
+
+
+def _check_loss(y, fname):
+    """The ones-seed for a scalar, finite loss ``y``; a clear error for anything else."""
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError(f"{fname}: the function must return a scalar loss, got a {type(y).__name__}")
+    v = value(y)
+    if isinstance(v, (str, bytes)) or v is None:
+        raise TypeError(f"{fname}: the function must return a number, got {type(v).__name__} {v!r}")
+    if np.size(v) != 1:
+        raise ValueError(f"{fname}: the function must return a scalar loss, but it returned an array of shape "
+                         f"{np.shape(v)}; reduce it (np.sum, np.mean), or use back(y, seed) for a "
+                         "vector-Jacobian product")
+    if not np.all(np.isfinite(v)):
+        raise FloatingPointError(f"{fname}: the loss is {np.ravel(v)[0]} (NaN or Inf), so every gradient would be "
+                                 "NaN; check the data, the learning rate, and log/sqrt/divide at 0")
+    if isinstance(v, np.ndarray):
+        return np.ones_like(v)
+    return v.dtype.type(1) if isinstance(v, np.floating) else 1.0
+
+
+def _strip_above(y, tag, fname):
+    """y at level ``tag``: layers of inner, finished levels are values only (nobody differentiates them now)."""
+    while type(y) is Tracked and y._tag > tag:
+        if y._tag in ACTIVE:
+            raise ValueError(f"{fname}: the loss depends on a value being differentiated by an enclosing "
+                             "gradient call; nesting an implicit-parameter gradient inside an explicit one is "
+                             "not supported, use the explicit form gradient(f, x) for both")
+        y = y.data
+    return y
+
+
+def back(y, seed=None):
+    """Flux's ``back!``: accumulate ``seed · dy/dx`` into ``x.grad`` for every leaf ``x`` that ``y`` depends on."""
+    if type(y) is not Tracked:
+        raise TypeError(f"back: expected a tracked value, got {type(y).__name__}")
+    if seed is None:
+        seed = _check_loss(y, "back")
+    else:
+        seed = value(seed)
+        v = value(y)
+        seed = np.asarray(seed, dtype=getattr(v, "dtype", float))
+        if seed.shape != np.shape(v):
+            raise ValueError(f"back: the seed has shape {seed.shape} but the value has shape {np.shape(v)}")
+        if not isinstance(y.data, np.ndarray):
+            seed = seed[()]
+    for x in _backprop(y, seed, y._tag):
+        x.grad = x._g if x.grad is None else x.grad + x._g
+        x._g = None
+
+
+# =============================================================================================================
+# gradient: explicit arguments, implicit parameters, models
+# =============================================================================================================
+
+def gradient(f, *args, nest: bool = False):
+    """∇f by reverse mode: a tuple (one gradient per argument), or ``Grads`` for ``gradient(fn, ps::Params)``.
+
+    With ``nest=True`` the gradients are tracked values (the backward pass is recorded), so they can be
+    differentiated again. Models (objects, dataclasses, lists, dicts) as arguments give gradients of the same
+    structure: a dict of field -> gradient for an object, None for fields that are not differentiable.
+    """
+    if not args:
+        raise TypeError("gradient(f, *args) needs arguments to differentiate with respect to, or a Params")
+    if len(args) == 1 and isinstance(args[0], Params):
+        return _implicit(f, args[0], nest)
+    outer = new_tag() if nest else None  # the level the backward pass is recorded at, for plain inputs
+    tag = new_tag()
+    memo, made = {}, []
+    xs = [_inputs(a, tag, outer, memo, made, top=True) for a in args]
+    ACTIVE[tag] = ACTIVE.get(tag, 0) + 1
+    try:
+        y = f(*xs)
+    finally:
+        del ACTIVE[tag]
+    y = _strip_above(y, tag, "gradient")
+    seed = _check_loss(y, "gradient")
+    if type(y) is Tracked and y._tag == tag:
+        _backprop(y, seed, tag)
+    grads = {}
+    for x in made:  # read each input's adjoint off its leaf (zero if the loss does not depend on it)
+        grads[id(x)] = _finish(x._g, x)
+        x._g = None
+    _unalias(grads)
+    return tuple(_mirror(a, x, grads) for a, x in zip(args, xs))
+
+
+def _implicit(fn, ps, nest):
+    if nest:
+        raise TypeError("gradient(fn, ps; nest=True) is not supported for implicit parameters; take the nested "
+                        "gradient with the explicit form gradient(f, x, nest=True)")
+    for p in ps:
+        if type(p) is not Tracked:
+            raise TypeError(f"gradient(fn, ps): {_short(p)} is a plain {type(p).__name__}, not a tracked "
+                            "parameter, so the tracker cannot see the operations done on it; wrap it with "
+                            "param(...) (or take the gradient with the explicit form gradient(f, x))")
+    ACTIVE[0] = ACTIVE.get(0, 0) + 1
+    try:
+        y = fn()
+    finally:
+        ACTIVE[0] -= 1
+        if not ACTIVE[0]:
+            del ACTIVE[0]
+    y = _strip_above(y, 0, "gradient")
+    seed = _check_loss(y, "gradient")
+    found = {}
+    if type(y) is Tracked and y._tag == 0:
+        for x in _backprop(y, seed, 0):
+            if x in ps:
+                found[id(x)] = _finish(x._g, x)
+            x._g = None
+    _unalias(found)
+    return Grads(ps, found)
+
+
+def _finish(g, x):
+    """A gradient for the user: zeros where none arrived, plain floats for scalars, writable arrays."""
+    if g is None:
+        d = x.data
+        while type(d) is Tracked:
+            d = d.data
+        if isinstance(d, (DualArray, Dual)):
+            d = value(d)
+        return np.zeros_like(d) if isinstance(d, np.ndarray) else 0.0 * d
+    if type(g) is Tracked or isinstance(g, (DualArray, Dual)):
+        return g
+    if isinstance(g, np.ndarray):
+        if g.ndim == 0:
+            return float(g) if g.dtype == np.float64 else g[()]
+        return g if g.flags.writeable and g.base is None else g.copy()
+    if isinstance(g, np.float64):
+        return float(g)
+    return g
+
+
+def _unalias(grads):
+    """Distinct parameters get distinct gradient arrays (x̄ and ȳ of x + y are the same array otherwise)."""
+    seen = set()
+    for k, g in grads.items():
+        if isinstance(g, np.ndarray):
+            if id(g) in seen:
+                grads[k] = g.copy()
+            seen.add(id(g))
+
+
+# ---- inputs: numbers, arrays, and models made of them ---------------------------------------------------------
+
+_OPAQUE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, type,
+           functools.partial, np.ufunc, np.generic, np.dtype, np.random.Generator)
+
+
+def _is_model(x):
+    """A user object whose fields may hold parameters (dataclasses, plain classes), not functions or modules."""
+    if isinstance(x, _OPAQUE) or callable(x) and not hasattr(x, "__dict__"):
+        return False
+    return dataclasses.is_dataclass(x) or hasattr(x, "__dict__")
+
+
+def _fields(x):
+    if dataclasses.is_dataclass(x):
+        return [f.name for f in dataclasses.fields(x)]
+    return list(vars(x))
+
+
+def _numeric_list(x):
+    """A (nested) list/tuple of plain numbers: the forward mode's convention makes it one float array."""
+    return all(isinstance(e, numbers.Real) and not isinstance(e, (bool, np.bool_)) or
+               (isinstance(e, (list, tuple)) and e and _numeric_list(e)) for e in x) and len(x) > 0
+
+
+def _input_leaf(x, tag, outer, made):
+    while type(x) is Tracked and x._tag not in ACTIVE:
+        x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
+    if type(x) is not Tracked:
+        x = _as_float(x, "gradient")
+        if outer is not None:
+            x = leaf(x, outer)  # nest=True: record the backward pass at this outer level
+    t = leaf(x, tag)
+    made.append(t)
+    return t
+
+
+def _differentiable(a, top):
+    """Floats and float arrays are; ints only as top-level arguments (gradient(f, 2, 3)), not inside models."""
+    if type(a) is Tracked or type(a) is Dual or isinstance(a, DualArray):
+        return True
+    if isinstance(a, np.ndarray):
+        return a.dtype.kind == "f" or (top and a.dtype.kind in "iu")
+    if isinstance(a, (float, np.floating)):
+        return True
+    return top and isinstance(a, numbers.Real) and not isinstance(a, (bool, np.bool_))
+
+
+def _inputs(a, tag, outer, memo, made, top=False):
+    """``a`` with every differentiable number/array replaced by a fresh leaf of level ``tag``."""
+    if id(a) in memo:
+        return memo[id(a)]
+    if _differentiable(a, top):
+        out = _input_leaf(a, tag, outer, made)
+        if isinstance(a, (np.ndarray, Tracked, DualArray)):
+            memo[id(a)] = out  # the same array twice (tied weights) is one leaf: its gradients add up
+        return out
+    if isinstance(a, (list, tuple)):
+        if top and _numeric_list(a):
+            return _input_leaf(a, tag, outer, made)
+        out = [_inputs(e, tag, outer, memo, made) for e in a]
+        return out if isinstance(a, list) else (type(a)(*out) if hasattr(a, "_fields") else tuple(out))
+    if isinstance(a, dict):
+        return {k: _inputs(v, tag, outer, memo, made) for k, v in a.items()}
+    if _is_model(a):
+        c = copy.copy(a)
+        memo[id(a)] = c
+        for name in _fields(a):
+            object.__setattr__(c, name, _inputs(getattr(a, name), tag, outer, memo, made))
+        return c
+    if top:
+        _as_float(a, "gradient")  # raises a clear error for strings, None, complex, ...
+    return a  # not differentiable (functions, strings, ints in a model, ...)
+
+
+def _mirror(a, x, grads):
+    """The gradient for input ``a`` (whose leaves are in ``x``), shaped like ``a``; None where not differentiable."""
+    if type(x) is Tracked:
+        return grads[id(x)]
+    if x is a:
+        return None
+    if isinstance(a, (list, tuple)):
+        out = [_mirror(e, xe, grads) for e, xe in zip(a, x)]
+        return out if isinstance(a, list) else tuple(out)
+    if isinstance(a, dict):
+        return {k: _mirror(a[k], x[k], grads) for k in a}
+    if _is_model(a):
+        return {name: _mirror(getattr(a, name), getattr(x, name), grads) for name in _fields(a)}
+    return None
+
+
+# =============================================================================================================
+# forward over reverse
+# =============================================================================================================
+
+def hvp(f, x, v):
+    """H(x)·v, the Hessian-vector product, as d/dε ∇f(x + εv): the tracker's gradient run on dual numbers."""
+    from .forward import jvp
+    return jvp(lambda z: gradient(f, z)[0], x, v)[1]

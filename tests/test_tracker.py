@@ -1,0 +1,241 @@
+"""Reverse mode (dualnum.tracker): the seeds' numbers, agreement with forward mode and central differences,
+the backward pass's guarantees (iterative, each node once, unbroadcast, freed graph), nesting, hvp, misuse."""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import dualnum as dn
+from dualnum import tracker as tr
+from dualnum.tracker import Grads, Params, back, gradient, hvp, param, params, update, value
+from dualnum.tracked import Tracked
+
+
+def central(f, x, h=1e-6):
+    """Central differences of a scalar f at an array x: the independent reference."""
+    x = np.array(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (float(f(x + e)) - float(f(x - e))) / (2 * h)
+    return g
+
+
+# ---- the seeds' numbers ---------------------------------------------------------------------------------------
+
+def test_seed_gradient_of_three_arguments():
+    assert gradient(lambda W, b, x: W * x + b, 2, 3, 4) == (4.0, 1.0, 2.0)
+    gs = gradient(lambda W, b, x: W * x + b, 2, 3, 4)
+    assert all(type(g) is float for g in gs)
+
+
+def test_seed_implicit_params():
+    W, b = param(2), param(3)
+    assert repr(W) == "2.0 (tracked)" and repr(b) == "3.0 (tracked)"
+    f = lambda x: W * x + b  # noqa: E731
+    grads = gradient(lambda: f(4), params(W, b))
+    assert isinstance(grads, Grads)
+    assert grads[W] == 4 and grads[b] == 1
+
+
+def test_seed_nested_cubic():
+    f = lambda x: 3 * x**2 + 2 * x + 1  # noqa: E731
+    df = lambda x: gradient(f, x, nest=True)[0]  # noqa: E731
+    d2f = lambda x: gradient(df, x, nest=True)[0]  # noqa: E731
+    assert repr(df(2.0)) == "14.0 (tracked)" and str(df(2)) == "14.0 (tracked)"
+    assert df(2.0) == 14.0
+    assert d2f(2.0) == 6.0 and repr(d2f(2)) == "6.0 (tracked)"
+    assert gradient(f, 2.0)[0] == 14.0
+    assert gradient(df, 2.0)[0] == 6.0  # the outer call need not nest to differentiate a nested one
+
+
+def test_seed_nested_prod_is_right():
+    # old Flux's Tracker issue #148 got the Hessian of prod wrong; ∑ ∇prod(x) = x₂ + x₁ has gradient [1, 1]
+    g = gradient(lambda x: np.sum(gradient(np.prod, x, nest=True)[0]), [1.0, 2.0])[0]
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+    g = gradient(lambda x: sum(gradient(np.prod, x, nest=True)[0]), [1.0, 2.0])[0]
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+def test_seed_backprop_example():
+    W = param([[1, 2], [3, 4]])
+    x = param([5, 6])
+    y = W @ x
+    back(y, [1, -1])
+    np.testing.assert_array_equal(W.grad, [[5, 6], [-5, -6]])
+    np.testing.assert_array_equal(x.grad, [-2, -2])
+
+
+def test_seed_linear_regression_step_lowers_loss():
+    rng = np.random.default_rng(0)
+    W = param(rng.random((2, 5)))
+    b = param(rng.random(2))
+    x, y = rng.random(5), rng.random(2)
+
+    def loss(x, y):
+        yhat = W @ x + b
+        return np.sum((y - yhat) ** 2)
+    before = float(value(loss(x, y)))
+    gs = gradient(lambda: loss(x, y), params(W, b))
+    update(W, -0.1 * gs[W])
+    assert float(value(loss(x, y))) < before
+    np.testing.assert_allclose(gs[W], central(lambda w: np.sum((y - w @ x - value(b)) ** 2), value(W) + 0.1 * gs[W]),
+                               rtol=1e-6)
+
+
+def test_forward_mode_example_matches():
+    gx, gy = gradient(lambda x, y: np.sum((x - y) ** 2), [2, 1], [2, 0])
+    np.testing.assert_array_equal(gx, [0.0, 2.0])
+    np.testing.assert_array_equal(gy, [-0.0, -2.0])
+
+
+# ---- against forward mode and central differences --------------------------------------------------------------
+
+FUNCS = {
+    "rosenbrock": lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2),
+    "softplus-mean": lambda x: np.mean(np.log1p(np.exp(x)) * np.tanh(x)),
+    "norm": lambda x: np.linalg.norm(x) + np.max(x) - np.min(x ** 3),
+    "matrix": lambda x: np.sum(np.reshape(x, (2, 2)) @ np.reshape(x, (2, 2)).T),
+    "stack": lambda x: np.sum(np.stack([x, x ** 2]) * np.concatenate([x, x])[None, : x.shape[0]]),
+    "where-clip": lambda x: np.sum(np.where(x > 0.2, np.sin(x), x ** 2) + np.clip(x, -0.5, 0.5)),
+    "sigmoid-relu": lambda x: np.sum(dn.sigmoid(x) * dn.relu(x - 0.1)),
+    "prod-cumsum": lambda x: np.prod(x) + np.sum(np.cumsum(x) ** 2),
+    "var-std": lambda x: np.var(x) + np.std(x * 2),
+    "index": lambda x: x[0] * x[3] + np.sum(x[[0, 0, 2]] ** 2) + np.sum(x[1:3] / (1 + x[0] ** 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_agrees_with_forward_mode_and_central_differences(name):
+    f = FUNCS[name]
+    x = np.array([0.3, -0.7, 1.1, 0.45])
+    g = gradient(f, x)[0]
+    assert isinstance(g, np.ndarray) and g.shape == x.shape
+    np.testing.assert_allclose(g, dn.gradient(f, x)[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g, central(f, x), rtol=1e-5, atol=1e-7)
+
+
+# ---- the backward pass -----------------------------------------------------------------------------------------
+
+def test_unbroadcast_bias():
+    W, b = param(np.ones((3, 4))), param(np.zeros(3))
+    x = np.arange(8.0).reshape(4, 2)
+    gs = gradient(lambda: np.sum((W @ x + b[:, None]) ** 2), params(W, b))
+    assert gs[b].shape == (3,)
+    np.testing.assert_allclose(gs[b], 2 * np.sum(value(W) @ x, axis=1))
+    g = gradient(lambda v, m: np.sum(v * m), np.ones(3), np.ones((5, 3)))
+    np.testing.assert_array_equal(g[0], [5, 5, 5])
+
+
+def test_reused_value_accumulates():
+    assert gradient(lambda x: x * x * x, 2.0)[0] == 12.0
+    assert gradient(lambda x: (lambda y: y + y * y)(x * 3), 1.0)[0] == 3 + 18
+
+
+def test_long_chain_is_iterative_and_fast():
+    def f(x):
+        for _ in range(100_000):
+            x = x * 1.00001
+        return x
+    t0 = time.perf_counter()
+    g = gradient(f, 1.0)[0]
+    assert time.perf_counter() - t0 < 1.0
+    assert math.isclose(g, 1.00001 ** 100_000, rel_tol=1e-9)
+
+
+def test_second_backward_on_consumed_graph_raises():
+    W = param(2.0)
+    y = W * 3
+    back(y)
+    assert W.grad == 3
+    with pytest.raises(RuntimeError, match="already used by a backward pass"):
+        back(y)
+
+
+def test_nonscalar_and_nonfinite_loss_raise():
+    with pytest.raises(ValueError, match="scalar"):
+        gradient(lambda x: x * 2, [1.0, 2.0])
+    with pytest.raises(FloatingPointError, match="NaN or Inf"):
+        with np.errstate(divide="ignore"):
+            gradient(lambda x: np.log(x - 1), 1.0)
+    with pytest.raises(FloatingPointError, match="NaN or Inf"):
+        gradient(lambda x: np.sum(x) * np.nan, [1.0])
+
+
+def test_unused_parameter_is_none_and_params_identity():
+    W, b, c = param([1.0, 2.0]), param([1.0, 2.0]), param(5.0)
+    ps = params(W, b, W)
+    assert len(ps) == 2 and W in ps and b in ps and c not in ps
+    gs = gradient(lambda: np.sum(W * 3), ps)
+    np.testing.assert_array_equal(gs[W], [3, 3])
+    assert gs[b] is None
+    with pytest.raises(KeyError):
+        gs[c]
+
+
+def test_update_in_place():
+    W = param(np.array([1.0, 2.0]))
+    data = W.data
+    update(W, np.array([0.5, -1.0]))
+    assert W.data is data
+    np.testing.assert_array_equal(value(W), [1.5, 1.0])
+    s = param(1.0)
+    update(s, 2.0)
+    assert s == 3.0
+
+
+def test_value_strips_tracking_and_duals():
+    assert value(param(2)) == 2.0 and type(value(param(2))) is float
+    assert value(dn.Dual(3.0, 1.0)) == 3.0
+    assert value(5) == 5
+
+
+def test_float32_preserved():
+    W = param(np.ones((3, 2), dtype=np.float32))
+    x = np.ones((2, 4), dtype=np.float32)
+    gs = gradient(lambda: np.mean(dn.relu(W @ x) ** 2), params(W))
+    assert gs[W].dtype == np.float32
+
+
+def test_asarray_and_float_refuse_to_drop_derivatives():
+    with pytest.raises(TypeError, match="would drop"):
+        np.asarray(param([1.0, 2.0]))
+    with pytest.raises(TypeError, match="would drop"):
+        gradient(lambda x: math.sin(x), 1.0)
+    with pytest.raises(TypeError, match="np.fft.fft"):
+        gradient(lambda x: np.sum(np.fft.fft(x)), [1.0, 2.0])
+    gs = gradient(lambda W: W * 2, 3.0)
+    assert float(gs[0]) == 2.0
+
+
+# ---- models: the explicit form ---------------------------------------------------------------------------------
+
+@dataclass
+class Line:
+    m: float
+    b: float
+
+    def __call__(self, x):
+        return self.m * x + self.b
+
+
+def test_gradient_of_a_model_mirrors_its_fields():
+    x = np.array([1.0, 2.0, 3.0])
+    y = 2 * x + 1
+    model = Line(0.5, 0.0)
+    g = gradient(lambda m: np.mean((m(x) - y) ** 2), model)[0]
+    assert set(g) == {"m", "b"}
+    r = dn.gradient(lambda m, b: np.mean((m * x + b - y) ** 2), 0.5, 0.0)
+    assert math.isclose(g["m"], r[0]) and math.isclose(g["b"], r[1])
+    assert model.m == 0.5  # the model itself is left alone
+
+
+# ---- second order ----------------------------------------------------------------------------------------------
+
+def test_hvp_matches_forward_hessian():
+    f = FUNCS["rosenbrock"]
+    x, v = np.array([0.1, 0.2, 0.3]), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(hvp(f, x, v), dn.hessian(f, x) @ v, rtol=1e-12)
