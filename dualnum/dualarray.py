@@ -284,13 +284,16 @@ def _parts(a, tag, nd, k):
 
 def _top(args):
     """Lift scalar Duals; return (args, top tag, k)."""
-    args = [lift(a) if type(a) is Dual else a for a in args]
-    tag = -1
-    k = 0
-    for a in args:
-        if isinstance(a, DualArray) and a.tag > tag:
-            tag, k = a.tag, a.npartials
-    return args, tag, k
+    top = None
+    for i, a in enumerate(args):
+        if type(a) is Dual:
+            args = [lift(b) if type(b) is Dual else b for b in args]
+            return _top(args)
+        if type(a) is DualArray and (top is None or a.tag > top.tag):
+            top = a
+    if top is None:
+        return args, -1, 0
+    return args, top.tag, top.partials.shape[0]
 
 
 def _val(a, tag):
@@ -298,7 +301,8 @@ def _val(a, tag):
 
 
 def _const(a):
-    return a if isinstance(a, (DualArray, Dual)) else as_constant(a)
+    t = type(a)
+    return a if t is DualArray or t is Dual or t is np.ndarray or t is float else as_constant(a)
 
 
 # =============================================================================================================
@@ -359,6 +363,10 @@ def _as_array(out):
 
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__" and not kwargs:  # the hot path: x * y, np.sin(x)
+        r = rules.BY_FUNCTION.get(ufunc)
+        if r is not None and not (ufunc is np.power and _is_number(inputs[1])):
+            return apply_rule(r, inputs)
     name = f"np.{ufunc.__name__}"
     if kwargs.get("out") is not None:
         raise TypeError(f"{name}(..., out=...) is not supported on DualArray: it would write into a plain "

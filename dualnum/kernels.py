@@ -318,7 +318,7 @@ def try_apply(rule, args, vals, tag, k):
     from .dualarray import DualArray
     if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or rule.name in NUMPY_FASTER:
         return None
-    n = max(np.size(v) if isinstance(v, np.ndarray) else 1 for v in vals)
+    n = max([v.size if type(v) is np.ndarray else 1 for v in vals])
     if (k + 1) * n < MIN_SIZE:  # cheap early exit: small arrays are numpy's
         return None
     shapes = []

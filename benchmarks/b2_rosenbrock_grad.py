@@ -1,0 +1,32 @@
+"""B2: gradient of the n-dimensional Rosenbrock function by chunked forward mode.
+
+Target: time ≤ 3 × (passes × one plain numpy evaluation), both measured in this run.
+"""
+import sys
+
+import numpy as np
+
+import dualnum as dn
+
+from .timing import fmt_time, median_time
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def main(quick=False):
+    print("B2  gradient of Rosenbrock, chunked forward mode; ratio = time / (passes × numpy f(x))")
+    print(f"{'n':>6} {'chunk':>6} {'passes':>6} {'numpy f(x)':>11} {'gradient':>10} {'ratio':>6}")
+    for n in ([10, 100] if quick else [10, 100, 1000]):
+        x = np.linspace(-1.0, 1.5, n)
+        t_f = median_time(lambda: rosenbrock(x))
+        for chunk in sorted({dn.chunk_size(n), min(n, 12), n}):
+            passes = -(-n // chunk)
+            t_g = median_time(lambda: dn.gradient(rosenbrock, x, chunk=chunk))
+            print(f"{n:>6} {chunk:>6} {passes:>6} {fmt_time(t_f):>11} {fmt_time(t_g):>10}"
+                  f" {t_g / (passes * t_f):>6.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)

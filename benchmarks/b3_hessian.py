@@ -1,0 +1,49 @@
+"""B3: Hessian of Rosenbrock (n = 10, 100), forward-over-forward, beside torch.func.hessian, autograd, JAX."""
+import sys
+
+import numpy as np
+
+import dualnum as dn
+
+from .b2_rosenbrock_grad import rosenbrock
+from .timing import fmt_time, median_time, optional
+
+
+def main(quick=False):
+    torch, ag, jax = optional("torch"), optional("autograd"), optional("jax")
+    print("B3  Hessian of Rosenbrock; every column measured in this run")
+    print(f"{'n':>5} {'dualnum':>10} {'torch.func':>11} {'autograd':>10} {'jax (jit)':>10}")
+    for n in (10, 100):
+        x = np.linspace(-1.0, 1.5, n)
+        H = dn.hessian(rosenbrock, x)
+        row = f"{n:>5} {fmt_time(median_time(lambda: dn.hessian(rosenbrock, x), repeat=5)):>10}"
+        if torch is not None:
+            from torch.func import hessian as th
+            tf = lambda t: torch.sum(100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2)  # noqa: E731
+            tx = torch.from_numpy(x)
+            assert np.allclose(th(tf)(tx).numpy(), H)
+            row += f" {fmt_time(median_time(lambda: th(tf)(tx), repeat=5)):>11}"
+        else:
+            row += f" {'-':>11}"
+        if ag is not None:
+            import autograd.numpy as anp
+            from autograd import hessian as ah
+            af = lambda t: anp.sum(100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2)  # noqa: E731
+            assert np.allclose(ah(af)(x), H)
+            row += f" {fmt_time(median_time(lambda: ah(af)(x), repeat=5)):>10}"
+        else:
+            row += f" {'-':>10}"
+        if jax is not None:
+            jax.config.update("jax_enable_x64", True)
+            import jax.numpy as jnp
+            jf = jax.jit(jax.hessian(lambda t: jnp.sum(100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2)))
+            jx = jnp.asarray(x)
+            assert np.allclose(np.asarray(jf(jx)), H)
+            row += f" {fmt_time(median_time(lambda: jf(jx).block_until_ready(), repeat=5)):>10}"
+        else:
+            row += f" {'-':>10}"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)
