@@ -1,22 +1,27 @@
-"""``python -m tutorials``: run every tutorial in order (``python -m tutorials N`` runs the N-th, from 1)."""
+"""``python -m tutorials``: run every tutorial in order and redraw figures/; ``python -m tutorials N`` runs the N-th.
+
+``--fast`` runs each with smaller data/fewer steps (what the tests use); the numbers the seeds print are the same.
+"""
+import importlib
 import sys
+import time
 
-import numpy as np
-
-import dualnum as dn
-
-
-def demo():
-    # %% Derivatives of ordinary Python code by dual numbers
-    f = lambda x: 3 * x**2 + 2 * x + 1  # noqa: E731
-    print("df(2) =", dn.derivative(f, 2.0))
-    print("d2f(2) =", dn.derivative(f, 2.0, order=2))
-    # %% Gradients of functions of arrays
-    print(dn.gradient(lambda x, y: np.sum((x - y) ** 2), [2, 1], [2, 0]))
+from .common import TUTORIALS
 
 
 def main(argv):
-    demo()
+    fast = "--fast" in argv
+    picks = [int(a) for a in argv if a.isdigit()]
+    for n in picks:
+        if not 1 <= n <= len(TUTORIALS):
+            sys.exit(f"python -m tutorials N: N counts from 1 to {len(TUTORIALS)}, got {n}")
+    for i, name in enumerate(TUTORIALS, start=1):
+        if picks and i not in picks:
+            continue
+        print(f"\n{'=' * 100}\nTutorial {i}: {name}\n{'=' * 100}", flush=True)
+        t0 = time.perf_counter()
+        importlib.import_module(f"tutorials.{name}").main(fast=fast)
+        print(f"[tutorial {i} took {time.perf_counter() - t0:.1f} s]", flush=True)
 
 
 if __name__ == "__main__":
