@@ -444,10 +444,17 @@ def _matmul(a, b):
     pa, pb = _parts(a, tag, 0, k), _parts(b, tag, 0, k)
     if pa is not None:
         pa = pa[:, None, :] if a_vec else pa
-        acc = np.matmul(_expand(pa, nd), B)
+        if type(pa) is np.ndarray and type(B) is np.ndarray and B.ndim == 2:
+            # all k directions in one BLAS call: (k·…·m, n) @ (n, p), instead of k products of (m, n) @ (n, p)
+            acc = (pa.reshape(-1, B.shape[0]) @ B).reshape(pa.shape[:-1] + B.shape[1:])
+        else:
+            acc = np.matmul(_expand(pa, nd), B)
     if pb is not None:
-        pb = pb[..., None] if b_vec else pb
-        t = np.matmul(A, _expand(pb, nd))
+        if b_vec and type(pb) is np.ndarray and type(A) is np.ndarray and A.ndim == 2:
+            t = (pb @ A.T)[..., None]  # (k, n) @ (n, m): one BLAS call for every direction
+        else:
+            pb = pb[..., None] if b_vec else pb
+            t = np.matmul(A, _expand(pb, nd))
         acc = t if acc is None else acc + t
     if b_vec:
         acc = acc[..., 0]
