@@ -12,6 +12,8 @@ the comparison, from dual numbers (``train(..., mode="forward")``).
 from .activations import identity, leakyrelu, logsoftmax, relu, sigmoid, softmax, tanh, σ
 from .data import DataLoader, accuracy, digits, onecold, onehot
 from .functor import children, fmap, functor, params, trainables
+from .landscape import (Grid, filter_normalize, grid_gradient, loss_grid, model_grid, random_directions,
+                        slice_2d, surface_and_contour)
 from .layers import Affine, Chain, Dense, ShapeError, compose, glorot_normal, glorot_uniform, randn, seed
 from .losses import binarycrossentropy, crossentropy, logitbinarycrossentropy, logitcrossentropy, mse
 from .optimisers import Adam, Descent, Momentum, Nesterov, Optimiser, RMSProp, apply, update
@@ -35,4 +37,6 @@ __all__ = [
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "Optimiser", "apply", "update",
     "train", "stop", "throttle", "StopTraining", "NonFiniteLoss", "loss_and_gradient",
     "DataLoader", "onehot", "onecold", "accuracy", "digits",
+    "Grid", "loss_grid", "model_grid", "grid_gradient", "filter_normalize", "random_directions", "slice_2d",
+    "surface_and_contour",
 ]
