@@ -9,14 +9,11 @@ from .dual import Dual, primal
 from .dualarray import DualArray
 from .forward import derivative, gradient, jacobian, hessian, jvp, chunk_size
 from .functions import sigmoid, relu
+from .tracked import value  # the plain number/array inside any dual or tracked value, every level stripped
+from . import tracker
 
 __version__ = "0.1.0"
 
 
-def value(x):
-    """The plain number or array inside a dual (or nested dual): the value without its derivatives."""
-    return primal(x)
-
-
 __all__ = ["Dual", "DualArray", "derivative", "gradient", "jacobian", "hessian", "jvp", "value", "rules",
-           "sigmoid", "relu", "chunk_size"]
+           "sigmoid", "relu", "chunk_size", "tracker", "primal"]
