@@ -1,0 +1,143 @@
+"""Tutorials 1-3 (seeds 002, 001, 000) print the seeds' numbers and write their figures.
+
+Each tutorial's ``main(fast=True)`` runs once per module with stdout captured; figures go to a temporary folder (so the tests
+never overwrite the committed figures/). The assertions are on exact printed substrings and on parsed numbers.
+"""
+import ast
+import contextlib
+import importlib
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+
+import tutorials.common as common
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_tutorial(name, tmp_path_factory):
+    """(stdout, figures folder) of ``tutorials.<name>.main(fast=True)``, with figures written to a temp folder."""
+    folder = tmp_path_factory.mktemp(name)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(common, "FIGURES", folder)
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            importlib.import_module(f"tutorials.{name}").main(fast=True)
+    finally:
+        mp.undo()
+    return buf.getvalue(), folder
+
+
+def number_after(label, out):
+    """The float printed right after ``label`` (first occurrence)."""
+    m = re.search(re.escape(label) + r"\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)", out)
+    assert m, f"{label!r} not printed"
+    return float(m.group(1))
+
+
+def assert_png(path):
+    assert path.exists(), f"{path.name} was not written"
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    import matplotlib.image
+    img = matplotlib.image.imread(path)
+    assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 200
+    assert img[..., :3].std() > 0.05, f"{path.name} is (nearly) blank"
+
+
+# ---- tutorial 1: How Flux works (seed 002) ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def t1_out(tmp_path_factory):
+    return run_tutorial("t1_how_flux_works", tmp_path_factory)[0]
+
+
+def test_t1_derivatives(t1_out):
+    assert "df(2) = 14.0\n" in t1_out
+    assert "d2f(2) = 6.0\n" in t1_out
+
+
+def test_t1_gradient_of_two_arguments_keeps_the_signed_zero(t1_out):
+    line = "gradient(f, [2, 1], [2, 0]) = ([0.0, 2.0], [-0.0, -2.0])"
+    assert line in t1_out
+    gx, gy = ast.literal_eval(line.split(" = ", 1)[1])
+    assert gx == [0.0, 2.0] and gy == [-0.0, -2.0]
+    assert math.copysign(1.0, gy[0]) == -1.0  # the zero really is -0.0
+    assert math.copysign(1.0, gx[0]) == 1.0
+
+
+def test_t1_implicit_params(t1_out):
+    assert "gs[x] = [0.0, 2.0]" in t1_out
+    assert "gs[y] = [-0.0, -2.0]" in t1_out
+
+
+def test_t1_one_step_lowers_the_loss(t1_out):
+    before = number_after("loss(x, y) =", t1_out)
+    after = number_after("loss(x, y) =", t1_out.split("(before)", 1)[1])
+    assert 0 < after < before
+
+
+def test_t1_layers_chain_and_functor(t1_out):
+    assert "m(5) = 26\n" in t1_out
+    assert "model(rand(10)) = [" in t1_out and "sum = 1.0" in t1_out
+    assert "params(a) before functor: 0 arrays" in t1_out
+    assert "params(a) after  functor: 2 arrays" in t1_out
+    assert "Affine(3 => 1; bias=False)  W = [[1.0, 1.0, 1.0]]  b = False" in t1_out
+    assert "a([1, 2, 3]) = [6.0]" in t1_out
+    assert "Dense(10 => 5, sigmoid)" in t1_out
+
+
+# ---- tutorial 2: A gentle introduction (seed 001) -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def t2_run(tmp_path_factory):
+    return run_tutorial("t2_gentle_introduction", tmp_path_factory)
+
+
+def test_t2_tracked_derivatives(t2_run):
+    out, _ = t2_run
+    assert "df(2) = 14.0 (tracked)\n" in out
+    assert "d2f(2) = 6.0 (tracked)\n" in out
+
+
+def test_t2_three_arguments_and_params(t2_run):
+    out, _ = t2_run
+    assert "\n(4.0, 1.0, 2.0)\n" in out
+    assert "W = 2.0 (tracked)" in out and "b = 3.0 (tracked)" in out
+    assert number_after("grads[W] =", out) == 4.0
+    assert number_after("grads[b] =", out) == 1.0
+
+
+def test_t2_dual_number(t2_run):
+    out, _ = t2_run
+    assert "f(x) = Dual(17.0, 14.0)" in out
+    assert number_after("automatic differentiation:", out) == 14.0
+
+
+def test_t2_gradient_descent_reaches_the_least_squares_fit(t2_run):
+    out, _ = t2_run
+    m = re.search(r"after (\d+) steps \(a, b\) = \((-?[\d.]+), (-?[\d.]+)\), loss ([\d.]+)\s+"
+                  r"\(best: (-?[\d.]+), (-?[\d.]+)\)", out)
+    assert m, "the gradient-descent result is not printed"
+    a, b, loss, best_a, best_b = map(float, m.groups()[1:])
+    assert abs(a - best_a) < 0.02 and abs(b - best_b) < 0.03
+    start_loss = number_after("start (a, b) = (3.00, 2.00), loss", out)
+    assert loss < start_loss / 100
+
+
+def test_t2_update_and_softmax(t2_run):
+    out, _ = t2_run
+    m = re.search(r"loss\(x, y\) = ([\d.]+) before, ([\d.]+) after one step", out)
+    assert m and float(m.group(2)) < float(m.group(1))
+    assert "sum = 1.0" in out
+    assert "column sums [1.0, 1.0, 1.0]" in out
+
+
+def test_t2_landscape_figure(t2_run):
+    out, folder = t2_run
+    assert "-> wrote figures/polynomial_landscape.png" in out
+    assert_png(folder / "polynomial_landscape.png")
