@@ -59,12 +59,12 @@ def is_active(tag) -> bool:
 class Tracked:
     """A value that records how it was computed. ``data`` is the value, ``grad`` the gradient ``back`` left."""
 
-    __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq")
+    __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq", "_mark")
     __array_priority__ = 1000  # ndarray (op) Tracked: let numpy hand the operation to us
 
     def __init__(self, data, tag: int = 0):
         self.data, self.grad, self._parents, self._op, self._tag, self._g = data, None, (), None, tag, None
-        self._seq = next(_counter)
+        self._seq, self._mark = next(_counter), None
 
     # ---- array attributes --------------------------------------------------------------------------------
     shape = property(lambda self: _shape(self.data))
@@ -211,7 +211,9 @@ class Tracked:
         if method == "__call__" and not kwargs:  # the common case, kept short
             r = rules.BY_FUNCTION.get(ufunc)
             if r is not None:
-                return apply_rule(r, tuple(_const(a) for a in inputs))
+                if len(inputs) == 1:
+                    return apply_rule(r, inputs)
+                return apply_rule(r, tuple([_const(a) for a in inputs]))
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -282,7 +284,8 @@ _counter = itertools.count()  # creation order: a node is always made after its 
 
 def _new_node(data, op, parents, tag):
     t = object.__new__(Tracked)
-    t.data, t.grad, t._parents, t._op, t._tag, t._g, t._seq = data, None, parents, op, tag, None, next(_counter)
+    t.data, t.grad, t._parents, t._op, t._tag, t._g = data, None, parents, op, tag, None
+    t._seq, t._mark = next(_counter), None
     return t
 
 
@@ -380,6 +383,20 @@ def _axes(axis, nd):
     return tuple(out)
 
 
+_UNBROADCAST_AXES: dict = {}  # (g's shape, target shape) -> (axes to sum over); shapes repeat every step
+
+
+def _summed_axes(gshape, shape):
+    key = (gshape, shape)
+    axes = _UNBROADCAST_AXES.get(key)
+    if axes is None:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+        if len(_UNBROADCAST_AXES) < 4096:
+            _UNBROADCAST_AXES[key] = axes
+    return axes
+
+
 def unbroadcast(g, shape):
     """Σ of g over the axes broadcasting added or stretched, so the result has ``shape``: broadcasting's adjoint."""
     gshape = _shape(g)
@@ -387,8 +404,7 @@ def unbroadcast(g, shape):
         return g
     if shape == ():
         return g.sum() if type(g) is np.ndarray else np.sum(g)
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes = _summed_axes(gshape, shape)
     if type(g) is np.ndarray:  # methods skip numpy's Python-level dispatch: this runs for every broadcast
         return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
     if axes:
@@ -415,11 +431,23 @@ def _fit(g, x):
 
 def apply_rule(rule, args):
     """Record ``rule.f(*args)``; the partials are read from the rule in the backward pass."""
-    tag = -1
-    for a in args:
-        if type(a) is Tracked and a._tag > tag:
-            tag = a._tag
-    vals = [a.data if type(a) is Tracked and a._tag == tag else a for a in args]
+    if len(args) == 1:  # unary: the argument is the tracked one
+        a = args[0]
+        tag, vals = a._tag, (a.data,)
+    elif len(args) == 2:  # binary operators are the hot path: unrolled
+        a, b = args
+        ta = a._tag if type(a) is Tracked else -1
+        tb = b._tag if type(b) is Tracked else -1
+        if ta >= tb:
+            tag, vals = ta, (a.data, b.data if tb == ta else b)
+        else:
+            tag, vals = tb, (a, b.data)
+    else:
+        tag = -1
+        for a in args:
+            if type(a) is Tracked and a._tag > tag:
+                tag = a._tag
+        vals = [a.data if type(a) is Tracked and a._tag == tag else a for a in args]
     if rule.guarded:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = rule.f(*vals)
@@ -428,49 +456,57 @@ def apply_rule(rule, args):
     return _new_node(out, rule, tuple(args), tag)
 
 
-_PREPARED: dict = {}  # id(rule) -> ((partial, is_callable) or None for each argument), or () for zero rules
+_PREPARED: dict = {}  # id(rule) -> (rule, ((partial, is_callable) or None for each argument); () if zero)
 
 
 def _prepare(rule):
     prep = () if rule.zero else tuple(None if i in rule.nondiff else (d, callable(d))
                                       for i, d in enumerate(rule.partials))
-    _PREPARED[id(rule)] = (rule, prep)  # keep the rule alive so its id stays unique
+    _PREPARED[id(rule)] = (rule, prep)  # holding the rule keeps its id unique
     return _PREPARED[id(rule)]
 
 
 def _rule_vjp(rule, node, g):
     """(x̄ᵢ) = (z̄ · ∂f/∂xᵢ(x, z)) for the tracked arguments of this level, None for the others."""
-    parents = node._parents
     prep = (_PREPARED.get(id(rule)) or _prepare(rule))[1]
     if not prep:
-        return (None,) * len(parents)
+        return (None,) * len(node._parents)
     if rule.guarded:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _partials_times(prep, parents, node, g)
-    return _partials_times(prep, parents, node, g)
+            return _partials_times(prep, node, g)
+    return _partials_times(prep, node, g)
 
 
-def _partials_times(prep, parents, node, g):
+def _times(g, d, vals, out):
+    """z̄ · ∂z/∂x for a partial that is a formula."""
+    d = d(*vals, out)
+    if type(g) is np.ndarray and type(d) is np.ndarray and g.dtype is _F32 and d.dtype is not _F32:
+        return np.multiply(g, d, dtype=_F32)  # a float64 or bool formula result must not promote float32
+    return g * d
+
+
+_F32 = np.dtype(np.float32)
+
+
+def _partials_times(prep, node, g):
+    parents = node._parents
+    if len(parents) == 1:  # unary: the argument is necessarily tracked at this level
+        x = parents[0].data
+        return (_adjoint(g, prep[0], (x,), node.data, x),)
     tag = node._tag
-    vals = None
-    res = []
-    for p, dp in zip(parents, prep):
-        if dp is None or type(p) is not Tracked or p._tag != tag:
-            res.append(None)
-            continue
-        d, fn = dp
-        if fn:
-            if vals is None:
-                vals = [q.data if type(q) is Tracked and q._tag == tag else q for q in parents]
-            gi = g * d(*vals, node.data)
-        elif d == 1.0:
-            gi = g
-        elif d == -1.0:
-            gi = -g
-        else:
-            gi = g * d
-        res.append(_fit(gi, p.data))
-    return res
+    vals = [p.data if type(p) is Tracked and p._tag == tag else p for p in parents]
+    return [None if dp is None or type(p) is not Tracked or p._tag != tag else _adjoint(g, dp, vals, node.data, x)
+            for p, x, dp in zip(parents, vals, prep)]
+
+
+def _adjoint(g, dp, vals, out, x):
+    d, fn = dp
+    if fn:
+        return _fit(_times(g, d, vals, out), x)
+    g = _fit(g, x)  # a constant partial commutes with undoing the broadcast: sum first, multiply the smaller
+    if d == 1.0:
+        return g
+    return -g if d == -1.0 else g * d
 
 
 def vjp(node, g):
@@ -549,19 +585,20 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 @implements(np.matmul)
 def matmul(a, b):
-    a, b = _const(a), _const(b)
-    tag = _top((a, b))
-    A, B = _val(a, tag), _val(b, tag)
+    ta = a._tag if type(a) is Tracked else -1
+    tb = b._tag if type(b) is Tracked else -1
+    tag = ta if ta >= tb else tb
+    need_a, need_b = ta == tag, tb == tag  # which factors are tracked at this level (the others are constants)
+    A = a.data if need_a else _const(a)
+    B = b.data if need_b else _const(b)
     if _ndim(A) == 0 or _ndim(B) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")
-    need_a = type(a) is Tracked and a._tag == tag
-    need_b = type(b) is Tracked and b._tag == tag
 
     def back(g):
         if _ndim(A) == 2 and _ndim(B) == 2:  # the common case: no vectors, no stacks
             return (g @ B.T if need_a else None, A.T @ g if need_b else None)
         return _matmul_general(g, A, B, need_a, need_b)
-    return _record(A @ B, back, (a, b), tag)
+    return _new_node(A @ B, back, (a, b), tag)
 
 
 def _matmul_general(g, A, B, need_a, need_b):
@@ -618,21 +655,26 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
     _no_out("np.sum", out)
     if initial is not np._NoValue or where is not np._NoValue:
         raise TypeError("np.sum on a tracked value does not take initial= or where=")
-    a = _const(a)
     if type(a) is not Tracked:
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        a = _const(a)
+        if type(a) is not Tracked:
+            return np.sum(a, axis=axis, keepdims=keepdims)
     x = a.data
     shape = _shape(x)
     axes = _axes(axis, len(shape))
     kept = tuple(1 if i in axes else n for i, n in enumerate(shape))  # the sum's shape with keepdims
 
+    dtype = getattr(x, "dtype", None)
+
     def back(g):
-        if type(g) is np.ndarray:
-            g = g.reshape(kept)
-        elif _ndim(g):
-            g = np.reshape(g, kept)
-        return (np.broadcast_to(g, shape),)
-    return _record(np.sum(x, axis=axes, keepdims=keepdims), back, (a,), a._tag)
+        t = type(g)
+        if (t is np.ndarray or t is float or t is np.float64 or t is np.float32) and type(x) is np.ndarray:
+            out = np.zeros(shape, dtype)  # materialising is cheaper than np.broadcast_to at these sizes
+            out += g.reshape(kept) if t is np.ndarray else g
+            return (out,)
+        return (np.broadcast_to(np.reshape(g, kept) if _ndim(g) else g, shape),)
+    z = x.sum(axis=axes, keepdims=keepdims) if type(x) is np.ndarray else np.sum(x, axis=axes, keepdims=keepdims)
+    return _record(z, back, (a,), a._tag)
 
 
 @implements(np.mean)

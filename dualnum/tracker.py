@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import math
 import numbers
 import operator
 import types
@@ -32,7 +33,8 @@ import numpy as np
 from .dual import Dual
 from .dualarray import DualArray
 from .tags import new_tag
-from .tracked import ACTIVE, CONSUMED, Tracked, leaf, value, vjp
+from .rules import Rule
+from .tracked import ACTIVE, CONSUMED, Tracked, _rule_vjp, leaf, value
 
 __all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
            "istracked", "data"]
@@ -194,23 +196,21 @@ def _topo(root, tag):
     """Nodes of level ``tag`` that ``root`` depends on, each once, every node before its arguments.
 
     A node is always created after its arguments, so newest-first creation order is a topological order:
-    collect what is reachable, then sort by creation number.
+    collect what is reachable (breadth-first over the growing list itself), then sort by creation number.
     """
-    seen = {id(root)}
+    mark = object()  # this sweep's stamp: a node carrying it has been collected
+    root._mark = mark
     nodes = [root]
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    for node in nodes:
         if node._op is CONSUMED:
             raise RuntimeError(
                 "this value's graph was already used by a backward pass and has been freed (as in Flux's "
                 "Tracker and PyTorch). Recompute the forward pass inside the function you differentiate, "
                 "once per gradient.")
         for p in node._parents:
-            if type(p) is Tracked and p._tag == tag and id(p) not in seen:
-                seen.add(id(p))
+            if type(p) is Tracked and p._tag == tag and p._mark is not mark:
+                p._mark = mark
                 nodes.append(p)
-                stack.append(p)
     nodes.sort(key=_SEQ, reverse=True)
     return nodes
 
@@ -232,7 +232,7 @@ def _backprop(y, seed, tag):
             g = node._g
             node._g = None
             if g is not None:
-                for p, gp in zip(node._parents, vjp(node, g)):
+                for p, gp in zip(node._parents, _rule_vjp(op, node, g) if type(op) is Rule else op(g)):
                     if gp is not None:
                         p._g = gp if p._g is None else p._g + gp
             node._op = CONSUMED  # free the graph as we go: each node is used once
@@ -249,6 +249,12 @@ def _check_loss(y, fname):
     if isinstance(y, (list, tuple, dict)):
         raise ValueError(f"{fname}: the function must return a scalar loss, got a {type(y).__name__}")
     v = value(y)
+    t = type(v)
+    if t is float or t is np.float64 or t is np.float32:  # the usual scalar loss: quick checks
+        if not math.isfinite(v):
+            raise FloatingPointError(f"{fname}: the loss is {v} (NaN or Inf), so every gradient would be NaN; "
+                                     "check the data, the learning rate, and log/sqrt/divide at 0")
+        return 1.0 if t is float else t(1)
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError(f"{fname}: the function must return a number, got {type(v).__name__} {v!r}")
     if np.size(v) != 1:
