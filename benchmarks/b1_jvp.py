@@ -103,6 +103,30 @@ def startup_rows():
         print(f"  {name:<40} {np.median(times):.3f} s (bare python {np.median(base):.3f} s)")
 
 
+def per_rule_rows(n=200_000):
+    """Kernel time ÷ numpy-path time for every rule with a kernel, k = 1 and k = 8 (what NUMPY_FASTER_* encode)."""
+    from dualnum.functions import apply
+    rows = []
+    for r in kernels.kernel_rules():
+        x = dn.DualArray(np.random.default_rng(0).uniform(*r.domain, n), np.ones((1, n)), tag=3)
+        ratios = []
+        for k in (1, 8):
+            xk = dn.DualArray(x.value, np.ones((k, n)), tag=3)
+            args = (xk,) if r.arity == 1 else (xk, xk)
+            saved = kernels.NUMPY_FASTER
+            kernels.NUMPY_FASTER = frozenset()
+            t_k = median_time(lambda: apply(r, *args), repeat=5, budget=0.05)
+            kernels.ENABLED = False
+            t_n = median_time(lambda: apply(r, *args), repeat=5, budget=0.05)
+            kernels.ENABLED, kernels.NUMPY_FASTER = True, saved
+            ratios.append(t_k / t_n)
+        rows.append((r.name, *ratios))
+    rows.sort(key=lambda t: t[1])
+    for name, a, b in rows:
+        used = ["numpy" if name in s else "kernel" for s in (kernels.NUMPY_FASTER_K1, kernels.NUMPY_FASTER_KN)]
+        print(f"  {name:<12} k=1 {a:5.2f} ({used[0]:<6})  k=8 {b:5.2f} ({used[1]})")
+
+
 def main(quick=False):
     print("B1  JVP of sum(sin(x)exp(-x) + x²/(1+x²)); ratio = time / numpy f(x) in the same run")
     jvp_rows(quick)
@@ -110,6 +134,9 @@ def main(quick=False):
     memory_rows()
     print("Start-up, fresh process, median of 5:")
     startup_rows()
+    if not quick:
+        print("Per rule, n = 2e5: kernel time ÷ numpy-path time (below 1: the kernel wins), and the path used:")
+        per_rule_rows()
 
 
 if __name__ == "__main__":

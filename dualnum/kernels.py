@@ -225,11 +225,17 @@ PATTERNS = {
 }
 
 
-#: numpy evaluates these with SIMD (exp, log, ...); numba calls scalar libm, 5-10x slower per element, so even
-#: fused with the derivative the kernel loses (benchmarks/b1_jvp.py measures both paths). Everything else,
-#: including any rule added to the table later, takes the kernel.
-NUMPY_FASTER = frozenset("exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan sinh cosh tanh "
-                         "arcsinh arccosh arctanh sqrt cbrt sigmoid logaddexp logaddexp2 arctan2 hypot".split())
+#: Rules for which numpy's path measured faster than the kernel (benchmarks/b1_jvp.py prints kernel/numpy per
+#: rule). numpy evaluates exp, log, tanh, ... with SIMD while numba calls scalar libm, 3-12x slower per
+#: element; and where the derivative is a constant (add, negative, ...) numpy's one multiply over all k
+#: directions beats the kernel's blocked loop once k > 1. Every other rule -- including any rule added to
+#: the table later -- takes its kernel.
+_LIBM = frozenset("exp exp2 expm1 log log2 log10 log1p tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
+                  "arccosh arctanh cbrt power".split())
+NUMPY_FASTER_K1 = _LIBM | {"add", "negative", "logaddexp", "logaddexp2"}
+NUMPY_FASTER_KN = _LIBM | {"add", "negative", "positive", "square", "reciprocal", "sqrt", "relu", "deg2rad",
+                           "rad2deg"}
+NUMPY_FASTER = NUMPY_FASTER_K1 | NUMPY_FASTER_KN  # for tests: set to frozenset() to force every kernel
 
 
 def kernel_rules():
@@ -316,7 +322,9 @@ def _flat(a):
 def try_apply(rule, args, vals, tag, k):
     """(value, partials) by a compiled kernel, or None when this call should take the numpy path."""
     from .dualarray import DualArray
-    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or rule.name in NUMPY_FASTER:
+    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2):
+        return None
+    if NUMPY_FASTER and rule.name in (NUMPY_FASTER_K1 if k == 1 else NUMPY_FASTER_KN):
         return None
     n = max([v.size if type(v) is np.ndarray else 1 for v in vals])
     if (k + 1) * n < MIN_SIZE:  # cheap early exit: small arrays are numpy's
