@@ -197,6 +197,19 @@ class Tracked:
         o = _operand(o)
         return NotImplemented if o is None else matmul(o, self)
 
+    # operators without a rule go through numpy, which names the missing rule in a TypeError
+    def __floordiv__(self, o):
+        return np.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return np.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return np.remainder(self, o)
+
+    def __rmod__(self, o):
+        return np.remainder(o, self)
+
     def __neg__(self):
         return apply_rule(_NEG, (self,))
 

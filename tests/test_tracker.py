@@ -331,3 +331,209 @@ def test_random_compositions_second_order(steps, x, v):
     rows = [gradient(lambda z: gradient(f, z, nest=True)[0][i], x)[0] for i in range(3)]
     np.testing.assert_allclose(np.array(rows), H, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(hvp(f, x, v), H @ v, rtol=1e-8, atol=1e-9)  # forward over reverse
+
+
+# ---- structure, nesting and misuse ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)),
+                                    ((2, 2, 3), (3, 4)), ((4, 1, 2, 3), (2, 3, 2))])
+def test_matmul_shapes(shapes):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    f = lambda a, b: np.sum(np.sin(a @ b))  # noqa: E731
+    ga, gb = gradient(f, a, b)
+    fa, fb = dn.gradient(f, a, b)
+    np.testing.assert_allclose(ga, fa, rtol=1e-10)
+    np.testing.assert_allclose(gb, fb, rtol=1e-10)
+    assert ga.shape == a.shape and gb.shape == b.shape
+
+
+def test_structural_ops_agree_with_forward_mode():
+    x = np.arange(1.0, 13.0).reshape(3, 4) / 7
+    fs = [
+        lambda x: np.sum(x.T @ x),
+        lambda x: np.sum(np.transpose(x[None], (2, 0, 1)) ** 2 * np.arange(12.0).reshape(4, 1, 3)),
+        lambda x: np.sum(np.concatenate([x, x[:, ::-1] ** 2], axis=1) * np.arange(24.0).reshape(3, 8)),
+        lambda x: np.sum(np.stack([x, x * 2], axis=2).reshape(-1) ** 2),
+        lambda x: np.sum(np.vstack([x[0], x[1:]]) ** 3) + np.sum(np.hstack([x[:, 0], x[:, 1]]) ** 2),
+        lambda x: np.sum(np.max(x, axis=0) ** 2) + np.min(x) + np.sum(np.mean(x ** 2, axis=1)),
+        lambda x: np.sum(np.squeeze(np.expand_dims(x, 0)) * np.swapaxes(x[None], 1, 2)[0].T),
+        lambda x: np.sum(np.moveaxis(x[None] ** 2, 0, 2)) + np.sum(np.flip(x, 1) * x),
+        lambda x: np.sum(x[[0, 0, 2], 1:3] ** 2) + np.sum(x[x > 1] ** 3) + x[1, 2] * x[0, 0],
+        lambda x: np.dot(x[0], x[1]) + np.sum(np.outer(x[0], x[2])) + np.inner(x[1], x[2]),
+        lambda x: np.sum(np.broadcast_to(x[0], (5, 4)) ** 2) + np.sum(np.cumsum(x, axis=1) ** 2),
+        lambda x: np.sum(np.where(x > 0.8, x, -x) ** 2 * np.clip(x, 0.5, 1.2)),
+        lambda x: np.prod(x[0]) + np.sum(np.prod(x, axis=1)) + np.linalg.norm(x),
+        lambda x: np.sum(x.sum(axis=0, keepdims=True) * x) + x.mean() + np.sum(x.ravel()[::2] ** 2),
+    ]
+    for f in fs:
+        np.testing.assert_allclose(gradient(f, x)[0], dn.gradient(f, x)[0], rtol=1e-10, atol=1e-12)
+
+
+def test_max_ties_share_the_gradient():
+    g = gradient(lambda x: np.max(x), [1.0, 3.0, 3.0])[0]
+    np.testing.assert_array_equal(g, [0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(gradient(lambda x, y: np.maximum(x, y), 2.0, 2.0), (0.5, 0.5))
+    assert gradient(abs, 0.0)[0] == 1.0
+
+
+def test_no_perturbation_confusion():
+    # d/dx [x · d/dy (x + y)] = 1: the inner gradient must not see x's level
+    assert gradient(lambda x: x * gradient(lambda y: x + y, 1.0, nest=True)[0], 1.0)[0] == 1.0
+    # d/dx [d/dy (x · y)] at y = 2 = 1, and the inner result depends on x (it is x)
+    assert gradient(lambda x: gradient(lambda y: x * y, 2.0)[0], 3.0)[0] == 1.0
+
+
+def test_nested_third_order():
+    f = lambda x: x ** 4  # noqa: E731
+    d1 = lambda x: gradient(f, x, nest=True)[0]  # noqa: E731
+    d2 = lambda x: gradient(d1, x, nest=True)[0]  # noqa: E731
+    assert gradient(d2, 2.0)[0] == 48.0
+    assert d2(2.0) == 48.0 and d1(2.0) == 32.0
+
+
+def test_nested_implicit_inside_explicit_is_refused_not_wrong():
+    W = param(2.0)
+    with pytest.raises(ValueError, match="implicit"):
+        gradient(lambda x: gradient(lambda: W * x, params(W))[W], 3.0)
+
+
+def test_explicit_inside_implicit():
+    W = param([1.0, 2.0])
+    gs = gradient(lambda: np.sum(gradient(lambda w: np.sum(w ** 3), W, nest=True)[0]), params(W))
+    np.testing.assert_allclose(gs[W], 6 * value(W))
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.name = "affine"
+        self.act = np.tanh
+
+    def __call__(self, x):
+        return self.act(self.W @ x + self.b)
+
+
+def test_gradient_of_nested_models_lists_dicts_and_tied_weights():
+    rng = np.random.default_rng(2)
+    W1, W2 = rng.standard_normal((3, 2)), rng.standard_normal((1, 3))
+    model = {"layers": [Affine(W1, np.zeros(3)), Affine(W2, np.zeros(1))], "scale": 2.0, "n": 3}
+    x = np.array([0.5, -1.0])
+
+    def loss(m):
+        h = x
+        for layer in m["layers"]:
+            h = layer(h)
+        return np.sum(h) * m["scale"]
+    g = gradient(loss, model)[0]
+    assert set(g) == {"layers", "scale", "n"} and g["n"] is None
+    assert g["layers"][0]["name"] is None and g["layers"][0]["act"] is None
+    ref = dn.gradient(lambda a, b: loss({"layers": [Affine(a, np.zeros(3)), Affine(b, np.zeros(1))],
+                                         "scale": 2.0}), W1, W2)
+    np.testing.assert_allclose(g["layers"][0]["W"], ref[0], rtol=1e-10)
+    np.testing.assert_allclose(g["layers"][1]["W"], ref[1], rtol=1e-10)
+    assert isinstance(model["layers"][0].W, np.ndarray)  # the model is left alone
+    # the same array in two places is one parameter: both places get the total gradient
+    tied = [W1, W1]
+    gt = gradient(lambda ws: np.sum(ws[0] * 2) + np.sum(ws[1] * 3), tied)[0]
+    np.testing.assert_array_equal(gt[0], np.full((3, 2), 5.0))
+    np.testing.assert_array_equal(gt[1], np.full((3, 2), 5.0))
+
+
+def test_model_with_tracked_params_gives_plain_gradients():
+    line = Line(param(0.5), param(1.0))
+    g = gradient(lambda m: m(2.0) ** 2, line)[0]
+    assert g == {"m": 2 * (0.5 * 2 + 1) * 2, "b": 2 * (0.5 * 2 + 1)}
+    assert type(g["m"]) is float
+
+
+def test_back_accumulates_and_update_resets():
+    W = param([1.0, 2.0])
+    back(np.sum(W * 2))
+    back(np.sum(W * 3))
+    np.testing.assert_array_equal(W.grad, [5.0, 5.0])
+    update(W, -0.1 * W.grad)
+    assert W.grad is None
+    np.testing.assert_allclose(value(W), [0.5, 1.5])
+    y = np.sum(W ** 2)
+    y.backward()
+    np.testing.assert_allclose(W.grad, [1.0, 3.0])
+
+
+def test_failed_backward_leaves_no_partial_gradients():
+    W = param([1.0, 2.0])
+
+    def boom(g):
+        raise RuntimeError("boom")
+    from dualnum.tracked import _record
+    y = np.sum(_record(value(W) * 1.0, boom, (W * 2,), 0))
+    with pytest.raises(RuntimeError, match="boom"):
+        back(y)
+    gs = gradient(lambda: np.sum(W * 3), params(W))
+    np.testing.assert_array_equal(gs[W], [3.0, 3.0])
+
+
+def test_params_and_grads_api():
+    a, b = param(1.0), param(1.0)
+    ps = Params([a, b, a])
+    assert list(ps) == [a, b] and ps[1] is b and len(ps) == 2 and "Params" in repr(ps)
+    ps.push(param(2.0))
+    assert len(ps) == 3
+    gs = gradient(lambda: a * b * 3, params(a, b))
+    assert gs[a] == 3 and gs[b] == 3 and list(gs) == [a, b] and gs.get(a) == 3
+    assert dict(zip(gs.keys(), gs.values())) == {a: 3.0, b: 3.0}
+    with pytest.raises(TypeError, match="param"):
+        gradient(lambda: 1.0, Params([np.ones(2)]))
+
+
+def test_repr_and_comparisons():
+    x = param([1.0, 2.0])
+    assert repr(x) == "array([1., 2.]) (tracked)"
+    assert repr(param(np.float32(0.1))) == "0.1 (tracked)"
+    assert (x == np.array([1.0, 2.0])).all() and (x < 1.5).tolist() == [True, False]
+    assert param(2.0) == 2.0 and param(2.0) < 3 and f"{param(2.0):.2f}" == "2.00"
+    assert float(param(2.0)) == 2.0  # no gradient is being taken: nothing is dropped
+    assert x.shape == (2,) and x.ndim == 1 and x.size == 2 and len(x) == 2 and x.dtype == np.float64
+
+
+def test_bad_inputs_and_unsupported_functions():
+    with pytest.raises(TypeError, match="str"):
+        gradient(lambda x: x, "a")
+    with pytest.raises(TypeError, match="complex"):
+        gradient(lambda x: x, 1j)
+    with pytest.raises(TypeError, match="bool"):
+        gradient(lambda x: x, True)
+    with pytest.raises(TypeError, match="needs arguments"):
+        gradient(lambda: 1.0)
+    with pytest.raises(TypeError, match="np.floor_divide"):
+        gradient(lambda x: x // 2, 3.0)
+    with pytest.raises(TypeError, match="np.sort"):
+        gradient(lambda x: np.sum(np.sort(x)), [2.0, 1.0])
+    with pytest.raises(TypeError, match="in place"):
+        gradient(lambda x: x.__setitem__(0, 1.0), [2.0, 1.0])
+    with pytest.raises(TypeError, match="out="):
+        gradient(lambda x: np.sum(np.exp(x, out=np.empty(2))), [2.0, 1.0])
+    with pytest.raises(ValueError, match="scalar"):
+        back(param([1.0, 2.0]) * 2)
+
+
+def test_zero_derivative_functions_and_constants():
+    assert gradient(lambda x: np.floor(x) + np.round(x) + x, 1.3)[0] == 1.0
+    assert gradient(lambda x: np.sum(np.zeros_like(x) + x * np.ones_like(x)), [1.0, 2.0])[0].tolist() == [1, 1]
+    assert gradient(lambda x: 5.0, 1.0) == (0.0,)
+    g = gradient(lambda x, y: np.sum(x), [1.0, 2.0], np.ones((2, 2)))
+    np.testing.assert_array_equal(g[1], np.zeros((2, 2)))
+
+
+def test_gradients_are_writable_and_distinct():
+    gx, gy = gradient(lambda x, y: np.sum(x + y), np.ones(3), np.ones(3))
+    assert gx is not gy and gx.flags.writeable and gy.flags.writeable
+    gx += 1
+    np.testing.assert_array_equal(gy, np.ones(3))
+
+
+def test_deep_graph_without_backward_is_freed():
+    x = param(1.0)
+    for _ in range(200_000):
+        x = x + 1.0
+    del x  # a deep chain must be freed without blowing the C stack
