@@ -5,7 +5,7 @@ Two situations, two tools:
 * **Two parameters** (a line's ``m`` and ``b``, a polynomial's coefficients): evaluate the loss on the whole grid
   at once, then draw it. ``loss_grid(f, xs, ys)`` calls ``f`` **once**, with the grid broadcast through ordinary
   numpy code; ``model_grid(loss, model, ("m", "b"), xs, ys)`` does the same for two fields of a model.
-  ``grid_gradient`` gives the gradient field (two forward-mode passes for the whole grid), and
+  ``grid_gradient`` gives the gradient field (one reverse-mode pass for the whole grid), and
   ``surface_and_contour`` draws surface + contour side by side, with a gradient-descent path and the arrows of
   the negative gradient on top.
 
@@ -144,16 +144,15 @@ def model_grid(loss: Callable, model, fields: Sequence[str], xs, ys, labels=None
 def grid_gradient(f: Callable, xs, ys):
     """(∂f/∂a, ∂f/∂b) at every grid point, each of shape ``(len(ys), len(xs))``, for ``f`` as in :func:`loss_grid`.
 
-    Forward mode, two passes for the whole grid: the grid points do not interact, so seeding *every* point's
-    ``a`` with tangent 1 (one ``jvp``) gives ∂f/∂a everywhere at once, and likewise for ``b``.
+    One reverse-mode pass for the whole grid: the grid points do not interact, so the gradient of the *sum*
+    of all the grid's losses with respect to the grid array ``a`` holds ∂f/∂a of every point, and likewise
+    for ``b`` (``dualnum.tracker.gradient``; exact, no finite differences).
     """
-    from dualnum import jvp
+    from dualnum.tracker import gradient
     xs, ys, A, B = _grid_args(xs, ys)
-    ones = np.ones_like(A)
     shape = (ys.size, xs.size)
-    ga = _check_Z(jvp(lambda a: f(a, B), A, ones)[1], shape, "grid_gradient")
-    gb = _check_Z(jvp(lambda b: f(A, b), B, ones)[1], shape, "grid_gradient")
-    return ga, gb
+    ga, gb = gradient(lambda a, b: np.sum(f(a, b)), A, B)
+    return _check_Z(ga, shape, "grid_gradient"), _check_Z(gb, shape, "grid_gradient")
 
 
 # =============================================================================================================
@@ -266,12 +265,12 @@ def slice_2d(loss_fn: Callable, model, *, span=1.0, n=21, seed=0, bias="zero", d
 # drawing
 # =============================================================================================================
 
-def surface_and_contour(grid: Grid, *, path=None, path_loss=None, gradient=False, log=False, title=None,
-                        zlabel="loss", levels=30, arrows=15, cmap="viridis", figsize=(13, 5.2)):
+def surface_and_contour(grid: Grid, *, path=None, path_loss=None, path_label="gradient descent", gradient=False,
+                        log=False, title=None, zlabel="loss", levels=30, arrows=15, cmap="viridis", figsize=(13, 5.2)):
     """A figure with the 3-D surface (left) and the contour map (right) of ``grid``, returned (not saved).
 
     ``path``: a gradient-descent trajectory, a sequence of (x, y) points (first = start); drawn as a line with
-    a start marker and an end marker on both panels. On the surface it is lifted to ``path_loss`` (the losses
+    a start marker and an end marker on both panels, labelled ``path_label`` in the legend. On the surface it is lifted to ``path_loss`` (the losses
     along the path), or to ``grid.f`` at those points if the grid knows its loss, else drawn at the floor.
     ``gradient``: draw the negative gradient field ``-∇L`` on the contour as arrows on an ``arrows × arrows``
     sub-grid. ``True`` computes it exactly with :func:`grid_gradient` (needs ``grid.f``) or, for a slice,
@@ -333,7 +332,7 @@ def surface_and_contour(grid: Grid, *, path=None, path_loss=None, gradient=False
 
     if path is not None:
         P = np.asarray([[float(value(a)), float(value(b))] for a, b in path])
-        ax2.plot(P[:, 0], P[:, 1], "-", color="red", lw=1.5, label="gradient descent")
+        ax2.plot(P[:, 0], P[:, 1], "-", color="red", lw=1.5, label=path_label)
         ax2.plot(P[0, 0], P[0, 1], "o", color="red", ms=7, label="start")
         ax2.plot(P[-1, 0], P[-1, 1], "*", color="yellow", mec="k", ms=14, label="end")
         ax2.legend(loc="best", fontsize=8)

@@ -1,0 +1,159 @@
+"""Tutorials 4 (seed 003, "Teaching myself ML") and 5 (dual numbers from scratch): run them fast, check what they print.
+
+The numbers are read back from the printed text, so a tutorial that prints something wrong fails here; the
+reference values are recomputed independently (np.polyfit, finite differences) rather than copied.
+"""
+import dataclasses
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from tutorials import common
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NUM = r"(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+
+
+def grab(pattern, text, n=1):
+    m = re.search(pattern, text)
+    assert m, f"not printed: {pattern!r}"
+    vals = [float(v) for v in m.groups()]
+    return vals[0] if n == 1 else vals
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures_dir(tmp_path_factory):
+    """Fast-mode figures go to a temporary folder, so running the tests never rewrites the committed figures/."""
+    d = tmp_path_factory.mktemp("figures")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(common, "FIGURES", d)
+    yield d
+    mp.undo()
+
+
+def assert_png(name):
+    path = common.FIGURES / name
+    assert path.exists(), f"figures/{name} was not written"
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    from PIL import Image
+    with Image.open(path) as im:
+        im.verify()
+    with Image.open(path) as im:
+        assert im.size[0] > 300 and im.size[1] > 200
+        assert np.asarray(im.convert("L"), dtype=float).std() > 5  # not blank
+
+
+# ---- tutorial 4 -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def t4_out():
+    import contextlib
+    import io
+    from tutorials import t4_teaching_myself_ml as t4
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        t4.main(fast=True)
+    return buf.getvalue()
+
+
+def line_data():
+    from tutorials import t4_teaching_myself_ml as t4
+    rng = np.random.default_rng(t4.SEED)
+    x, y = t4.make_line_data(rng)
+    model = t4.Line(float(rng.random()), float(rng.random()))
+    return x, y, model
+
+
+def test_t4_runs_under_capsys(capsys):
+    from tutorials import t4_teaching_myself_ml as t4
+    t4.main(fast=True)
+    out = capsys.readouterr().out
+    assert "fitted Line" in out and "DIVERGED" in out
+
+
+def test_t4_data_are_the_seeds_recipe(t4_out):
+    x, y, _ = line_data()
+    assert np.array_equal(x, np.arange(1.0, 101.0))
+    noise = y - 3 * x - 100
+    assert noise.min() >= 0 and noise.max() < 100
+    m_ls, b_ls = grab(rf"least squares .*: m = {NUM}, b = {NUM}", t4_out, 2)
+    m_ref, b_ref = np.polyfit(x, y, 1)
+    assert m_ls == pytest.approx(m_ref, abs=1e-4) and b_ls == pytest.approx(b_ref, abs=1e-4)
+
+
+def test_t4_gradient_is_a_structure_matching_finite_differences(t4_out):
+    x, y, model = line_data()
+    m = re.search(r"g = \{'m': " + NUM + r", 'b': " + NUM + r"\}", t4_out)
+    assert m, "the gradient must print as a structure with keys m and b"
+    gm, gb = float(m.group(1)), float(m.group(2))
+    mse = lambda mm, bb: np.mean((mm * x + bb - y) ** 2)
+    h = 1e-5
+    assert gm == pytest.approx((mse(model.m + h, model.b) - mse(model.m - h, model.b)) / (2 * h), rel=1e-6)
+    assert gb == pytest.approx((mse(model.m, model.b + h) - mse(model.m, model.b - h)) / (2 * h), rel=1e-6)
+    # the closed form, too
+    r = model.m * x + model.b - y
+    assert gm == pytest.approx(2 * np.mean(r * x), rel=1e-10) and gb == pytest.approx(2 * np.mean(r), rel=1e-10)
+
+
+def test_t4_gradient_function_returns_the_fields():
+    from tutorials import t4_teaching_myself_ml as t4
+    x, y, model = line_data()
+    g = t4.model_gradient(model, x, y)
+    assert set(g) == {"m", "b"}
+    p = t4.Parabola(1.0, 2.0, 3.0)
+    assert set(t4.model_gradient(p, x, y)) == {"a", "b", "c"}
+
+
+def test_t4_fitted_line_is_the_least_squares_line(t4_out):
+    x, y, _ = line_data()
+    m_ref, b_ref = np.polyfit(x, y, 1)
+    m_fit, b_fit = grab(rf"fitted Line: m = {NUM}, b = {NUM}", t4_out, 2)
+    assert m_fit == pytest.approx(3.0, abs=0.1)
+    assert m_fit == pytest.approx(m_ref, abs=1e-3)
+    assert b_fit == pytest.approx(b_ref, abs=0.05)
+    assert 140 < b_fit < 160  # the data's intercept: 100 + mean of 100·rand ≈ 150
+    steps = grab(r"converged after (\d+) steps \(cost fell", t4_out)
+    assert steps < 1000  # the convergence test stopped training early
+
+
+def test_t4_seed_recipe_is_slow_and_says_so(t4_out):
+    m, b = grab(rf"gradient steps: m = {NUM}, b = {NUM}", t4_out, 2)
+    x, y, _ = line_data()
+    _, b_ref = np.polyfit(x, y, 1)
+    assert b < b_ref - 20  # α = 1e-4 for both fields has not got b there yet
+
+
+def test_t4_learning_rates_one_diverges_and_the_bound_is_right(t4_out):
+    x, _, _ = line_data()
+    H = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    bound = 2 / np.linalg.eigvalsh(H)[-1]
+    assert grab(rf"2/λmax = {NUM}", t4_out) == pytest.approx(bound, rel=1e-4)
+    diverged = re.findall(r"α = " + NUM + r": DIVERGED", t4_out)
+    assert len(diverged) == 1 and float(diverged[0]) > bound
+    stable = [float(a) for a in re.findall(r"α = " + NUM + r": mse after", t4_out)]
+    assert len(stable) >= 3 and all(a < bound for a in stable)
+
+
+def test_t4_curvatures_by_nested_duals(t4_out):
+    x, _, _ = line_data()
+    assert grab(rf"d²mse/dm² = {NUM}", t4_out) == pytest.approx(2 * np.mean(x * x), rel=1e-9)
+    assert grab(rf"d²mse/db² = {NUM}", t4_out) == pytest.approx(2.0)
+
+
+def test_t4_parabola_same_code_fits(t4_out):
+    a, b, c = grab(rf"fitted Parabola: a = {NUM}, b = {NUM}, c = {NUM}", t4_out, 3)
+    a_ls, b_ls, c_ls = grab(rf"least squares a = {NUM}, b = {NUM}, c = {NUM}", t4_out, 3)
+    assert (a, b, c) == pytest.approx((a_ls, b_ls, c_ls), abs=1e-3)
+    assert a == pytest.approx(5, abs=0.3) and b == pytest.approx(10, abs=1.0) and 30 < c < 80
+
+
+def test_t4_figures(t4_out):
+    for name in ["line_fit.png", "learning_rates.png", "line_cost_surface.png", "parabola_fit.png"]:
+        assert f"wrote figures/{name}" in t4_out
+        assert_png(name)
