@@ -141,3 +141,61 @@ def test_t2_landscape_figure(t2_run):
     out, folder = t2_run
     assert "-> wrote figures/polynomial_landscape.png" in out
     assert_png(folder / "polynomial_landscape.png")
+
+
+# ---- tutorial 3: Implementation of a modern ML library (seed 000) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def t3_run(tmp_path_factory):
+    return run_tutorial("t3_modern_ml_library", tmp_path_factory)
+
+
+def test_t3_params_is_an_ordered_identity_set(t3_run):
+    out, _ = t3_run
+    assert "MiniParams([W, b, W, W_twin]) holds 3; nn's Params holds 3" in out
+    assert "order kept: [True, True, True], W in ps: True, a third equal copy in ps: False" in out
+    assert "gs[unused] = None" in out
+
+
+def test_t3_descent_and_momentum(t3_run):
+    out, _ = t3_run
+    assert "apply(Descent(0.1), x, [1.0, -2.0]) = [0.1, -0.2]" in out
+    m = re.search(r"loss ([\d.]+) -> ([\d.]+) after one Descent step", out)
+    assert m and float(m.group(2)) < float(m.group(1))
+    # v ← 0.9 v - 0.01·1: steps 0.01, 0.019, 0.0271; an equal-valued other array starts from zero velocity
+    m = re.search(r"three steps for W with the same gradient 1: (\[[^\]]*\])", out)
+    assert m and np.allclose(ast.literal_eval(m.group(1)), [0.01, 0.019, 0.0271])
+    assert number_after("first step for W_twin (equal values, other object):", out) == 0.01
+
+
+def test_t3_train_with_callbacks_stops_early(t3_run):
+    out, _ = t3_run
+    before = number_after("before training: loss on all data", out)
+    m = re.search(r"stopped after (\d+) steps, loss on all data ([\d.]+); largest error in A: ([\d.]+)", out)
+    assert m, "the training summary is not printed"
+    nsteps, loss, err = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert nsteps < 500            # the stop callback ended it before the 50 epochs (500 steps) ran out
+    assert loss < 1e-3 < before and err < 0.1
+    assert "step  50: loss on all data" in out   # the printing callback ran
+
+
+def test_t3_broken_chain_names_the_layer(t3_run):
+    out, _ = t3_run
+    assert "ShapeError: chain[2]: Dense(32 => 10) got input with 64 rows" in out
+    assert "with Dense(64, 10) as the last layer: output shape (10, 2)" in out
+
+
+def test_t3_mlp_on_digits(t3_run):
+    out, folder = t3_run
+    pytest.importorskip("sklearn")
+    acc = number_after("held-out accuracy", out)
+    assert acc > 90.0
+    centre = number_after("loss at the trained weights (α, β) = (0, 0):", out)
+    train_loss = number_after("training loss", out.split("epochs:", 1)[1])
+    assert abs(centre - train_loss) < 1e-3     # the slice is centred on the trained model
+    m = re.search(r"at the corners \(α, β = ±1\): ([\d.]+) to ([\d.]+)", out)
+    assert m and float(m.group(1)) > 10 * centre   # the trained weights sit in a basin
+    assert "lowest point on the grid: α = 0.00, β = 0.00" in out
+    for name in ("mlp_training_curve.png", "mlp_landscape_slice.png"):
+        assert f"-> wrote figures/{name}" in out
+        assert_png(folder / name)
