@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._backend import value
-from .functor import fmap, is_array_leaf, trainables
+from .functor import fmap, trainables
 
 __all__ = ["Grid", "loss_grid", "model_grid", "grid_gradient", "filter_normalize", "random_directions",
            "slice_2d", "surface_and_contour"]
@@ -279,7 +279,6 @@ def surface_and_contour(grid: Grid, *, path=None, path_loss=None, path_label="gr
     ``log``: colour and contour by log10 of the loss (for losses that span orders of magnitude).
     """
     import matplotlib.pyplot as plt
-    from matplotlib import colors
 
     X, Y = grid.mesh
     Z = np.asarray(grid.Z, dtype=float)

@@ -3,7 +3,7 @@
 The numbers are read back from the printed text, so a tutorial that prints something wrong fails here; the
 reference values are recomputed independently (np.polyfit, finite differences) rather than copied.
 """
-import dataclasses
+import math
 import re
 
 import matplotlib
@@ -157,3 +157,80 @@ def test_t4_figures(t4_out):
     for name in ["line_fit.png", "learning_rates.png", "line_cost_surface.png", "parabola_fit.png"]:
         assert f"wrote figures/{name}" in t4_out
         assert_png(name)
+
+
+# ---- tutorial 5 -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def t5_out():
+    import contextlib
+    import io
+    from tutorials import t5_dual_numbers_from_scratch as t5
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        t5.main(fast=True)
+    return buf.getvalue()
+
+
+def test_t5_runs_under_capsys(capsys):
+    from tutorials import t5_dual_numbers_from_scratch as t5
+    t5.main(fast=True)
+    out = capsys.readouterr().out
+    assert "perturbation confusion" in out and "forward_vs_reverse.png" in out
+
+
+def test_t5_our_dual_prints_value_and_derivative(t5_out):
+    assert "f(Dual(2.0, 1.0)) = Dual(17.0, 14.0)" in t5_out
+    assert grab(rf"D\(f, 2\) = {NUM}", t5_out) == 14.0
+    assert grab(rf"largest difference from the hand-derived derivative: {NUM}", t5_out) < 1e-12
+
+
+def test_t5_dualnum_dual_repr(t5_out):
+    assert "f(dualnum.Dual(2.0, 1.0)) = Dual(17.0, 14.0)" in t5_out
+    assert "partials (14.0,)" in t5_out
+
+
+def test_t5_nested_second_derivatives(t5_out):
+    assert grab(rf"ours:    D\(x -> D\(f, x\), 2\) = {NUM}", t5_out) == 6.0
+    assert grab(rf"derivative\(f, 2, order=2\) = {NUM}", t5_out) == 6.0
+    assert grab(rf"derivative\(x -> derivative\(f, x\), 2\) = {NUM}", t5_out) == 6.0
+
+
+def test_t5_perturbation_confusion_naive_2_dualnum_1(t5_out):
+    assert grab(rf"our tagless Dual:\s+{NUM}", t5_out) == 2.0
+    assert grab(rf"dualnum.derivative: {NUM}", t5_out) == 1.0
+
+
+def test_t5_the_lesson_dual_itself():
+    import math
+    from tutorials.t5_dual_numbers_from_scratch import D, Dual, cos, exp, sin
+    assert D(lambda x: x * D(lambda y: x + y, 1.0), 1.0) == 2.0   # the confused answer, on purpose
+    assert D(lambda x: 1 / x, 2.0) == pytest.approx(-0.25)
+    assert D(lambda x: 5 - x / 4, 1.0) == pytest.approx(-0.25)
+    assert D(lambda x: -exp(2 * x), 0.0) == pytest.approx(-2.0)
+    assert D(lambda x: D(lambda z: sin(z), x), 0.3) == pytest.approx(-math.sin(0.3))   # nested, no confusion
+    assert D(cos, 0.5) == pytest.approx(-math.sin(0.5))
+    assert repr(Dual(1.0, 2.0) * Dual(3.0, 4.0)) == "Dual(3.0, 10.0)"
+    assert D(lambda x: 7.0, 1.0) == 0.0
+
+
+def test_t5_forward_vs_reverse_table(t5_out):
+    import dualnum
+    rows = re.findall(r"^\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)µs\s+([\d.]+)µs\s+([\d.]+)µs\s+([\d.]+)\s+([\d.e+-]+)$",
+                      t5_out, flags=re.M)
+    assert len(rows) >= 5
+    ns = [int(r[0]) for r in rows]
+    assert ns[0] == 1 and ns[-1] >= 300
+    for n, passes, chunk, tf, tr, t0, ratio, err in rows:
+        n, passes, chunk = int(n), int(passes), int(chunk)
+        assert chunk == dualnum.chunk_size(n) and passes == math.ceil(n / chunk)
+        assert float(err) < 1e-12                              # both modes give sin(x) + x cos(x)
+        assert float(ratio) == pytest.approx(float(tf) / float(tr), rel=0.05, abs=0.06)
+    # with hundreds of inputs forward mode needs several passes; reverse mode is faster (by ~10x here)
+    assert int(rows[-1][1]) >= 4
+    assert float(rows[-1][6]) > 1.0
+
+
+def test_t5_figure(t5_out):
+    assert "wrote figures/forward_vs_reverse.png" in t5_out
+    assert_png("forward_vs_reverse.png")
