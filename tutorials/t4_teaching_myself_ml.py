@@ -104,6 +104,30 @@ def train(model, inputs, outputs, N, cost, optim, conv, *, blowup=1e12, record=N
     return costs
 
 
+# %% [markdown]
+# ## A second model, and the curvature along each field (used further down)
+
+# %%
+@dataclasses.dataclass
+class Parabola:
+    a: float
+    b: float
+    c: float
+
+    def __call__(self, x):
+        return self.a * x ** 2 + self.b * x + self.c
+
+
+def curvatures(model, x, y, cost=mse):
+    """d²cost/dfield² for every field, each by nested dual numbers (dualnum.derivative with order=2)."""
+    out = {}
+    for f in dataclasses.fields(model):
+        def along(t, name=f.name):
+            return cost(dataclasses.replace(model, **{name: t})(x), y)
+        out[f.name] = float(dualnum.derivative(along, getattr(model, f.name), order=2))
+    return out
+
+
 def main(fast=False):
     import matplotlib.pyplot as plt
 
@@ -300,30 +324,6 @@ def main(fast=False):
     axes[0].set_ylabel("y")
     fig.suptitle("Parabola fit")
     save(fig, "parabola_fit.png")
-
-
-# %% [markdown]
-# ## Helpers used above (defined at module level so the tests can import them)
-
-# %%
-@dataclasses.dataclass
-class Parabola:
-    a: float
-    b: float
-    c: float
-
-    def __call__(self, x):
-        return self.a * x ** 2 + self.b * x + self.c
-
-
-def curvatures(model, x, y, cost=mse):
-    """d²cost/dfield² for every field, each by nested dual numbers (dualnum.derivative with order=2)."""
-    out = {}
-    for f in dataclasses.fields(model):
-        def along(t, name=f.name):
-            return cost(dataclasses.replace(model, **{name: t})(x), y)
-        out[f.name] = float(dualnum.derivative(along, getattr(model, f.name), order=2))
-    return out
 
 
 if __name__ == "__main__":
