@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 import dualnum as dn
-from dualnum import tracker as tr
 from dualnum.tracker import Grads, Params, back, gradient, hvp, param, params, update, value
-from dualnum.tracked import Tracked
 
 
 def central(f, x, h=1e-6):
