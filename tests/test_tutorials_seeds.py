@@ -1,7 +1,8 @@
 """Tutorials 1-3 (seeds 002, 001, 000) print the seeds' numbers and write their figures.
 
-Each tutorial's ``main(fast=True)`` runs once per module with stdout captured; figures go to a temporary folder (so the tests
-never overwrite the committed figures/). The assertions are on exact printed substrings and on parsed numbers.
+Each tutorial's ``main(fast=True)`` runs once per module with stdout captured; figures go to a temporary folder
+(so the tests never overwrite the committed figures/). The assertions are on exact printed substrings and on
+parsed numbers.
 """
 import ast
 import contextlib
