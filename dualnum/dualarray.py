@@ -21,6 +21,10 @@ from .dual import Dual, _scal, primal
 
 HANDLED = {}  # numpy function -> handler(*args, **kwargs)
 
+#: number types that wrap DualArrays (the tracker's Tracked, for forward-over-reverse): an operation that meets
+#: one is theirs to record, so DualArray steps aside (NotImplemented) and numpy asks them next
+DEFER_TO: set = set()
+
 
 def implements(*funcs):
     def register(h):
@@ -139,6 +143,8 @@ class DualArray(NDArrayOperatorsMixin):
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if DEFER_TO and not DEFER_TO.isdisjoint(types):
+            return NotImplemented
         return dispatch_function(func, args, kwargs)
 
     # ---- indexing --------------------------------------------------------------------------------------------
@@ -362,7 +368,16 @@ def _as_array(out):
     return np.asarray(out, dtype=float)
 
 
+def _defer(args):
+    for a in args:
+        if type(a) in DEFER_TO:
+            return True
+    return False
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if _defer(inputs):
+        return NotImplemented
     if method == "__call__" and not kwargs:  # the hot path: x * y, np.sin(x)
         r = rules.BY_FUNCTION.get(ufunc)
         if r is not None and not (ufunc is np.power and _is_number(inputs[1])):

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import functions, rules
 from .dual import Dual, primal
-from .dualarray import DualArray, lift
+from .dualarray import DEFER_TO, DualArray, lift
 
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG, _ABS = (rules.RULES[n] for n in (
     "add", "subtract", "multiply", "true_divide", "power", "negative", "absolute"))
@@ -531,6 +531,7 @@ def vjp(node, g):
 
 
 functions.APPLIERS[Tracked] = apply_rule  # dualnum.sigmoid(x), dualnum.relu(x) on tracked x
+DEFER_TO.add(Tracked)  # DualArray (op) Tracked: the tracker records it (forward-over-reverse)
 
 
 def _record(out, back, parents, tag):
