@@ -17,7 +17,7 @@ from dualnum import Dual
 from dualnum import tracker
 from dualnum.tracker import param, params, update
 
-from .common import save
+from tutorials.common import save
 
 
 def step(title):

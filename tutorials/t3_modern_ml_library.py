@@ -14,7 +14,7 @@ import nn
 from dualnum import tracker
 from dualnum.tracker import Params, param
 
-from .common import save
+from tutorials.common import save
 
 
 def step(title):
@@ -126,14 +126,24 @@ def lesson(fast=False):
     lin = nn.Dense(3, 2)
     lin_loss = lambda x, y: nn.mse(lin(x), y)   # noqa: E731
     data = nn.DataLoader((X, Y), batchsize=4)
-    seen = []                                         # callback 1: count the steps
-    report = lambda: (len(seen) % 50 == 0 and         # noqa: E731   callback 2: print now and then
-                      print(f"  step {len(seen):3d}: loss on all data {float(tracker.value(lin_loss(X, Y))):.5f}"))
-    stop_early = lambda: float(tracker.value(lin_loss(X, Y))) < 1e-3 and nn.stop()   # noqa: E731
-    print(f"  before training: loss on all data {float(tracker.value(lin_loss(X, Y))):.5f}")
-    losses = nn.train(lin_loss, nn.params(lin), data, nn.Momentum(0.05, 0.9),
-                      cb=[lambda: seen.append(1), report, stop_early], epochs=50)
-    print(f"  stopped after {len(losses)} steps, loss on all data {float(tracker.value(lin_loss(X, Y))):.5f}; "
+    full_loss = lambda: float(tracker.value(lin_loss(X, Y)))   # noqa: E731   the loss on all 40 samples
+    seen = []
+
+    def count():                      # callback 1: count the steps
+        seen.append(1)
+
+    def report():                     # callback 2: print now and then
+        if len(seen) % 50 == 0:
+            print(f"  step {len(seen):3d}: loss on all data {full_loss():.5f}")
+
+    def stop_early():                 # callback 3: good enough? then nn.stop() ends train (Flux.stop())
+        if full_loss() < 1e-3:
+            nn.stop()
+
+    print(f"  before training: loss on all data {full_loss():.5f}")
+    losses = nn.train(lin_loss, nn.params(lin), data, nn.Momentum(0.05, 0.9), cb=[count, report, stop_early],
+                      epochs=50)
+    print(f"  stopped after {len(losses)} steps, loss on all data {full_loss():.5f}; "
           f"largest error in A: {np.abs(tracker.value(lin.W) - A_true).max():.3f}")
 
     # %% The seed's network, and the error it gives now -------------------------------------------------------
