@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import kernels, rules
+from .arraymethods import ArrayMethods
 from .dual import Dual, _scal, primal
 
 HANDLED = {}  # numpy function -> handler(*args, **kwargs)
@@ -71,7 +72,7 @@ def as_constant(a, where="DualArray operation"):
     return arr
 
 
-class DualArray(NDArrayOperatorsMixin):
+class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     """``DualArray(value, partials)``: partials has shape ``(k,) + value.shape`` (or ``value.shape`` for k = 1)."""
 
     __slots__ = ("value", "partials", "tag")
@@ -103,7 +104,6 @@ class DualArray(NDArrayOperatorsMixin):
     size = property(lambda self: int(np.prod(_shape(self.value))))
     dtype = property(lambda self: self.value.dtype)
     npartials = property(lambda self: _shape(self.partials)[0], doc="k, the number of seeded directions")
-    T = property(lambda self: np.transpose(self))
 
     def __len__(self):
         if self.ndim == 0:
@@ -180,46 +180,8 @@ class DualArray(NDArrayOperatorsMixin):
                 setattr(self, name, a.copy())
 
     # ---- numpy-style methods ---------------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return _sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _min(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape, order="C"):
-        return _reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
-
-    def transpose(self, *axes):
-        return _transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def ravel(self):
-        return _reshape(self, -1)
-
-    flatten = ravel
-
-    def squeeze(self, axis=None):
-        return _squeeze(self, axis)
-
     def copy(self):
         return DualArray._new(self.value.copy(), self.partials.copy(), self.tag)
-
-    def dot(self, other):
-        return _dot(self, other)
-
-    def clip(self, lo=None, hi=None):
-        return _clip(self, lo, hi)
-
-    def cumsum(self, axis=None):
-        return _cumsum(self, axis)
 
     def astype(self, dtype, copy=True):
         if np.dtype(dtype).kind != "f":

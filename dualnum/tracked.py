@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from . import functions, rules
+from .arraymethods import ArrayMethods
 from .dual import Dual, primal
 from .dualarray import DEFER_TO, DualArray, lift
 
@@ -56,7 +57,7 @@ def is_active(tag) -> bool:
 # the tracked value
 # =============================================================================================================
 
-class Tracked:
+class Tracked(ArrayMethods):
     """A value that records how it was computed. ``data`` is the value, ``grad`` the gradient ``back`` left."""
 
     __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq", "_mark")
@@ -71,7 +72,6 @@ class Tracked:
     ndim = property(lambda self: len(_shape(self.data)))
     size = property(lambda self: int(np.prod(_shape(self.data))))
     dtype = property(lambda self: getattr(self.data, "dtype", np.dtype(float)))
-    T = property(lambda self: transpose(self))
 
     @property
     def is_leaf(self):
@@ -241,44 +241,6 @@ class Tracked:
     # ---- indexing and numpy-style methods -------------------------------------------------------------------
     def __getitem__(self, idx):
         return getitem(self, idx)
-
-    def sum(self, axis=None, keepdims=False):
-        return _sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _min(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape, order="C"):
-        return _reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
-
-    def transpose(self, *axes):
-        return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def ravel(self):
-        return _reshape(self, -1)
-
-    flatten = ravel
-
-    def squeeze(self, axis=None):
-        return _squeeze(self, axis)
-
-    def dot(self, other):
-        return _dot(self, other)
-
-    def clip(self, lo=None, hi=None):
-        return _clip(self, lo, hi)
-
-    def cumsum(self, axis=None):
-        return _cumsum(self, axis)
 
     def copy(self):
         return _copy(self)
