@@ -329,7 +329,10 @@ def gradient(f, *args, nest: bool = False):
         _backprop(y, seed, tag)
     grads = {}
     for x in made:  # read each input's adjoint off its leaf (zero if the loss does not depend on it)
-        grads[id(x)] = _finish(x._g, x)
+        g = _finish(x._g, x)
+        if nest and type(g) is not Tracked:
+            g = leaf(g, outer)  # a constant gradient (d(Wx + b)/db = 1) is tracked too, as in Flux: 1.0 (tracked)
+        grads[id(x)] = g
         x._g = None
     _unalias(grads)
     return tuple(_mirror(a, x, grads) for a, x in zip(args, xs))

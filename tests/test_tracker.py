@@ -535,3 +535,14 @@ def test_deep_graph_without_backward_is_freed():
     for _ in range(200_000):
         x = x + 1.0
     del x  # a deep chain must be freed without blowing the C stack
+
+
+def test_nest_true_tracks_every_gradient_even_constant_ones():
+    """Flux prints (4.0 (tracked), 1.0 (tracked), 2.0 (tracked)): d(Wx + b)/db = 1 is tracked too."""
+    from dualnum.tracker import gradient, istracked, value
+    gs = gradient(lambda W, b, x: W * x + b, 2, 3, 4, nest=True)
+    assert all(istracked(g) for g in gs)
+    assert [value(g) for g in gs] == [4.0, 1.0, 2.0]
+    assert repr(gs[1]) == "1.0 (tracked)"
+    # a constant gradient has no derivative itself
+    assert gradient(lambda b: gradient(lambda W, b, x: W * x + b, 2, b, 4, nest=True)[1], 3.0) == (0.0,)
