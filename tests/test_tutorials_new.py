@@ -1,10 +1,15 @@
 """Tutorials 4 (seed 003, "Teaching myself ML") and 5 (dual numbers from scratch): run them fast, check what they print.
 
+Each runs top to bottom as a script through ``tutorials.common.run(N, fast=True)`` (what ``python -m tutorials
+--fast`` does), which hands back the tutorial's globals: its models, data and functions, checked directly below.
 The numbers are read back from the printed text, so a tutorial that prints something wrong fails here; the
 reference values are recomputed independently (np.polyfit, finite differences) rather than copied.
 """
+import contextlib
+import io
 import math
 import re
+import types
 
 import matplotlib
 
@@ -36,6 +41,15 @@ def figures_dir(tmp_path_factory):
     mp.undo()
 
 
+def run_fast(n):
+    """(stdout, globals as a namespace) of tutorial n run in fast mode, figures going to ``common.FIGURES``."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        namespace = common.run(n, fast=True)
+    assert namespace["FAST"] is True
+    return buf.getvalue(), types.SimpleNamespace(**namespace)
+
+
 def assert_png(name):
     path = common.FIGURES / name
     assert path.exists(), f"figures/{name} was not written"
@@ -52,18 +66,22 @@ def assert_png(name):
 # ---- tutorial 4 -------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def t4_out():
-    import contextlib
-    import io
-    from tutorials import t4_teaching_myself_ml as t4
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        t4.main(fast=True)
-    return buf.getvalue()
+def t4_run():
+    return run_fast(4)
 
 
-def line_data():
-    from tutorials import t4_teaching_myself_ml as t4
+@pytest.fixture(scope="module")
+def t4_out(t4_run):
+    return t4_run[0]
+
+
+@pytest.fixture(scope="module")
+def t4(t4_run):
+    """The tutorial's globals: Line, Parabola, make_line_data, model_gradient, SEED, ..."""
+    return t4_run[1]
+
+
+def line_data(t4):
     rng = np.random.default_rng(t4.SEED)
     x, y = t4.make_line_data(rng)
     model = t4.Line(float(rng.random()), float(rng.random()))
@@ -71,14 +89,13 @@ def line_data():
 
 
 def test_t4_runs_under_capsys(capsys):
-    from tutorials import t4_teaching_myself_ml as t4
-    t4.main(fast=True)
+    common.run(4, fast=True)
     out = capsys.readouterr().out
     assert "fitted Line" in out and "DIVERGED" in out
 
 
-def test_t4_data_are_the_seeds_recipe(t4_out):
-    x, y, _ = line_data()
+def test_t4_data_are_the_seeds_recipe(t4_out, t4):
+    x, y, _ = line_data(t4)
     assert np.array_equal(x, np.arange(1.0, 101.0))
     noise = y - 3 * x - 100
     assert noise.min() >= 0 and noise.max() < 100
@@ -87,8 +104,8 @@ def test_t4_data_are_the_seeds_recipe(t4_out):
     assert m_ls == pytest.approx(m_ref, abs=1e-4) and b_ls == pytest.approx(b_ref, abs=1e-4)
 
 
-def test_t4_gradient_is_a_structure_matching_finite_differences(t4_out):
-    x, y, model = line_data()
+def test_t4_gradient_is_a_structure_matching_finite_differences(t4_out, t4):
+    x, y, model = line_data(t4)
     m = re.search(r"g = \{'m': " + NUM + r", 'b': " + NUM + r"\}", t4_out)
     assert m, "the gradient must print as a structure with keys m and b"
     gm, gb = float(m.group(1)), float(m.group(2))
@@ -101,17 +118,16 @@ def test_t4_gradient_is_a_structure_matching_finite_differences(t4_out):
     assert gm == pytest.approx(2 * np.mean(r * x), rel=1e-10) and gb == pytest.approx(2 * np.mean(r), rel=1e-10)
 
 
-def test_t4_gradient_function_returns_the_fields():
-    from tutorials import t4_teaching_myself_ml as t4
-    x, y, model = line_data()
+def test_t4_gradient_function_returns_the_fields(t4):
+    x, y, model = line_data(t4)
     g = t4.model_gradient(model, x, y)
     assert set(g) == {"m", "b"}
     p = t4.Parabola(1.0, 2.0, 3.0)
     assert set(t4.model_gradient(p, x, y)) == {"a", "b", "c"}
 
 
-def test_t4_fitted_line_is_the_least_squares_line(t4_out):
-    x, y, _ = line_data()
+def test_t4_fitted_line_is_the_least_squares_line(t4_out, t4):
+    x, y, _ = line_data(t4)
     m_ref, b_ref = np.polyfit(x, y, 1)
     m_fit, b_fit = grab(rf"fitted Line: m = {NUM}, b = {NUM}", t4_out, 2)
     assert m_fit == pytest.approx(3.0, abs=0.1)
@@ -122,15 +138,15 @@ def test_t4_fitted_line_is_the_least_squares_line(t4_out):
     assert steps < 1000  # the convergence test stopped training early
 
 
-def test_t4_seed_recipe_is_slow_and_says_so(t4_out):
+def test_t4_seed_recipe_is_slow_and_says_so(t4_out, t4):
     m, b = grab(rf"gradient steps: m = {NUM}, b = {NUM}", t4_out, 2)
-    x, y, _ = line_data()
+    x, y, _ = line_data(t4)
     _, b_ref = np.polyfit(x, y, 1)
     assert b < b_ref - 20  # α = 1e-4 for both fields has not got b there yet
 
 
-def test_t4_learning_rates_one_diverges_and_the_bound_is_right(t4_out):
-    x, _, _ = line_data()
+def test_t4_learning_rates_one_diverges_and_the_bound_is_right(t4_out, t4):
+    x, _, _ = line_data(t4)
     H = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
     bound = 2 / np.linalg.eigvalsh(H)[-1]
     assert grab(rf"2/λmax = {NUM}", t4_out) == pytest.approx(bound, rel=1e-4)
@@ -140,8 +156,8 @@ def test_t4_learning_rates_one_diverges_and_the_bound_is_right(t4_out):
     assert len(stable) >= 3 and all(a < bound for a in stable)
 
 
-def test_t4_curvatures_by_nested_duals(t4_out):
-    x, _, _ = line_data()
+def test_t4_curvatures_by_nested_duals(t4_out, t4):
+    x, _, _ = line_data(t4)
     assert grab(rf"d²mse/dm² = {NUM}", t4_out) == pytest.approx(2 * np.mean(x * x), rel=1e-9)
     assert grab(rf"d²mse/db² = {NUM}", t4_out) == pytest.approx(2.0)
 
@@ -162,19 +178,17 @@ def test_t4_figures(t4_out):
 # ---- tutorial 5 -------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def t5_out():
-    import contextlib
-    import io
-    from tutorials import t5_dual_numbers_from_scratch as t5
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        t5.main(fast=True)
-    return buf.getvalue()
+def t5_run():
+    return run_fast(5)
+
+
+@pytest.fixture(scope="module")
+def t5_out(t5_run):
+    return t5_run[0]
 
 
 def test_t5_runs_under_capsys(capsys):
-    from tutorials import t5_dual_numbers_from_scratch as t5
-    t5.main(fast=True)
+    common.run(5, fast=True)
     out = capsys.readouterr().out
     assert "perturbation confusion" in out and "forward_vs_reverse.png" in out
 
@@ -201,9 +215,10 @@ def test_t5_perturbation_confusion_naive_2_dualnum_1(t5_out):
     assert grab(rf"dualnum.derivative: {NUM}", t5_out) == 1.0
 
 
-def test_t5_the_lesson_dual_itself():
+def test_t5_the_lesson_dual_itself(t5_run):
     import math
-    from tutorials.t5_dual_numbers_from_scratch import D, Dual, cos, exp, sin
+    t5 = t5_run[1]
+    D, Dual, cos, exp, sin = t5.D, t5.Dual, t5.cos, t5.exp, t5.sin
     assert D(lambda x: x * D(lambda y: x + y, 1.0), 1.0) == 2.0   # the confused answer, on purpose
     assert D(lambda x: 1 / x, 2.0) == pytest.approx(-0.25)
     assert D(lambda x: 5 - x / 4, 1.0) == pytest.approx(-0.25)

@@ -1,14 +1,14 @@
 """Tutorials 1-3 (seeds 002, 001, 000) print the seeds' numbers and write their figures.
 
-Each tutorial's ``main(fast=True)`` runs once per module with stdout captured; figures go to a temporary folder
-(so the tests never overwrite the committed figures/). The assertions are on exact printed substrings and on
-parsed numbers.
+Each tutorial runs once per module, top to bottom as a script (``tutorials.common.run(name, fast=True)``, what
+``python -m tutorials --fast`` does), with stdout captured; figures go to a temporary folder (so the tests never
+overwrite the committed figures/). The assertions are on exact printed substrings and on parsed numbers.
 """
 import ast
 import contextlib
-import importlib
 import io
 import math
+import pathlib
 import re
 
 import numpy as np
@@ -20,17 +20,45 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_tutorial(name, tmp_path_factory):
-    """(stdout, figures folder) of ``tutorials.<name>.main(fast=True)``, with figures written to a temp folder."""
+    """(stdout, figures folder) of ``tutorials.common.run(name, fast=True)``, with figures written to a temp folder."""
     folder = tmp_path_factory.mktemp(name)
     mp = pytest.MonkeyPatch()
     mp.setattr(common, "FIGURES", folder)
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
-            importlib.import_module(f"tutorials.{name}").main(fast=True)
+            namespace = common.run(name, fast=True)
     finally:
         mp.undo()
+    assert namespace["FAST"] is True, "the runner did not hand FAST to the tutorial"
     return buf.getvalue(), folder
+
+
+@pytest.mark.parametrize("name", common.TUTORIALS)
+def test_tutorial_is_top_level_cells(name):
+    """Every tutorial opens as a notebook: ``# %%`` cells of top-level code, no main() holding them, FAST read from
+    the globals (the runner sets it, a notebook defaults to False), no relative imports (a notebook has no package)."""
+    path = pathlib.Path(common.__file__).with_name(f"{name}.py")
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    assert ast.get_docstring(tree), f"{name} has no module docstring"
+    assert source.count("\n# %%") >= 5, f"{name} has too few # %% cells"
+    cells = re.split(r"(?m)^# %%", source)[1:]
+    code_cells = [cell for cell in cells if not cell.startswith(" [markdown]")]
+    assert 'FAST = globals().get("FAST", False)' in code_cells[0], f"{name}: the first code cell must set FAST"
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assert not defined & {"main", "lesson"}, f"{name} still wraps its cells in a function"
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level], \
+        f"{name} uses a relative import"
+    assert sum(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) for node in tree.body) >= 5, \
+        f"{name}: its cells should run at top level"
+
+
+def test_run_rejects_unknown_tutorials():
+    with pytest.raises(ValueError):
+        common.run(0)
+    with pytest.raises(ValueError):
+        common.run("t9_nothing")
 
 
 def number_after(label, out):

@@ -1,12 +1,12 @@
 """``python -m tutorials``: run every tutorial in order and redraw figures/; ``python -m tutorials N`` runs the N-th.
 
 ``--fast`` runs each with smaller data/fewer steps (what the tests use); the numbers the seeds print are the same.
+Each tutorial runs as a script (``tutorials.common.run``), the way it runs top to bottom as a notebook.
 """
-import importlib
 import sys
 import time
 
-from .common import TUTORIALS
+from tutorials.common import TUTORIALS, run
 
 
 def main(argv):
@@ -20,7 +20,7 @@ def main(argv):
             continue
         print(f"\n{'=' * 100}\nTutorial {i}: {name}\n{'=' * 100}", flush=True)
         t0 = time.perf_counter()
-        importlib.import_module(f"tutorials.{name}").main(fast=fast)
+        run(name, fast=fast)
         print(f"[tutorial {i} took {time.perf_counter() - t0:.1f} s]", flush=True)
 
 

@@ -1,9 +1,26 @@
-"""What every tutorial shares: the list in order, where figures go, and a headless matplotlib."""
+"""What every tutorial shares: the list in order, where figures go, a headless matplotlib, and the runner.
+
+Each tutorial is a plain script of ``# %%`` cells at top level, so it opens as a notebook (jupytext, VS Code,
+PyCharm) and runs top to bottom there. ``run`` executes one the same way for ``python -m tutorials`` and the tests,
+with ``FAST`` set in its globals (a notebook, which has no runner, gets the default: ``FAST = False``).
+"""
+import contextlib
 import pathlib
+import runpy
+import sys
 
 import matplotlib
 
-matplotlib.use("Agg")  # tutorials run on machines without a screen; figures are files
+
+def _in_notebook():
+    """True inside a Jupyter kernel, where figures should show inline rather than only go to files."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
+
+
+if not _in_notebook():
+    matplotlib.use("Agg")  # tutorials run on machines without a screen; figures are files
 
 #: in the order ``python -m tutorials N`` counts them (from 1)
 TUTORIALS = [
@@ -17,6 +34,12 @@ TUTORIALS = [
 FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
 
 
+class SkipRest(Exception):
+    """Raised by a tutorial whose remaining cells need something not installed (it has printed why).
+
+    ``run`` stops that tutorial there and carries on; in a notebook the cell shows the message and stops."""
+
+
 def figure_path(name: str) -> pathlib.Path:
     FIGURES.mkdir(exist_ok=True)
     return FIGURES / name
@@ -26,7 +49,52 @@ def save(fig, name: str) -> pathlib.Path:
     """Save a matplotlib figure into figures/ and say so (the tutorial's output names every figure)."""
     path = figure_path(name)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    if not _in_notebook():   # in a notebook, leave it open: the cell shows it below its output
+        import matplotlib.pyplot as plt
+        plt.close(fig)
     print(f"  -> wrote figures/{name}")
     return path
+
+
+def one_blas_thread():
+    """A context limiting numpy's BLAS to one thread (a no-op without threadpoolctl, which scikit-learn brings).
+
+    The tutorials' matrices are small (64 × 1348 at most): splitting each product over threads costs more than it
+    saves, and on a busy two-core machine the threads wait for each other -- tutorial 3 took 22 s instead of 3 s."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def tutorial_name(n_or_name) -> str:
+    """The module name of a tutorial given by its number (from 1) or its name ("t4_teaching_myself_ml")."""
+    if isinstance(n_or_name, int):
+        if not 1 <= n_or_name <= len(TUTORIALS):
+            raise ValueError(f"tutorials count from 1 to {len(TUTORIALS)}, got {n_or_name}")
+        return TUTORIALS[n_or_name - 1]
+    name = str(n_or_name).removeprefix("tutorials.")
+    if name not in TUTORIALS:
+        raise ValueError(f"no tutorial named {n_or_name!r}; they are {TUTORIALS}")
+    return name
+
+
+def run(n_or_name, fast=False) -> dict:
+    """Run a tutorial top to bottom, as a script, and return its globals (its models, data and functions).
+
+    ``fast=True`` sets ``FAST`` in the tutorial: smaller data and fewer steps (what the tests use); the numbers the
+    seeds print are the same. numpy's BLAS runs on one thread meanwhile (see ``one_blas_thread``). A tutorial that
+    stops early with ``SkipRest`` returns the globals it had at that point, plus ``SKIPPED``: the exception."""
+    name = tutorial_name(n_or_name)
+    init = {"FAST": bool(fast)}
+    with one_blas_thread():
+        try:
+            return runpy.run_module(f"tutorials.{name}", init_globals=init, run_name="__main__")
+        except SkipRest as stop:
+            tb = stop.__traceback__
+            while tb.tb_next is not None:   # the innermost frame: the tutorial's own top level, which raised it
+                tb = tb.tb_next
+            namespace = tb.tb_frame.f_globals
+            namespace["SKIPPED"] = stop
+            return namespace

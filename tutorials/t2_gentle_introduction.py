@@ -1,8 +1,9 @@
 """Tutorial 2 -- A gentle introduction (seed 001): why gradients, the loss landscape, dual numbers, the tracker.
 
-Run it with ``python -m tutorials 2``. It prints what the seed shows -- ``14.0 (tracked)``, ``6.0 (tracked)``,
-``(4.0, 1.0, 2.0)``, ``grads[W] = 4.0``, ``grads[b] = 1.0`` -- and draws figures/polynomial_landscape.png: the loss
-of a polynomial fit as a landscape over two of its coefficients, with the path gradient descent takes down it.
+Run it with ``python -m tutorials 2``, or open it as a notebook (the ``# %%`` cells, run top to bottom). It
+prints what the seed shows -- ``14.0 (tracked)``, ``6.0 (tracked)``, ``(4.0, 1.0, 2.0)``, ``grads[W] = 4.0``,
+``grads[b] = 1.0`` -- and draws figures/polynomial_landscape.png: the loss of a polynomial fit as a landscape over
+two of its coefficients, with the path gradient descent takes down it.
 
 One correction to the seed, made in the text below: Flux's *tracked* numbers are not dual numbers. Dual numbers
 carry a derivative forward through the computation (forward mode, ``dualnum.Dual``); tracked numbers record the
@@ -17,157 +18,159 @@ from dualnum import Dual
 from dualnum import tracker
 from dualnum.tracker import param, params, update
 
-from tutorials.common import save
+from tutorials import common
 
 
+# %% Setup: fast mode and the seeds ---------------------------------------------------------------------------
+# `python -m tutorials --fast` sets FAST before this cell runs (a coarser landscape grid); in a notebook it is
+# False.
+FAST = globals().get("FAST", False)
+rng = np.random.default_rng(1)  # the "measurements" and the dummy data, the same on every run
+nn.seed(1)                      # the layers' initial weights
+
+
+# %% A helper for printing ------------------------------------------------------------------------------------
 def step(title):
     """Print a cell's heading, so the output reads like the tutorial."""
     print(f"\n## {title}")
 
 
-def main(fast=False):
-    rng = np.random.default_rng(1)  # the "measurements" and the dummy data, the same on every run
-    nn.seed(1)                      # the layers' initial weights
+# %% Why gradients? The slope of a function ---------------------------------------------------------------
+# The derivative f'(x) is the slope of f at x. Numerically we could estimate it from two nearby values,
+# (f(x + h) - f(x)) / h, but the answer depends on h and is never exact; automatic differentiation
+# gives the exact slope from one evaluation on special numbers.
+step("Why gradients: the slope, estimated and exact")
+f = lambda x: 3 * x**2 + 2 * x + 1   # noqa: E731   f'(x) = 6x + 2, so f'(2) = 14
+for h in (1e-1, 1e-5, 1e-12):
+    estimate = (f(2 + h) - f(2)) / h   # too big an h: the curve's bend; too small: rounding
+    print(f"  finite difference, h = {h:.0e}: {estimate:.12f}")
+print(f"  automatic differentiation:     {dualnum.derivative(f, 2.0):.12f}")
 
-    # %% Why gradients? The slope of a function ---------------------------------------------------------------
-    # The derivative f'(x) is the slope of f at x. Numerically we could estimate it from two nearby values,
-    # (f(x + h) - f(x)) / h, but the answer depends on h and is never exact; automatic differentiation
-    # gives the exact slope from one evaluation on special numbers.
-    step("Why gradients: the slope, estimated and exact")
-    f = lambda x: 3 * x**2 + 2 * x + 1   # noqa: E731   f'(x) = 6x + 2, so f'(2) = 14
-    for h in (1e-1, 1e-5, 1e-12):
-        estimate = (f(2 + h) - f(2)) / h   # too big an h: the curve's bend; too small: rounding
-        print(f"  finite difference, h = {h:.0e}: {estimate:.12f}")
-    print(f"  automatic differentiation:     {dualnum.derivative(f, 2.0):.12f}")
+# %% The polynomial and its data -------------------------------------------------------------------------
+# We observe some quantity f(t) at 25 times and want a law P(t) = a t² + b t + c that explains it.
+# The coefficients a, b, c are the "weights"; the loss says how wrong a choice of them is.
+step("Fitting P(t) = a t² + b t + c to measurements")
+t = np.linspace(0.0, 2.0, 25)
+truth = (1.5, -2.0, 1.0)
+f_t = truth[0] * t**2 + truth[1] * t + truth[2] + 0.15 * rng.standard_normal(t.size)
 
-    # %% The polynomial and its data -------------------------------------------------------------------------
-    # We observe some quantity f(t) at 25 times and want a law P(t) = a t² + b t + c that explains it.
-    # The coefficients a, b, c are the "weights"; the loss says how wrong a choice of them is.
-    step("Fitting P(t) = a t² + b t + c to measurements")
-    t = np.linspace(0.0, 2.0, 25)
-    truth = (1.5, -2.0, 1.0)
-    f_t = truth[0] * t**2 + truth[1] * t + truth[2] + 0.15 * rng.standard_normal(t.size)
+def P(t, a, b, c):
+    return a * t**2 + b * t + c
 
-    def P(t, a, b, c):
-        return a * t**2 + b * t + c
+# The seed sums |P(t) - f(t)|; we average the *squared* error instead: it is smooth at its minimum, so its
+# gradient shrinks as we approach the bottom instead of jumping from -1 to +1.
+def loss(a, b, c):
+    return np.mean((P(t, a, b, c) - f_t) ** 2, axis=-1)   # axis=-1: over the data, see the landscape below
 
-    # The seed sums |P(t) - f(t)|; we average the *squared* error instead: it is smooth at its minimum, so its
-    # gradient shrinks as we approach the bottom instead of jumping from -1 to +1.
-    def loss(a, b, c):
-        return np.mean((P(t, a, b, c) - f_t) ** 2, axis=-1)   # axis=-1: over the data, see the landscape below
+best = np.linalg.lstsq(np.stack([t**2, t, np.ones_like(t)], axis=1), f_t, rcond=None)[0]
+print(f"  loss at (a, b, c) = (0, 0, 0): {loss(0.0, 0.0, 0.0):.3f}")
+print(f"  loss at the best fit ({best[0]:.3f}, {best[1]:.3f}, {best[2]:.3f}): {loss(*best):.4f}")
 
-    best = np.linalg.lstsq(np.stack([t**2, t, np.ones_like(t)], axis=1), f_t, rcond=None)[0]
-    print(f"  loss at (a, b, c) = (0, 0, 0): {loss(0.0, 0.0, 0.0):.3f}")
-    print(f"  loss at the best fit ({best[0]:.3f}, {best[1]:.3f}, {best[2]:.3f}): {loss(*best):.4f}")
+# %% Gradient descent: walk downhill ----------------------------------------------------------------------
+# Fix c at its best value so that the loss is a landscape over two coefficients, loss(a, b), which we can
+# draw. From a bad start, step against the gradient: (a, b) -= η ∇loss(a, b).
+step("Gradient descent over (a, b)")
+c = best[2]
+loss_ab = lambda a, b: loss(a, b, c)   # noqa: E731
+a, b, eta = 3.0, 2.0, 0.15
+path, losses = [(a, b)], [loss_ab(a, b)]
+for _ in range(300):
+    ga, gb = dualnum.gradient(loss_ab, a, b)   # forward mode: exact ∂loss/∂a and ∂loss/∂b
+    a, b = a - eta * ga, b - eta * gb
+    path.append((a, b))
+    losses.append(loss_ab(a, b))
+print(f"  start (a, b) = ({path[0][0]:.2f}, {path[0][1]:.2f}), loss {losses[0]:.3f}")
+print(f"  after {len(path) - 1} steps (a, b) = ({a:.3f}, {b:.3f}), loss {losses[-1]:.4f}"
+      f"  (best: {best[0]:.3f}, {best[1]:.3f})")
 
-    # %% Gradient descent: walk downhill ----------------------------------------------------------------------
-    # Fix c at its best value so that the loss is a landscape over two coefficients, loss(a, b), which we can
-    # draw. From a bad start, step against the gradient: (a, b) -= η ∇loss(a, b).
-    step("Gradient descent over (a, b)")
-    c = best[2]
-    loss_ab = lambda a, b: loss(a, b, c)   # noqa: E731
-    a, b, eta = 3.0, 2.0, 0.15
-    path, losses = [(a, b)], [loss_ab(a, b)]
-    for _ in range(300):
-        ga, gb = dualnum.gradient(loss_ab, a, b)   # forward mode: exact ∂loss/∂a and ∂loss/∂b
-        a, b = a - eta * ga, b - eta * gb
-        path.append((a, b))
-        losses.append(loss_ab(a, b))
-    print(f"  start (a, b) = ({path[0][0]:.2f}, {path[0][1]:.2f}), loss {losses[0]:.3f}")
-    print(f"  after {len(path) - 1} steps (a, b) = ({a:.3f}, {b:.3f}), loss {losses[-1]:.4f}"
-          f"  (best: {best[0]:.3f}, {best[1]:.3f})")
+# %% The loss landscape ------------------------------------------------------------------------------------
+# nn.landscape evaluates the loss at every grid point with ONE call: a and b arrive as arrays of shape
+# (rows, columns, 1) that broadcast against the 25 data points, and the mean runs over the data axis only.
+# The valley is long and narrow (t² and t rise together on [0, 2], so a and b can trade one for the other):
+# the path first zig-zags down across the valley, where the slope is steep, then creeps along its gentle
+# floor to the minimum. The arrows show -∇loss: mostly across the valley, hardly ever along it.
+step("The loss as a landscape over (a, b)")
+from nn import landscape
+n = 41 if FAST else 101
+grid = landscape.loss_grid(loss_ab, np.linspace(-1.5, 3.5, n), np.linspace(-4.5, 2.5, n), labels=("a", "b"))
+amin, bmin, lmin = grid.argmin()
+print(f"  lowest grid point: a = {amin:.2f}, b = {bmin:.2f}, loss {lmin:.4f}")
+fig = landscape.surface_and_contour(grid, path=path, path_loss=losses, gradient=True, log=True,
+                                    zlabel="mean squared error",
+                                    title="P(t) = a t² + b t + c: loss over (a, b) with the gradient-descent "
+                                          "path (c fixed at its best value)")
+common.save(fig, "polynomial_landscape.png")
 
-    # %% The loss landscape ------------------------------------------------------------------------------------
-    # nn.landscape evaluates the loss at every grid point with ONE call: a and b arrive as arrays of shape
-    # (rows, columns, 1) that broadcast against the 25 data points, and the mean runs over the data axis only.
-    # The valley is long and narrow (t² and t rise together on [0, 2], so a and b can trade one for the other):
-    # the path first zig-zags down across the valley, where the slope is steep, then creeps along its gentle
-    # floor to the minimum. The arrows show -∇loss: mostly across the valley, hardly ever along it.
-    step("The loss as a landscape over (a, b)")
-    from nn import landscape
-    n = 41 if fast else 101
-    grid = landscape.loss_grid(loss_ab, np.linspace(-1.5, 3.5, n), np.linspace(-4.5, 2.5, n), labels=("a", "b"))
-    amin, bmin, lmin = grid.argmin()
-    print(f"  lowest grid point: a = {amin:.2f}, b = {bmin:.2f}, loss {lmin:.4f}")
-    fig = landscape.surface_and_contour(grid, path=path, path_loss=losses, gradient=True, log=True,
-                                        zlabel="mean squared error",
-                                        title="P(t) = a t² + b t + c: loss over (a, b) with the gradient-descent "
-                                              "path (c fixed at its best value)")
-    save(fig, "polynomial_landscape.png")
+# %% Dual numbers, explained ---------------------------------------------------------------------------------
+# A dual number a + a'ε carries a value and a derivative, with the rule ε² = 0. Then
+#   (a + a'ε)(b + b'ε) = ab + (a b' + a' b)ε  -- the product rule, done by arithmetic.
+# Start from x = 2 + 1ε ("x, and dx/dx = 1"); whatever f does to x, the ε-part of the result is f'(2).
+step("Dual numbers")
+x = Dual(2.0, 1.0)
+print(f"  x = {x!r}   (value 2, derivative 1)")
+print(f"  x * x = {x * x!r}   (4 and d(x²)/dx = 4)")
+y = f(x)
+print(f"  f(x) = {y!r}   -> f(2) = {y.value}, f'(2) = {y.partials[0]}")
 
-    # %% Dual numbers, explained ---------------------------------------------------------------------------------
-    # A dual number a + a'ε carries a value and a derivative, with the rule ε² = 0. Then
-    #   (a + a'ε)(b + b'ε) = ab + (a b' + a' b)ε  -- the product rule, done by arithmetic.
-    # Start from x = 2 + 1ε ("x, and dx/dx = 1"); whatever f does to x, the ε-part of the result is f'(2).
-    step("Dual numbers")
-    x = Dual(2.0, 1.0)
-    print(f"  x = {x!r}   (value 2, derivative 1)")
-    print(f"  x * x = {x * x!r}   (4 and d(x²)/dx = 4)")
-    y = f(x)
-    print(f"  f(x) = {y!r}   -> f(2) = {y.value}, f'(2) = {y.partials[0]}")
+# %% The tracker: 14.0 (tracked) and 6.0 (tracked) --------------------------------------------------------
+# The seed's Tracker.gradient(f, x; nest = true). With nest=True the gradient is itself a tracked value (the
+# backward pass was recorded), so it can be differentiated again: that is d²f/dx².
+step("Tracker.gradient(f, x; nest = true)")
+df = lambda x: tracker.gradient(f, x, nest=True)[0]    # noqa: E731   df/dx = 6x + 2
+d2f = lambda x: tracker.gradient(df, x, nest=True)[0]  # noqa: E731   d²f/dx² = 6
+print(f"df(2) = {df(2.0)!r}")
+print(f"d2f(2) = {d2f(2.0)!r}")
+# Tracked values are not dual numbers: they remember the operations done on them and are differentiated by
+# running that record backwards (reverse mode). dualnum.derivative does the same job with dual numbers:
+print(f"  (forward mode agrees: {dualnum.derivative(f, 2.0)}, {dualnum.derivative(f, 2.0, order=2)})")
 
-    # %% The tracker: 14.0 (tracked) and 6.0 (tracked) --------------------------------------------------------
-    # The seed's Tracker.gradient(f, x; nest = true). With nest=True the gradient is itself a tracked value (the
-    # backward pass was recorded), so it can be differentiated again: that is d²f/dx².
-    step("Tracker.gradient(f, x; nest = true)")
-    df = lambda x: tracker.gradient(f, x, nest=True)[0]    # noqa: E731   df/dx = 6x + 2
-    d2f = lambda x: tracker.gradient(df, x, nest=True)[0]  # noqa: E731   d²f/dx² = 6
-    print(f"df(2) = {df(2.0)!r}")
-    print(f"d2f(2) = {d2f(2.0)!r}")
-    # Tracked values are not dual numbers: they remember the operations done on them and are differentiated by
-    # running that record backwards (reverse mode). dualnum.derivative does the same job with dual numbers:
-    print(f"  (forward mode agrees: {dualnum.derivative(f, 2.0)}, {dualnum.derivative(f, 2.0, order=2)})")
+# %% Several arguments -----------------------------------------------------------------------------------------
+step("gradient(f, 2, 3, 4) for f(W, b, x) = W * x + b")
+g = lambda W, b, x: W * x + b   # noqa: E731
+print(tracker.gradient(g, 2, 3, 4))   # ∂/∂W = x = 4, ∂/∂b = 1, ∂/∂x = W = 2
 
-    # %% Several arguments -----------------------------------------------------------------------------------------
-    step("gradient(f, 2, 3, 4) for f(W, b, x) = W * x + b")
-    g = lambda W, b, x: W * x + b   # noqa: E731
-    print(tracker.gradient(g, 2, 3, 4))   # ∂/∂W = x = 4, ∂/∂b = 1, ∂/∂x = W = 2
+# %% param: numbers that record what is done to them -------------------------------------------------------
+step("param and implicit gradients")
+W = param(2)
+b = param(3)
+print(f"W = {W!r}")
+print(f"b = {b!r}")
+f_Wb = lambda x: W * x + b   # noqa: E731
+grads = tracker.gradient(lambda: f_Wb(4), params(W, b))
+print(f"grads[W] = {grads[W]}")
+print(f"grads[b] = {grads[b]}")
 
-    # %% param: numbers that record what is done to them -------------------------------------------------------
-    step("param and implicit gradients")
-    W = param(2)
-    b = param(3)
-    print(f"W = {W!r}")
-    print(f"b = {b!r}")
-    f_Wb = lambda x: W * x + b   # noqa: E731
-    grads = tracker.gradient(lambda: f_Wb(4), params(W, b))
-    print(f"grads[W] = {grads[W]}")
-    print(f"grads[b] = {grads[b]}")
+# %% update: one step of gradient descent on a linear regression ------------------------------------------
+# predict(x) = W x + b: two outputs from five inputs. update(W, Δ) adds Δ to W in place, so a step downhill
+# is update(W, -0.1 Δ) with Δ the gradient.
+step("A linear regression and update(W, -0.1Δ)")
+W = param(rng.random((2, 5)))
+b = param(rng.random(2))
+predict = lambda x: W @ x + b                            # noqa: E731
+loss_lr = lambda x, y: np.sum((y - predict(x)) ** 2)     # noqa: E731
+x, y = rng.random(5), rng.random(2)
+before = float(tracker.value(loss_lr(x, y)))
+gs = tracker.gradient(lambda: loss_lr(x, y), params(W, b))
+update(W, -0.1 * gs[W])
+after = float(tracker.value(loss_lr(x, y)))
+print(f"loss(x, y) = {before:.4f} before, {after:.4f} after one step")
 
-    # %% update: one step of gradient descent on a linear regression ------------------------------------------
-    # predict(x) = W x + b: two outputs from five inputs. update(W, Δ) adds Δ to W in place, so a step downhill
-    # is update(W, -0.1 Δ) with Δ the gradient.
-    step("A linear regression and update(W, -0.1Δ)")
-    W = param(rng.random((2, 5)))
-    b = param(rng.random(2))
-    predict = lambda x: W @ x + b                            # noqa: E731
-    loss_lr = lambda x, y: np.sum((y - predict(x)) ** 2)     # noqa: E731
-    x, y = rng.random(5), rng.random(2)
-    before = float(tracker.value(loss_lr(x, y)))
-    gs = tracker.gradient(lambda: loss_lr(x, y), params(W, b))
-    update(W, -0.1 * gs[W])
-    after = float(tracker.value(loss_lr(x, y)))
-    print(f"loss(x, y) = {before:.4f} before, {after:.4f} after one step")
+# %% Layers ----------------------------------------------------------------------------------------------------
+# A layer is σ(W x + b). Two of them by hand, then the same with nn.Dense (which holds W, b and σ).
+step("Layers: by hand, then Dense")
+W1, b1 = param(rng.random((3, 5))), param(rng.random(3))
+W2, b2 = param(rng.random((2, 3))), param(rng.random(2))
+model = lambda x: W2 @ nn.σ(W1 @ x + b1) + b2   # noqa: E731
+print("  by hand: model(rand(5)) has shape", np.shape(tracker.value(model(rng.random(5)))))
+layer = nn.Dense(10, 5, nn.σ)
+print(f"  {layer}: W has shape {np.shape(tracker.value(layer.W))}, b has shape {np.shape(tracker.value(layer.b))}")
 
-    # %% Layers ----------------------------------------------------------------------------------------------------
-    # A layer is σ(W x + b). Two of them by hand, then the same with nn.Dense (which holds W, b and σ).
-    step("Layers: by hand, then Dense")
-    W1, b1 = param(rng.random((3, 5))), param(rng.random(3))
-    W2, b2 = param(rng.random((2, 3))), param(rng.random(2))
-    model = lambda x: W2 @ nn.σ(W1 @ x + b1) + b2   # noqa: E731
-    print("  by hand: model(rand(5)) has shape", np.shape(tracker.value(model(rng.random(5)))))
-    layer = nn.Dense(10, 5, nn.σ)
-    print(f"  {layer}: W has shape {np.shape(tracker.value(layer.W))}, b has shape {np.shape(tracker.value(layer.b))}")
+# %% A softmax chain -----------------------------------------------------------------------------------------
+# softmax turns the last layer's two numbers into probabilities: positive, summing to 1.
+step("Chain(Dense(10, 5, σ), Dense(5, 2), softmax)")
+model2 = nn.Chain(nn.Dense(10, 5, nn.σ), nn.Dense(5, 2), nn.softmax)
+p = tracker.value(model2(rng.random(10)))
+print(f"  model2(rand(10)) = {np.round(p, 4).tolist()}, sum = {p.sum():.1f}")
+batch = tracker.value(model2(rng.random((10, 3))))       # three samples, one per column
+print(f"  on a batch of 3 columns: shape {batch.shape}, column sums {np.round(batch.sum(axis=0), 6).tolist()}")
 
-    # %% A softmax chain -----------------------------------------------------------------------------------------
-    # softmax turns the last layer's two numbers into probabilities: positive, summing to 1.
-    step("Chain(Dense(10, 5, σ), Dense(5, 2), softmax)")
-    model2 = nn.Chain(nn.Dense(10, 5, nn.σ), nn.Dense(5, 2), nn.softmax)
-    p = tracker.value(model2(rng.random(10)))
-    print(f"  model2(rand(10)) = {np.round(p, 4).tolist()}, sum = {p.sum():.1f}")
-    batch = tracker.value(model2(rng.random((10, 3))))       # three samples, one per column
-    print(f"  on a batch of 3 columns: shape {batch.shape}, column sums {np.round(batch.sum(axis=0), 6).tolist()}")
-
-
-if __name__ == "__main__":
-    main()
