@@ -74,10 +74,10 @@ def memory_rows():
                      ("sin(x)", lambda: np.sin(x)), ("x ** 2", lambda: x**2)]:
         op()  # warm: compile, cache
         tracemalloc.start()
-        y = op()
+        out = op()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        del y
+        del out
         print(f"  {name:<12} peak {peak / 2**20:7.1f} MiB, output (k+1)·n·8 = {expected / 2**20:.1f} MiB,"
               f" ratio {peak / expected:.2f}")
 
