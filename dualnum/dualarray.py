@@ -18,7 +18,10 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import kernels, rules
 from .arraymethods import ArrayMethods
+from .composites import make as _composites
 from .dual import Dual, _scal, primal
+from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
+    normalize_axes as _axes, shape_of as _shape
 
 HANDLED = {}  # numpy function -> handler(*args, **kwargs)
 
@@ -33,22 +36,6 @@ def implements(*funcs):
             HANDLED[f] = h
         return h
     return register
-
-
-def _shape(x):
-    s = getattr(x, "shape", None)
-    return () if s is None else s
-
-
-def _ndim(x):
-    return len(_shape(x))
-
-
-def _fname(func):
-    mod = getattr(func, "__module__", None) or "numpy"
-    mod = "np" if mod in ("numpy", "numpy.core.numeric", "numpy.core.fromnumeric") or \
-        mod.startswith("numpy._core") else mod.replace("numpy", "np")
-    return f"{mod}.{getattr(func, '__name__', repr(func))}"
 
 
 def unsupported(name, why="dualnum has no derivative rule for it"):
@@ -470,60 +457,6 @@ def _matmul(a, b):
     return DualArray._new(_as_array(out), acc, tag)
 
 
-@implements(np.dot)
-def _dot(a, b, out=None):
-    _no_out("np.dot", out)
-    if _ndim(a) == 0 or _ndim(b) == 0:
-        return np.multiply(a, b)
-    if _ndim(a) <= 2 and _ndim(b) <= 2:
-        return _matmul(a, b)
-    raise unsupported("np.dot of arrays with more than 2 dimensions", "use np.matmul (@) for stacks of matrices")
-
-
-@implements(np.vdot, np.inner)
-def _inner(a, b):
-    if _ndim(a) <= 1 and _ndim(b) <= 1:
-        return _sum(np.multiply(a, b))
-    raise unsupported("np.inner/np.vdot of arrays with more than 1 dimension")
-
-
-@implements(np.outer)
-def _outer(a, b, out=None):
-    _no_out("np.outer", out)
-    return np.multiply(_reshape(_lift_any(a), (-1, 1)), _reshape(_lift_any(b), (1, -1)))
-
-
-def _lift_any(a):
-    if type(a) is Dual:
-        return lift(a)
-    if isinstance(a, DualArray):
-        return a
-    return np.asarray(as_constant(a))
-
-
-def _no_out(name, out):
-    if out is not None:
-        raise TypeError(f"{name}(..., out=...) is not supported on DualArray (it would drop derivatives)")
-
-
-# =============================================================================================================
-# reductions
-# =============================================================================================================
-
-def _axes(axis, nd):
-    if axis is None:
-        return tuple(range(nd))
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    out = []
-    for ax in axis:
-        ax = int(ax)
-        if not -nd <= ax < nd:
-            raise np.exceptions.AxisError(ax, nd)
-        out.append(ax % nd)
-    return tuple(out)
-
-
 def _shifted(axes):
     return tuple(a + 1 for a in axes)
 
@@ -547,35 +480,6 @@ def _stack_any(seq):
     """A list/tuple that holds duals, joined into one DualArray (np.sum([d1, d2]) and the like)."""
     items = [lift(x) if type(x) is Dual else x for x in seq]
     return _stack(items, axis=0)
-
-
-@implements(np.mean)
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
-    _no_out("np.mean", out)
-    if where is not np._NoValue:
-        raise TypeError("np.mean on a DualArray does not take where=")
-    if type(a) is Dual:
-        a = lift(a)
-    if not isinstance(a, DualArray):
-        a = _stack_any(a)
-    axes = _axes(axis, a.ndim)
-    n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-    return _sum(a, axis=axes, keepdims=keepdims) / n
-
-
-@implements(np.var)
-def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    _no_out("np.var", out)
-    a = lift(a) if type(a) is Dual else a
-    axes = _axes(axis, a.ndim)
-    n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-    d = a - _mean(a, axis=axes, keepdims=True)
-    return _sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
-
-
-@implements(np.std)
-def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def _extremum(a, axis, keepdims, fn):
@@ -634,17 +538,6 @@ def _cumsum(a, axis=None, dtype=None, out=None):
     ax = _axes(axis, a.ndim)[0]
     return DualArray._new(np.cumsum(a.value, axis=ax), np.cumsum(a.partials, axis=ax + 1), a.tag)
 
-
-@implements(np.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") or (ord == 2 and _ndim(x) == 2 and axis is None):
-        raise unsupported(f"np.linalg.norm(ord={ord!r})", "only the 2-norm of vectors and the Frobenius norm are")
-    return np.sqrt(_sum(x * x, axis=axis, keepdims=keepdims))
-
-
-# =============================================================================================================
-# shape and structure: the same move applied to the value and (one axis further right) to the partials
-# =============================================================================================================
 
 def _structural(a, fv, fp):
     a = lift(a) if type(a) is Dual else a
@@ -711,15 +604,6 @@ def _broadcast_to(a, shape, subok=False):
                           np.broadcast_to(_expand(a.partials, len(shape)), (a.npartials,) + shape), a.tag)
 
 
-@implements(np.atleast_1d, np.atleast_2d)
-def _atleast(*arys):
-    def one(a):
-        a = lift(a) if type(a) is Dual else a
-        return _reshape(a, (1,)) if _ndim(a) == 0 else a
-    out = [one(a) for a in arys]
-    return out[0] if len(out) == 1 else out
-
-
 @implements(np.copy)
 def _copy(a, order="K", subok=False):
     return a.copy()
@@ -763,33 +647,9 @@ def _take_along_axis(arr, indices, axis):
 
 
 # ---- functions that look at the values only -----------------------------------------------------------------
-def _value_only(func):
-    def handler(*args, **kwargs):
-        return func(*[primal(_scalar(a)) if isinstance(a, (DualArray, Dual)) else a for a in args], **kwargs)
-    return handler
 
 
-for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
-           np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
-           np.flatnonzero, np.result_type):
-    HANDLED[_f] = _value_only(_f)
 
-
-# zeros_like(x) and friends are constants: the derivative of a constant is zero, nothing is dropped
-for _f in (np.zeros_like, np.ones_like, np.empty_like):
-    HANDLED[_f] = (lambda f: lambda a, *args, **kw: f(primal(_scalar(a)), *args, **kw))(_f)
-
-
-@implements(np.full_like)
-def _full_like(a, fill_value, *args, **kwargs):
-    if isinstance(fill_value, (DualArray, Dual)):
-        return np.broadcast_to(fill_value, np.shape(primal(a))).copy()
-    return np.full_like(primal(_scalar(a)), fill_value, *args, **kwargs)
-
-
-# =============================================================================================================
-# joining, selecting, clipping
-# =============================================================================================================
 
 def _join(arrays, axis, func):
     arrays = [lift(a) if type(a) is Dual else a for a in arrays]
@@ -820,19 +680,6 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = list(arrays)
     nd = _ndim(arrays[0]) + 1
     return _join(arrays, axis % nd, lambda xs, ax: np.stack(xs, axis=ax))
-
-
-@implements(np.vstack, np.row_stack if hasattr(np, "row_stack") else np.vstack)
-def _vstack(tup, dtype=None, casting="same_kind"):
-    arrays = [np.atleast_2d(a) if _ndim(a) < 2 else a for a in tup]
-    arrays = [_reshape(a, (1, -1)) if _ndim(a) == 1 else a for a in arrays]
-    return _concatenate(arrays, axis=0)
-
-
-@implements(np.hstack)
-def _hstack(tup, dtype=None, casting="same_kind"):
-    arrays = [np.atleast_1d(a) for a in tup]
-    return _concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
 
 
 @implements(np.where)
@@ -896,3 +743,6 @@ def _expand_ellipsis(tidx, nd):
     if not seen:
         out.extend([slice(None)] * (nd - used))
     return tuple(out)
+
+
+HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a))))  # mean, std, dot, ... once for all types

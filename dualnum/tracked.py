@@ -27,7 +27,10 @@ import numpy as np
 from . import functions, rules
 from .arraymethods import ArrayMethods
 from .dual import Dual, primal
+from .composites import make as _composites
 from .dualarray import DEFER_TO, DualArray, lift
+from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
+    normalize_axes as _axes, shape_of as _shape
 
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG, _ABS = (rules.RULES[n] for n in (
     "add", "subtract", "multiply", "true_divide", "power", "negative", "absolute"))
@@ -280,21 +283,6 @@ def value(x):
 # small helpers
 # =============================================================================================================
 
-def _shape(x):
-    return getattr(x, "shape", ())
-
-
-def _ndim(x):
-    return len(getattr(x, "shape", ()))
-
-
-def _fname(func):
-    mod = getattr(func, "__module__", None) or "numpy"
-    mod = "np" if mod == "numpy" or mod.startswith("numpy._core") or mod.startswith("numpy.core") \
-        else mod.replace("numpy", "np")
-    return f"{mod}.{getattr(func, '__name__', repr(func))}"
-
-
 def unsupported(name, why="the tracker has no derivative for it"):
     return TypeError(f"{name} is not supported on tracked values: {why}. Derivatives are never dropped "
                      "silently; rewrite the code with supported numpy functions, or add a rule to "
@@ -342,20 +330,6 @@ def _top(args):
 
 def _val(a, tag):
     return a.data if type(a) is Tracked and a._tag == tag else a
-
-
-def _axes(axis, nd):
-    if axis is None:
-        return tuple(range(nd))
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    out = []
-    for ax in axis:
-        ax = int(ax)
-        if not -nd <= ax < nd:
-            raise np.exceptions.AxisError(ax, nd)
-        out.append(ax % nd)
-    return tuple(out)
 
 
 _UNBROADCAST_AXES: dict = {}  # (g's shape, target shape) -> (axes to sum over); shapes repeat every step
@@ -525,12 +499,6 @@ def implements(*funcs):
     return register
 
 
-def _no_out(name, out):
-    if out is not None:
-        raise TypeError(f"{name}(..., out=...) is not supported on tracked values: it would write into a plain "
-                        "array and drop the derivatives; assign the result instead")
-
-
 def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}"
     _no_out(name, kwargs.get("out"))
@@ -598,33 +566,6 @@ def _matmul_general(g, A, B, need_a, need_b):
     return ga, gb
 
 
-@implements(np.dot)
-def _dot(a, b, out=None):
-    _no_out("np.dot", out)
-    if _ndim(a) == 0 or _ndim(b) == 0:
-        return np.multiply(a, b)
-    if _ndim(a) <= 2 and _ndim(b) <= 2:
-        return matmul(a, b)
-    raise unsupported("np.dot of arrays with more than 2 dimensions", "use np.matmul (@) for stacks of matrices")
-
-
-@implements(np.vdot, np.inner)
-def _inner(a, b):
-    if _ndim(a) <= 1 and _ndim(b) <= 1:
-        return _sum(np.multiply(a, b))
-    raise unsupported("np.inner/np.vdot of arrays with more than 1 dimension")
-
-
-@implements(np.outer)
-def _outer(a, b, out=None):
-    _no_out("np.outer", out)
-    return np.multiply(np.reshape(_const(a), (-1, 1)), np.reshape(_const(b), (1, -1)))
-
-
-# =============================================================================================================
-# reductions
-# =============================================================================================================
-
 @implements(np.sum)
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
     """z = Σ x over axes  ->  x̄ = z̄ broadcast back over those axes."""
@@ -651,31 +592,6 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
         return (np.broadcast_to(np.reshape(g, kept) if _ndim(g) else g, shape),)
     z = x.sum(axis=axes, keepdims=keepdims) if type(x) is np.ndarray else np.sum(x, axis=axes, keepdims=keepdims)
     return _record(z, back, (a,), a._tag)
-
-
-@implements(np.mean)
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
-    _no_out("np.mean", out)
-    if where is not np._NoValue:
-        raise TypeError("np.mean on a tracked value does not take where=")
-    a = _const(a)
-    axes = _axes(axis, _ndim(a))
-    n = int(np.prod([_shape(a)[i] for i in axes])) if axes else 1
-    return _sum(a, axis=axes, keepdims=keepdims) / n
-
-
-@implements(np.var)
-def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    _no_out("np.var", out)
-    axes = _axes(axis, _ndim(a))
-    n = int(np.prod([_shape(a)[i] for i in axes])) if axes else 1
-    d = a - _mean(a, axis=axes, keepdims=True)
-    return _sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
-
-
-@implements(np.std)
-def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def _extremum(a, axis, keepdims, fn):
@@ -731,17 +647,6 @@ def _cumsum(a, axis=None, dtype=None, out=None):
     return _record(np.cumsum(a.data, axis=ax),
                    lambda g: (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),), (a,), a._tag)
 
-
-@implements(np.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") or (ord == 2 and _ndim(x) == 2 and axis is None):
-        raise unsupported(f"np.linalg.norm(ord={ord!r})", "only the 2-norm of vectors and the Frobenius norm are")
-    return np.sqrt(_sum(x * x, axis=axis, keepdims=keepdims))
-
-
-# =============================================================================================================
-# shape: z = move(x)  ->  x̄ = the inverse move of z̄
-# =============================================================================================================
 
 def _linear(a, forward, adjoint):
     """A structural op on one tracked array: value ``forward(x)``, adjoint ``adjoint(z̄)``."""
@@ -802,12 +707,6 @@ def _broadcast_to(a, shape, subok=False):
     return _linear(a, lambda x: np.broadcast_to(x, shape), lambda g: unbroadcast(g, old))
 
 
-@implements(np.atleast_1d, np.atleast_2d)
-def _atleast(*arys):
-    out = [_reshape(a, (1,)) if _ndim(a) == 0 else a for a in arys]
-    return out[0] if len(out) == 1 else out
-
-
 @implements(np.flip)
 def _flip(a, axis=None):
     return _linear(a, lambda x: np.flip(x, axis), lambda g: np.flip(g, axis))
@@ -830,28 +729,7 @@ def astype(a, dtype):
 
 
 # ---- functions that look at the values only ------------------------------------------------------------------
-def _value_only(func):
-    def handler(*args, **kwargs):
-        return func(*[value(a) for a in args], **kwargs)
-    return handler
 
-
-for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
-           np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
-           np.flatnonzero, np.result_type, np.zeros_like, np.ones_like, np.empty_like):
-    HANDLED[_f] = _value_only(_f)  # zeros_like(x) is a constant: its derivative is zero, nothing is dropped
-
-
-@implements(np.full_like)
-def _full_like(a, fill_value, *args, **kwargs):
-    if type(fill_value) is Tracked:
-        return np.broadcast_to(fill_value, _shape(a)) * 1.0
-    return np.full_like(value(a), fill_value, *args, **kwargs)
-
-
-# =============================================================================================================
-# indexing: z = x[i]  ->  x̄ = zeros with z̄ added at i
-# =============================================================================================================
 
 def _clean_index(idx):
     def one(i):
@@ -935,18 +813,6 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
                  lambda g, i, shapes: g[(slice(None),) * ax + (i,)])
 
 
-@implements(np.vstack)
-def _vstack(tup, dtype=None, casting="same_kind"):
-    arrays = [np.reshape(a, (1, -1)) if _ndim(a) < 2 else a for a in tup]
-    return _concatenate(arrays, axis=0)
-
-
-@implements(np.hstack)
-def _hstack(tup, dtype=None, casting="same_kind"):
-    arrays = [np.atleast_1d(a) if _ndim(a) == 0 else a for a in tup]
-    return _concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
-
-
 @implements(np.where)
 def _where(condition, x=None, y=None):
     if x is None and y is None:
@@ -967,3 +833,6 @@ def _clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
 
 __all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE", "is_active", "unbroadcast",
            "scatter", "HANDLED", "unsupported"]
+
+
+HANDLED.update(_composites(unsupported, value))  # mean, std, dot, ... once for all types

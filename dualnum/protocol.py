@@ -1,0 +1,40 @@
+"""Plumbing shared by the array types that speak numpy's protocols (DualArray, Tracked): shapes, axes, names."""
+import numpy as np
+
+
+def shape_of(x):
+    """x.shape, or () for scalars (floats, Duals)."""
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
+def ndim_of(x):
+    return len(shape_of(x))
+
+
+def fname(func):
+    """A numpy function's name as a student writes it: np.linalg.svd, np.sum."""
+    mod = getattr(func, "__module__", None) or "numpy"
+    mod = "np" if mod == "numpy" or mod.startswith(("numpy._core", "numpy.core")) else mod.replace("numpy", "np")
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def normalize_axes(axis, nd):
+    """axis (None, an int or a tuple, negatives allowed) as a tuple of non-negative axes of an nd-array."""
+    if axis is None:
+        return tuple(range(nd))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for ax in axis:
+        ax = int(ax)
+        if not -nd <= ax < nd:
+            raise np.exceptions.AxisError(ax, nd)
+        out.append(ax % nd)
+    return tuple(out)
+
+
+def no_out(name, out):
+    if out is not None:
+        raise TypeError(f"{name}(..., out=...) is not supported with derivatives: it would write into a plain "
+                        "array and drop them; assign the result instead")
