@@ -122,11 +122,21 @@ class Affine:
         return n_in, out
 
     def check(self, x):
-        shape = np.shape(value(x))
         n_in = self.sizes[0]
+        want = f"(it expects {n_in} numbers: shape ({n_in},) or ({n_in}, batch))"
+        data = value(x)
+        if data is None or isinstance(data, (str, bytes)):
+            raise ShapeError(f"{self!r} got {type(data).__name__} {data!r} {want}")
+        try:
+            kind = np.asarray(data).dtype.kind
+        except ValueError:  # a ragged list
+            raise ShapeError(f"{self!r} got a ragged list (rows of different lengths) {want}") from None
+        if kind not in "biuf":
+            raise ShapeError(f"{self!r} got non-numeric input (dtype {np.asarray(data).dtype}) {want}")
+        shape = np.shape(data)
         if len(shape) == 0 or shape[0] != n_in:
             got = "a scalar" if len(shape) == 0 else f"input with {shape[0]} rows"
-            raise ShapeError(f"{self!r} got {got} (it expects {n_in}: shape ({n_in},) or ({n_in}, batch))")
+            raise ShapeError(f"{self!r} got {got} {want}")
 
     def affine(self, x):
         """W·x + b, reading the arrays through ``live`` (forward-mode training swaps in dual numbers there)."""

@@ -206,3 +206,11 @@ def test_nn_gradient_is_the_trackers_in_both_forms():
     implicit = nn.gradient(lambda: nn.mse(m(x), y), nn.params(m))
     np.testing.assert_allclose(explicit["layers"][0]["W"], implicit[m[0].W])
     np.testing.assert_allclose(explicit["layers"][1]["b"], implicit[m[1].b])
+
+
+@pytest.mark.parametrize("bad,words", [(["a", "b", "c"], "non-numeric input"), (None, "NoneType"),
+                                       ([[1, 2], [3]], "ragged list"), ("abc", "str")])
+def test_non_numeric_input_names_the_layer_and_what_it_got(bad, words):
+    chain = nn.Chain(nn.Dense(3, 2), nn.Dense(2, 1))
+    with pytest.raises(ValueError, match=r"chain\[0\]: Dense\(3 => 2\) got .*" + words):
+        chain(bad)
