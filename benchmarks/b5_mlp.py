@@ -123,7 +123,27 @@ def main(quick: bool = False):
         rows[np.dtype(dtype).name] = row
         print(line, flush=True)
     print("ratio = time / numpy-by-hand time, both measured in this run (target: tracker < ~1.5)")
+    chain_rows()
     return rows
+
+
+def chain_rows(n=100_000):
+    """A chain of n scalar multiplications through the tracker (target < 1 s), beside the same loop on floats."""
+    import statistics
+    import time
+
+    def f(x):
+        for _ in range(n):
+            x = x * 1.00001
+        return x
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        gradient(f, 1.0)
+        times.append(time.perf_counter() - t0)
+    plain = median_time(lambda: f(1.0), repeat=3)
+    print(f"chain of {n:_} scalar ops, forward + backward: {statistics.median(times):.3f} s "
+          f"(the loop on plain floats: {plain * 1e3:.1f} ms; target < 1 s)")
 
 
 if __name__ == "__main__":

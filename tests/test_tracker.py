@@ -1,7 +1,6 @@
 """Reverse mode (dualnum.tracker): the seeds' numbers, agreement with forward mode and central differences,
 the backward pass's guarantees (iterative, each node once, unbroadcast, freed graph), nesting, hvp, misuse."""
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,14 +132,14 @@ def test_reused_value_accumulates():
     assert gradient(lambda x: (lambda y: y + y * y)(x * 3), 1.0)[0] == 3 + 18
 
 
-def test_long_chain_is_iterative_and_fast():
+def test_long_chain_is_iterative():
+    # 100 000 nested operations: a recursive backward pass would hit Python's recursion limit (~1 000);
+    # how long it takes is measured in benchmarks/b5_mlp.py, not asserted here
     def f(x):
         for _ in range(100_000):
             x = x * 1.00001
         return x
-    t0 = time.process_time()  # CPU time: a busy machine must not fail the test
     g = gradient(f, 1.0)[0]
-    assert time.process_time() - t0 < 1.0
     assert math.isclose(g, 1.00001 ** 100_000, rel_tol=1e-9)
 
 
