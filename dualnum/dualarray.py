@@ -303,7 +303,7 @@ def _chain(rule, args, vals, tag, k):
     nd = _ndim(out)
     full = (k,) + _shape(out)
     acc = None
-    borrowed = False  # acc is an input's own partials (d = 1): copy it, so results are safe to write into
+    borrowed = False  # acc is an input's own partials (d = 1): shared read-only, copied only if written into
     if not rule.zero:
         for i, a in enumerate(args):
             p = _parts(a, tag, nd, k)
@@ -323,10 +323,19 @@ def _chain(rule, args, vals, tag, k):
     if acc is None:
         acc = np.zeros(full)
     elif borrowed:
-        acc = acc.copy()
+        acc = readonly(acc)
     if _shape(acc) != full:
         acc = np.broadcast_to(acc, full)
     return DualArray._new(_as_array(out), acc, tag)
+
+
+def readonly(a):
+    """A read-only view: shared data is safe, because __setitem__ copies a read-only array before writing."""
+    if not isinstance(a, np.ndarray):
+        return a.copy()  # a nested DualArray: no read-only flag to lean on
+    a = a.view()
+    a.flags.writeable = False
+    return a
 
 
 def _big(vals, k):

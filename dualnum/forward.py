@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .dual import Dual
-from .dualarray import DualArray, _stack_scalars, _stack_any
+from .dualarray import DualArray, _stack_any, _stack_scalars, readonly
 from .tags import new_tag
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
@@ -64,7 +64,7 @@ def as_input(x, fname, pos=None):
                         f"(dtype {arr.dtype})")
     if arr.ndim == 0:
         return float(arr)
-    return arr.astype(float)
+    return readonly(np.asarray(arr, dtype=float))  # no copy of the caller's array, and no way to write into it
 
 
 def _holds_duals(xs):
