@@ -21,12 +21,7 @@ from .train import NonFiniteLoss, StopTraining, loss_and_gradient, stop, throttl
 from ._backend import live, value
 
 
-def __getattr__(name):
-    # the tracker's own objects, re-exported (looked up on first use, so forward-mode code never needs it)
-    if name in ("gradient", "param", "Params", "Grads"):
-        from dualnum import tracker
-        return getattr(tracker, name)
-    raise AttributeError(f"module 'nn' has no attribute {name!r}")
+from dualnum.tracker import Grads, Params, gradient, param  # reverse mode: what layers and train use
 
 
 __all__ = [

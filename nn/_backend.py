@@ -8,29 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 import dualnum
-
-_TRACKER = None
-
-
-def _tracker():
-    """dualnum.tracker (reverse mode), imported on first use so that nn's forward-mode parts never need it."""
-    global _TRACKER
-    if _TRACKER is None:
-        from dualnum import tracker
-        _TRACKER = tracker
-    return _TRACKER
-
-
-def _tracked_type():
-    try:
-        from dualnum.tracked import Tracked
-    except ImportError:  # no reverse mode in this dualnum: nothing is ever tracked
-        class Tracked:
-            pass
-    return Tracked
-
-
-Tracked = _tracked_type()
+from dualnum import tracker
+from dualnum.tracked import Tracked
 
 
 def is_tracked(x) -> bool:
@@ -38,16 +17,12 @@ def is_tracked(x) -> bool:
     return type(x) is Tracked
 
 
-def value(x):
-    """The plain number or array inside x: strips tracking and every level of dual numbers (Flux's ``data``)."""
-    while type(x) is Tracked:
-        x = x.data
-    return dualnum.value(x)
+value = dualnum.value  # the plain number or array inside x: every level of tracking and duals stripped
 
 
 def param(x):
     """A trainable, tracked parameter holding a float copy of x."""
-    return _tracker().param(np.array(x, dtype=float))
+    return tracker.param(np.array(x, dtype=float))
 
 
 def is_float_array(x) -> bool:
@@ -66,13 +41,13 @@ def is_param(x) -> bool:
 
 def Params(xs=()):
     """The tracker's ordered collection with identity semantics (it keeps the first of repeated objects)."""
-    return _tracker().Params(list(xs))
+    return tracker.Params(list(xs))
 
 
 def update_in_place(x, delta):
     """x += delta in place: through the tracker for a parameter, with numpy for a plain array."""
     if is_tracked(x):
-        _tracker().update(x, delta)
+        tracker.update(x, delta)
     else:
         np.add(x, delta, out=x)
 

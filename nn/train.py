@@ -97,7 +97,7 @@ def _reverse(loss, ps, d):
         out.append(loss(*d))
         return out[-1]
     try:
-        gs = _backend._tracker().gradient(fn, ps)
+        gs = _backend.tracker.gradient(fn, ps)
     except FloatingPointError:
         if out and not np.all(np.isfinite(value(out[-1]))):
             return _float(out[-1]), None  # the tracker refuses a NaN loss; train names the batch

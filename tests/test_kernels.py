@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-import dualnum as dn
-from dualnum import DualArray, kernels, rules
+from dualnum import DualArray, kernels
 from dualnum.functions import apply
 
 pytest.importorskip("numba")
