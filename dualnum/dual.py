@@ -237,6 +237,16 @@ class Dual:
         return _dualarray().scalar_if_0d(out)
 
 
+def _object_loop_method(rule):
+    # numpy runs a ufunc on an object array (np.array([dual, dual])) by calling the method of the same name on
+    # each element: np.sin(arr) calls dual.sin(). Give Dual one per rule, so that path takes the table too.
+    def method(self, *others):
+        return apply_scalar(rule, (self,) + others)
+    method.__name__ = rule.name
+    method.__doc__ = f"np.{rule.name} of this dual number (used by numpy on object arrays): {rule.math}"
+    return method
+
+
 def _all_partials(d):
     yield d.value
     for p in d.partials:
@@ -292,3 +302,7 @@ def _dualarray():
 
 _ADD, _SUB, _MUL, _DIV, _POW, _ABS = (rules.RULES[n] for n in
                                       ("add", "subtract", "multiply", "true_divide", "power", "absolute"))
+
+for _r in rules.RULES.values():
+    if isinstance(_r.f, np.ufunc) and _r.arity == 1 and not hasattr(Dual, _r.name):
+        setattr(Dual, _r.name, _object_loop_method(_r))

@@ -54,9 +54,18 @@ def as_constant(a, where="DualArray operation"):
     if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
         raise TypeError(f"{where}: complex numbers are not supported (got {a!r})")
     arr = np.asarray(a)
+    if arr.dtype == object and arr.size and any(type(e) is Dual for e in arr.flat):
+        return from_objects(arr)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where}: expected numbers, got an array of dtype {arr.dtype}")
     return arr
+
+
+def from_objects(arr):
+    """An object array of Duals and numbers (what np.array([x[0] * x[1], x[1] ** 2]) builds) as a DualArray."""
+    arr = np.asarray(arr, dtype=object)
+    items = [lift(e) if type(e) is Dual else np.asarray(float(e)) for e in arr.flat]
+    return np.reshape(_stack(items, axis=0), arr.shape)
 
 
 class DualArray(ArrayMethods, NDArrayOperatorsMixin):
@@ -277,7 +286,9 @@ def _val(a, tag):
 
 def _const(a):
     t = type(a)
-    return a if t is DualArray or t is Dual or t is np.ndarray or t is float else as_constant(a)
+    if t is DualArray or t is Dual or t is float or (t is np.ndarray and a.dtype.kind == "f"):
+        return a
+    return as_constant(a)
 
 
 # =============================================================================================================

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .dual import Dual
-from .dualarray import DualArray, _stack_any, _stack_scalars, readonly
+from .dualarray import DualArray, _stack_any, _stack_scalars, from_objects, readonly
 from .tags import new_tag
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
@@ -122,6 +122,8 @@ def _read(y, tag, c, fname):
     if isinstance(y, (list, tuple)) and _holds_duals(y):
         return _read(_stack_any(y), tag, c, fname)
     arr = np.asarray(y)
+    if arr.dtype == object and any(type(e) is Dual for e in arr.flat):
+        return _read(from_objects(arr), tag, c, fname)  # np.array([x[0] * x[1], ...]) of dual numbers
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fname}: f must return a number or an array of numbers, got {_describe(y)}")
     return arr.astype(float), np.zeros((c,) + arr.shape)

@@ -345,3 +345,17 @@ def test_random_compositions_match_finite_differences(ops, x):
     assert res.ok, str(res)
     H = hessian(f, np.array(x))
     np.testing.assert_allclose(H, H.T, atol=1e-10)
+
+
+def test_arrays_built_from_duals_with_np_array():
+    """np.array([x[0] * x[1], ...]) makes an object array of Duals: it works as an output, an operand and a ufunc
+    argument (numpy calls dual.sin() on each element, which uses the rule)."""
+    J = jacobian(lambda x: np.array([x[0] * x[1], x[1] ** 2, np.sin(x[0])]), np.array([1.0, 2.0]))
+    np.testing.assert_allclose(J, [[2, 1], [0, 4], [np.cos(1.0), 0]])
+    np.testing.assert_allclose(derivative(lambda t: np.array([t, t**2]), 3.0), [1.0, 6.0])
+    g, = gradient(lambda x: np.sum(np.sin(np.array([x[0], 2 * x[1]]))), [1.0, 2.0])
+    np.testing.assert_allclose(g, [np.cos(1.0), 2 * np.cos(4.0)])
+    g, = gradient(lambda x: np.sum(x * np.array([x[1], x[0]])), [1.0, 2.0])
+    np.testing.assert_allclose(g, [4.0, 2.0])
+    H = hessian(lambda x: np.sum(np.array([x[0] ** 2 * x[1], x[1]])), [1.0, 2.0])
+    np.testing.assert_allclose(H, [[4.0, 2.0], [2.0, 0.0]])
