@@ -4,7 +4,7 @@
     >>> derivative(lambda x: 3*x**2 + 2*x + 1, 2.0)
     14.0
 """
-from . import rules
+from . import allocator, rules
 from .dual import Dual, primal
 from .dualarray import DualArray
 from .forward import derivative, gradient, jacobian, hessian, jvp, chunk_size
@@ -13,6 +13,8 @@ from .tracked import value  # the plain number/array inside any dual or tracked 
 from . import tracker
 
 __version__ = "0.1.0"
+
+allocator.keep_freed_memory()  # large temporaries are reused instead of faulted in afresh (see allocator.py)
 
 
 __all__ = ["Dual", "DualArray", "derivative", "gradient", "jacobian", "hessian", "jvp", "value", "rules",

@@ -104,3 +104,13 @@ def test_unwritable_or_missing_cache_dir_still_works(tmp_path, setup):
     used, where = lines[1].split(" ", 1)
     assert used == "True"
     assert where.startswith(d) if setup == "missing" else not where.startswith("/proc")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.parametrize("setting,expected", [("1", "True"), ("0", "False")])
+def test_allocator_tuning_is_on_by_default_and_can_be_turned_off(setting, expected):
+    code = "import dualnum; from dualnum import allocator; print(allocator._done)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, DUALNUM_MALLOPT=setting))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
