@@ -182,7 +182,7 @@ def gradient(f, *args, chunk: int | None = None):
         yv, p = _read(y, tag, cc, "gradient")
         if _size_any(yv) != 1:
             raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of shape "
-                             f"{np.shape(_primal_shape(yv))}: perhaps you meant jacobian(f, x)")
+                             f"{_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
         pieces.append(np.reshape(p, (cc,)))
     flat = _join(pieces) if pieces else np.zeros(0)
     out = []
