@@ -298,29 +298,35 @@ def _const(a):
 def apply_rule(rule, args):
     """value = f(values); partials = Σᵢ ∂f/∂xᵢ · partialsᵢ over the arguments that carry the outermost tag."""
     args, tag, k = _top([_const(a) for a in args])
-    vals = [_val(a, tag) for a in args]
     if rule.guarded:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _chain(rule, args, vals, tag, k)
-    return _chain(rule, args, vals, tag, k)
+            return _chain(rule, args, tag, k)
+    return _chain(rule, args, tag, k)
 
 
-def _chain(rule, args, vals, tag, k):
+def _chain(rule, args, tag, k):
+    # written for speed (this runs for every operation on every DualArray): locals, no helper calls
+    vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
     if kernels.ENABLED and _big(vals, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
         if fast is not None:
             return DualArray._new(fast[0], fast[1], tag)
     out = rule.f(*vals)
-    nd = _ndim(out)
-    full = (k,) + _shape(out)
+    if type(out) is not np.ndarray:
+        out = _as_array(out)
+    shape = out.shape
+    nd = len(shape)
     acc = None
     borrowed = False  # acc is an input's own partials (d = 1): shared read-only, copied only if written into
     if not rule.zero:
+        partials, nondiff = rule.partials, rule.nondiff
         for i, a in enumerate(args):
-            p = _parts(a, tag, nd, k)
-            if p is None or i in rule.nondiff:
+            if type(a) is not DualArray or a.tag != tag or i in nondiff:
                 continue
-            d = rule.partials[i]
+            p = a.partials
+            if len(p.shape) <= nd:  # fewer dimensions than the output: line them up from the right
+                p = _expand(p, nd)
+            d = partials[i]
             if callable(d):
                 term = d(*vals, out) * p
             elif d == 1.0:
@@ -331,13 +337,14 @@ def _chain(rule, args, vals, tag, k):
                 term = d * p
             borrowed = acc is None and term is p
             acc = term if acc is None else acc + term
+    full = (k,) + shape
     if acc is None:
         acc = np.zeros(full)
     elif borrowed:
         acc = readonly(acc)
-    if _shape(acc) != full:
+    if acc.shape != full:
         acc = np.broadcast_to(acc, full)
-    return DualArray._new(_as_array(out), acc, tag)
+    return DualArray._new(out, acc, tag)
 
 
 def readonly(a):
