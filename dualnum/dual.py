@@ -7,6 +7,7 @@ Every derivative comes from :mod:`dualnum.rules`; ``+ - * / **`` also have a han
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
@@ -88,6 +89,16 @@ class Dual:
 
     def __round__(self, ndigits=None):
         return round(primal(self), ndigits)
+
+    # math.floor/ceil/trunc: integers, whose derivative is zero almost everywhere -- nothing is dropped
+    def __floor__(self):
+        return math.floor(primal(self))
+
+    def __ceil__(self):
+        return math.ceil(primal(self))
+
+    def __trunc__(self):
+        return math.trunc(primal(self))
 
     def __bool__(self):
         return bool(self.value)

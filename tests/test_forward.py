@@ -359,3 +359,10 @@ def test_arrays_built_from_duals_with_np_array():
     np.testing.assert_allclose(g, [4.0, 2.0])
     H = hessian(lambda x: np.sum(np.array([x[0] ** 2 * x[1], x[1]])), [1.0, 2.0])
     np.testing.assert_allclose(H, [[4.0, 2.0], [2.0, 0.0]])
+
+
+def test_integer_valued_builtins_on_a_dual():
+    # their derivative is zero almost everywhere, so they may return plain integers; math.sin may not
+    x = Dual(2.7, 1.0)
+    assert (math.floor(x), math.ceil(x), math.trunc(x), round(x), int(x)) == (2, 3, 2, 3, 2)
+    assert max(Dual(1.0, 1.0), Dual(2.0, 5.0)).partials == (5.0,)
