@@ -355,7 +355,10 @@ def unbroadcast(g, shape):
         return g.sum() if type(g) is np.ndarray else np.sum(g)
     axes = _summed_axes(gshape, shape)
     if type(g) is np.ndarray:  # methods skip numpy's Python-level dispatch: this runs for every broadcast
-        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+        if not axes:
+            return g.reshape(shape)
+        g = g.sum(axis=axes, keepdims=True)
+        return g if len(gshape) == len(shape) else g.reshape(shape)  # no leading axes: already in shape
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return np.reshape(g, shape) if _shape(g) != shape else g
@@ -363,6 +366,14 @@ def unbroadcast(g, shape):
 
 def _fit(g, x):
     """The adjoint g reshaped to x's shape (undoing broadcasting) and in x's float type (float32 stays float32)."""
+    if type(g) is np.ndarray and type(x) is np.ndarray:  # the common case, kept short
+        shape = x.shape
+        if g.shape != shape:
+            g = unbroadcast(g, shape)
+        xd = x.dtype
+        if g.dtype != xd and xd.kind == "f":
+            g = g.astype(xd)
+        return g
     shape = getattr(x, "shape", ())
     if getattr(g, "shape", ()) != shape:
         g = unbroadcast(g, shape)
@@ -405,30 +416,32 @@ def apply_rule(rule, args):
     return _new_node(out, rule, tuple(args), tag)
 
 
-_PREPARED: dict = {}  # id(rule) -> (rule, ((partial, is_callable) or None for each argument); () if zero)
+_PREPARED: dict = {}  # id(rule) -> (rule, ((partial, is_callable) or None for each argument; () if zero), guarded)
 
 
 def _prepare(rule):
     prep = () if rule.zero else tuple(None if i in rule.nondiff else (d, callable(d))
                                       for i, d in enumerate(rule.partials))
-    _PREPARED[id(rule)] = (rule, prep)  # holding the rule keeps its id unique
+    _PREPARED[id(rule)] = (rule, prep, rule.guarded)  # holding the rule keeps its id unique
     return _PREPARED[id(rule)]
 
 
 def _rule_vjp(rule, node, g):
     """(x̄ᵢ) = (z̄ · ∂f/∂xᵢ(x, z)) for the tracked arguments of this level, None for the others."""
-    prep = (_PREPARED.get(id(rule)) or _prepare(rule))[1]
+    info = _PREPARED.get(id(rule))
+    if info is None:
+        info = _prepare(rule)
+    prep = info[1]
     if not prep:
         return (None,) * len(node._parents)
-    if rule.guarded:
+    if info[2]:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _partials_times(prep, node, g)
     return _partials_times(prep, node, g)
 
 
-def _times(g, d, vals, out):
-    """z̄ · ∂z/∂x for a partial that is a formula."""
-    d = d(*vals, out)
+def _times(g, d):
+    """z̄ · ∂z/∂x for a partial ``d`` evaluated from its formula."""
     if type(g) is np.ndarray and type(d) is np.ndarray and g.dtype is _F32 and d.dtype is not _F32:
         return np.multiply(g, d, dtype=_F32)  # a float64 or bool formula result must not promote float32
     return g * d
@@ -439,20 +452,37 @@ _F32 = np.dtype(np.float32)
 
 def _partials_times(prep, node, g):
     parents = node._parents
+    out = node.data
     if len(parents) == 1:  # unary: the argument is necessarily tracked at this level
         x = parents[0].data
-        return (_adjoint(g, prep[0], (x,), node.data, x),)
+        d, fn = prep[0]
+        if fn:
+            return (_fit(_times(g, d(x, out)), x),)
+        return (_scaled(_fit(g, x), d),)
     tag = node._tag
+    if len(parents) == 2:  # binary operators are the hot path: unrolled
+        a, b = parents
+        ta = type(a) is Tracked and a._tag == tag
+        tb = type(b) is Tracked and b._tag == tag
+        xa = a.data if ta else a
+        xb = b.data if tb else b
+        pa, pb = prep
+        ga = gb = None
+        if ta and pa is not None:
+            d, fn = pa
+            ga = _fit(_times(g, d(xa, xb, out)), xa) if fn else _scaled(_fit(g, xa), d)
+        if tb and pb is not None:
+            d, fn = pb
+            gb = _fit(_times(g, d(xa, xb, out)), xb) if fn else _scaled(_fit(g, xb), d)
+        return (ga, gb)
     vals = [p.data if type(p) is Tracked and p._tag == tag else p for p in parents]
-    return [None if dp is None or type(p) is not Tracked or p._tag != tag else _adjoint(g, dp, vals, node.data, x)
+    return [None if dp is None or type(p) is not Tracked or p._tag != tag else
+            (_fit(_times(g, dp[0](*vals, out)), x) if dp[1] else _scaled(_fit(g, x), dp[0]))
             for p, x, dp in zip(parents, vals, prep)]
 
 
-def _adjoint(g, dp, vals, out, x):
-    d, fn = dp
-    if fn:
-        return _fit(_times(g, d, vals, out), x)
-    g = _fit(g, x)  # a constant partial commutes with undoing the broadcast: sum first, multiply the smaller
+def _scaled(g, d):
+    """g times a constant partial (applied after undoing the broadcast: sum first, multiply the smaller)."""
     if d == 1.0:
         return g
     return -g if d == -1.0 else g * d
@@ -586,8 +616,8 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
     def back(g):
         t = type(g)
         if (t is np.ndarray or t is float or t is np.float64 or t is np.float32) and type(x) is np.ndarray:
-            out = np.zeros(shape, dtype)  # materialising is cheaper than np.broadcast_to at these sizes
-            out += g.reshape(kept) if t is np.ndarray else g
+            out = np.empty(shape, dtype)  # materialising is cheaper than np.broadcast_to at these sizes
+            out[...] = g.reshape(kept) if t is np.ndarray else g
             return (out,)
         return (np.broadcast_to(np.reshape(g, kept) if _ndim(g) else g, shape),)
     z = x.sum(axis=axes, keepdims=keepdims) if type(x) is np.ndarray else np.sum(x, axis=axes, keepdims=keepdims)
@@ -752,7 +782,28 @@ def getitem(a, idx):
     idx = _clean_index(idx)
     x = a.data
     shape, dtype = _shape(x), getattr(x, "dtype", np.dtype(float))
+    if type(x) is np.ndarray and _is_view_of_all(idx):  # x[:, None], x[...]: every element once, in order
+        ftype = dtype if dtype.kind == "f" else np.dtype(float)  # as scatter's array of zeros
+
+        def back(g):
+            if type(g) is np.ndarray:
+                return (g.reshape(shape) if g.dtype == ftype else g.reshape(shape).astype(ftype),)
+            return (scatter(g, idx, shape, dtype),)
+        return _record(x[idx], back, (a,), a._tag)
     return _record(x[idx], lambda g: (scatter(g, idx, shape, dtype),), (a,), a._tag)
+
+
+_ALL = slice(None)
+
+
+def _is_view_of_all(idx):
+    """An index of only ``:``, None and ``...``: x[idx] is x with axes of length 1 added, its adjoint a reshape."""
+    if type(idx) is tuple:
+        for i in idx:
+            if not (i is None or i is Ellipsis or (type(i) is slice and i == _ALL)):
+                return False
+        return True
+    return idx is None or idx is Ellipsis or (type(idx) is slice and idx == _ALL)
 
 
 def scatter(g, idx, shape, dtype=float):
