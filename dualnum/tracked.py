@@ -416,28 +416,78 @@ def apply_rule(rule, args):
     return _new_node(out, rule, tuple(args), tag)
 
 
-_PREPARED: dict = {}  # id(rule) -> (rule, ((partial, is_callable) or None for each argument; () if zero), guarded)
+_PREPARED: dict = {}  # id(rule) -> (rule, vjp(node, g) made for that rule by _prepare)
 
 
 def _prepare(rule):
+    """The rule's adjoint function ``vjp(node, g) -> (x̄ᵢ)``, specialised once to its kind of partials.
+
+    A partial is a formula (evaluated in the backward pass), a constant (applied after undoing broadcasting:
+    sum first, multiply the smaller), or None (an argument never differentiated). The common shapes of rules --
+    one argument, or two -- get their own short functions; everything is still read from the rule itself.
+    """
     prep = () if rule.zero else tuple(None if i in rule.nondiff else (d, callable(d))
                                       for i, d in enumerate(rule.partials))
-    _PREPARED[id(rule)] = (rule, prep, rule.guarded)  # holding the rule keeps its id unique
-    return _PREPARED[id(rule)]
+    if not prep:
+        def vjp(node, g):
+            return (None,) * len(node._parents)
+    elif len(prep) == 1 and prep[0] is not None:
+        vjp = _unary_vjp(*prep[0])
+    elif len(prep) == 2 and prep[0] is not None and prep[1] is not None:
+        vjp = _binary_vjp(prep[0], prep[1])
+    else:
+        def vjp(node, g):
+            return _partials_times(prep, node, g)
+    if rule.guarded:
+        plain = vjp
+
+        def vjp(node, g):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return plain(node, g)
+    _PREPARED[id(rule)] = (rule, vjp)  # holding the rule keeps its id unique
+    return vjp
+
+
+def _unary_vjp(d, fn):
+    if fn:
+        def vjp(node, g):
+            x = node._parents[0].data
+            gx = _times(g, d(x, node.data))
+            if type(gx) is np.ndarray and type(x) is np.ndarray and gx.shape == x.shape and gx.dtype == x.dtype:
+                return (gx,)
+            return (_fit(gx, x),)
+    elif d == 1.0:
+        def vjp(node, g):
+            return (_fit(g, node._parents[0].data),)
+    else:
+        def vjp(node, g):
+            return (_scaled(_fit(g, node._parents[0].data), d),)
+    return vjp
+
+
+def _binary_vjp(pa, pb):
+    (da, fa), (db, fb) = pa, pb
+
+    def vjp(node, g):
+        a, b = node._parents
+        tag = node._tag
+        ta = type(a) is Tracked and a._tag == tag
+        tb = type(b) is Tracked and b._tag == tag
+        xa = a.data if ta else a
+        xb = b.data if tb else b
+        ga = gb = None
+        if ta:
+            ga = _fit(_times(g, da(xa, xb, node.data)), xa) if fa else _scaled(_fit(g, xa), da)
+        if tb:
+            gb = _fit(_times(g, db(xa, xb, node.data)), xb) if fb else _scaled(_fit(g, xb), db)
+        return (ga, gb)
+    return vjp
 
 
 def _rule_vjp(rule, node, g):
     """(x̄ᵢ) = (z̄ · ∂f/∂xᵢ(x, z)) for the tracked arguments of this level, None for the others."""
     info = _PREPARED.get(id(rule))
-    if info is None:
-        info = _prepare(rule)
-    prep = info[1]
-    if not prep:
-        return (None,) * len(node._parents)
-    if info[2]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _partials_times(prep, node, g)
-    return _partials_times(prep, node, g)
+    return (info[1] if info is not None else _prepare(rule))(node, g)
 
 
 def _times(g, d):
@@ -563,13 +613,25 @@ def matmul(a, b):
     tb = b._tag if type(b) is Tracked else -1
     tag = ta if ta >= tb else tb
     need_a, need_b = ta == tag, tb == tag  # which factors are tracked at this level (the others are constants)
-    A = a.data if need_a else _const(a)
-    B = b.data if need_b else _const(b)
+    A = a.data if need_a else (a if type(a) is np.ndarray else _const(a))
+    B = b.data if need_b else (b if type(b) is np.ndarray else _const(b))
+    if type(A) is np.ndarray and type(B) is np.ndarray and A.ndim == 2 and B.ndim == 2:
+        # the common case, matrices (no vectors, no stacks): the adjoints are two products
+        if need_a and need_b:
+            def back(g):
+                return (g @ B.T, A.T @ g)
+        elif need_a:
+            def back(g):
+                return (g @ B.T, None)
+        else:
+            def back(g):
+                return (None, A.T @ g)
+        return _new_node(A @ B, back, (a, b), tag)
     if _ndim(A) == 0 or _ndim(B) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")
 
     def back(g):
-        if _ndim(A) == 2 and _ndim(B) == 2:  # the common case: no vectors, no stacks
+        if _ndim(A) == 2 and _ndim(B) == 2:
             return (g @ B.T if need_a else None, A.T @ g if need_b else None)
         return _matmul_general(g, A, B, need_a, need_b)
     return _new_node(A @ B, back, (a, b), tag)
@@ -769,6 +831,11 @@ def _clean_index(idx):
                 raise TypeError("a tracked float cannot be used as an index (indices are integers or booleans)")
             return v
         return i
+    if type(idx) is tuple:
+        for i in idx:
+            if type(i) is Tracked:
+                return tuple(one(i) for i in idx)
+        return idx  # nothing tracked in it (the usual case): the index as it is
     return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
 
 

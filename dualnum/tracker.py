@@ -230,11 +230,21 @@ def _backprop(y, seed, tag):
                 leaves.append(node)
                 continue
             g = node._g
-            node._g = None
             if g is not None:
-                for p, gp in zip(node._parents, _rule_vjp(op, node, g) if type(op) is Rule else op(g)):
+                node._g = None
+                parents = node._parents
+                gs = _rule_vjp(op, node, g) if type(op) is Rule else op(g)
+                if len(parents) == 1:  # most nodes have one argument: no zip
+                    gp = gs[0]
                     if gp is not None:
-                        p._g = gp if p._g is None else p._g + gp
+                        p = parents[0]
+                        pg = p._g
+                        p._g = gp if pg is None else pg + gp
+                else:
+                    for p, gp in zip(parents, gs):
+                        if gp is not None:
+                            pg = p._g
+                            p._g = gp if pg is None else pg + gp
             node._op = CONSUMED  # free the graph as we go: each node is used once
             node._parents = ()
     except BaseException:
