@@ -332,6 +332,7 @@ def _val(a, tag):
     return a.data if type(a) is Tracked and a._tag == tag else a
 
 
+_add_reduce = np.add.reduce  # what ndarray.sum calls, without the Python wrapper in between
 _UNBROADCAST_AXES: dict = {}  # (g's shape, target shape) -> (axes to sum over); shapes repeat every step
 
 
@@ -352,12 +353,12 @@ def unbroadcast(g, shape):
     if gshape == shape:
         return g
     if shape == ():
-        return g.sum() if type(g) is np.ndarray else np.sum(g)
+        return _add_reduce(g, None) if type(g) is np.ndarray else np.sum(g)
     axes = _summed_axes(gshape, shape)
     if type(g) is np.ndarray:  # methods skip numpy's Python-level dispatch: this runs for every broadcast
         if not axes:
             return g.reshape(shape)
-        g = g.sum(axis=axes, keepdims=True)
+        g = _add_reduce(g, axes, None, None, True)  # ndarray.sum without its Python wrapper
         return g if len(gshape) == len(shape) else g.reshape(shape)  # no leading axes: already in shape
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
@@ -413,7 +414,14 @@ def apply_rule(rule, args):
             out = rule.f(*vals)
     else:
         out = rule.f(*vals)
-    return _new_node(out, rule, tuple(args), tag)
+    t = _object_new(Tracked)  # _new_node, inlined: this runs for every operation
+    t.data, t.grad, t._parents, t._op, t._tag, t._g = out, None, args if type(args) is tuple else tuple(args), \
+        rule, tag, None
+    t._seq, t._mark = next(_counter), None
+    return t
+
+
+_object_new = object.__new__
 
 
 _PREPARED: dict = {}  # id(rule) -> (rule, vjp(node, g) made for that rule by _prepare)
@@ -682,7 +690,7 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
             out[...] = g.reshape(kept) if t is np.ndarray else g
             return (out,)
         return (np.broadcast_to(np.reshape(g, kept) if _ndim(g) else g, shape),)
-    z = x.sum(axis=axes, keepdims=keepdims) if type(x) is np.ndarray else np.sum(x, axis=axes, keepdims=keepdims)
+    z = _add_reduce(x, axes, None, None, keepdims) if type(x) is np.ndarray else np.sum(x, axis=axes, keepdims=keepdims)
     return _record(z, back, (a,), a._tag)
 
 

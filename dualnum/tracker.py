@@ -368,8 +368,9 @@ def _implicit(fn, ps, nest):
     seed = _check_loss(y, "gradient")
     found = {}
     if type(y) is Tracked and y._tag == 0:
+        ids = ps._ids
         for x in _backprop(y, seed, 0):
-            if x in ps:
+            if id(x) in ids:
                 found[id(x)] = _finish(x._g, x)
             x._g = None
     _unalias(found)
@@ -378,6 +379,8 @@ def _implicit(fn, ps, nest):
 
 def _finish(g, x):
     """A gradient for the user: zeros where none arrived, plain floats for scalars, writable arrays."""
+    if type(g) is np.ndarray and g.ndim and g.base is None and g.flags.writeable:
+        return g  # the usual case: an array the backward pass made
     if g is None:
         d = x.data
         while type(d) is Tracked:
