@@ -229,6 +229,8 @@ class Tracked(ArrayMethods):
             if r is not None:
                 if len(inputs) == 1:
                     return apply_rule(r, inputs)
+                if len(inputs) == 2:
+                    return apply_rule(r, (_const(inputs[0]), _const(inputs[1])))
                 return apply_rule(r, tuple([_const(a) for a in inputs]))
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
@@ -666,11 +668,16 @@ def _matmul_general(g, A, B, need_a, need_b):
     return ga, gb
 
 
+_NOVALUE = np._NoValue
+_SUM_SHAPES: dict = {}  # (shape, axis) -> (axes, shape of the sum with keepdims): the same every step
+
+
 @implements(np.sum)
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
     """z = Σ x over axes  ->  x̄ = z̄ broadcast back over those axes."""
-    _no_out("np.sum", out)
-    if initial is not np._NoValue or where is not np._NoValue:
+    if out is not None:
+        _no_out("np.sum", out)
+    if initial is not _NOVALUE or where is not _NOVALUE:
         raise TypeError("np.sum on a tracked value does not take initial= or where=")
     if type(a) is not Tracked:
         a = _const(a)
@@ -678,8 +685,14 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
             return np.sum(a, axis=axis, keepdims=keepdims)
     x = a.data
     shape = _shape(x)
-    axes = _axes(axis, len(shape))
-    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))  # the sum's shape with keepdims
+    key = (shape, axis) if axis is None or type(axis) is int else None
+    cached = _SUM_SHAPES.get(key) if key is not None else None
+    if cached is None:
+        axes = _axes(axis, len(shape))
+        cached = axes, tuple(1 if i in axes else n for i, n in enumerate(shape))  # the sum's shape, keepdims
+        if key is not None and len(_SUM_SHAPES) < 4096:
+            _SUM_SHAPES[key] = cached
+    axes, kept = cached
 
     dtype = getattr(x, "dtype", None)
 
