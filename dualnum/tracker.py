@@ -34,7 +34,7 @@ from .dual import Dual
 from .dualarray import DualArray
 from .tags import new_tag
 from .rules import Rule
-from .tracked import ACTIVE, CONSUMED, Tracked, _rule_vjp, leaf, value
+from .tracked import ACTIVE, CONSUMED, Tracked, _PREPARED, _rule_vjp, leaf, value
 
 __all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
            "istracked", "data"]
@@ -233,13 +233,28 @@ def _backprop(y, seed, tag):
             if g is not None:
                 node._g = None
                 parents = node._parents
-                gs = _rule_vjp(op, node, g) if type(op) is Rule else op(g)
-                if len(parents) == 1:  # most nodes have one argument: no zip
+                if type(op) is Rule:
+                    info = _PREPARED.get(id(op))
+                    gs = info[1](node, g) if info is not None else _rule_vjp(op, node, g)
+                else:
+                    gs = op(g)
+                n = len(parents)
+                if n == 1:  # most nodes have one or two arguments: no zip
                     gp = gs[0]
                     if gp is not None:
                         p = parents[0]
                         pg = p._g
                         p._g = gp if pg is None else pg + gp
+                elif n == 2:
+                    ga, gb = gs
+                    if ga is not None:
+                        p = parents[0]
+                        pg = p._g
+                        p._g = ga if pg is None else pg + ga
+                    if gb is not None:
+                        p = parents[1]
+                        pg = p._g
+                        p._g = gb if pg is None else pg + gb
                 else:
                     for p, gp in zip(parents, gs):
                         if gp is not None:
