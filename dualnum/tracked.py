@@ -153,32 +153,44 @@ class Tracked(ArrayMethods):
 
     # ---- arithmetic: each operator is the rule of the same name ---------------------------------------------
     def __add__(self, o):
-        o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_ADD, (self, o))
+        if type(o) is not Tracked:
+            o = _operand(o)
+            if o is None:
+                return NotImplemented
+        return apply_rule(_ADD, (self, o))
 
     def __radd__(self, o):
         o = _operand(o)
         return NotImplemented if o is None else apply_rule(_ADD, (o, self))
 
     def __sub__(self, o):
-        o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_SUB, (self, o))
+        if type(o) is not Tracked:
+            o = _operand(o)
+            if o is None:
+                return NotImplemented
+        return apply_rule(_SUB, (self, o))
 
     def __rsub__(self, o):
         o = _operand(o)
         return NotImplemented if o is None else apply_rule(_SUB, (o, self))
 
     def __mul__(self, o):
-        o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_MUL, (self, o))
+        if type(o) is not Tracked:
+            o = _operand(o)
+            if o is None:
+                return NotImplemented
+        return apply_rule(_MUL, (self, o))
 
     def __rmul__(self, o):
         o = _operand(o)
         return NotImplemented if o is None else apply_rule(_MUL, (o, self))
 
     def __truediv__(self, o):
-        o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_DIV, (self, o))
+        if type(o) is not Tracked:
+            o = _operand(o)
+            if o is None:
+                return NotImplemented
+        return apply_rule(_DIV, (self, o))
 
     def __rtruediv__(self, o):
         o = _operand(o)
@@ -844,20 +856,22 @@ def astype(a, dtype):
 # ---- functions that look at the values only ------------------------------------------------------------------
 
 
+def _index_part(i):
+    if type(i) is Tracked:
+        v = value(i)
+        if np.asarray(v).dtype.kind == "f":
+            raise TypeError("a tracked float cannot be used as an index (indices are integers or booleans)")
+        return v
+    return i
+
+
 def _clean_index(idx):
-    def one(i):
-        if type(i) is Tracked:
-            v = value(i)
-            if np.asarray(v).dtype.kind == "f":
-                raise TypeError("a tracked float cannot be used as an index (indices are integers or booleans)")
-            return v
-        return i
     if type(idx) is tuple:
         for i in idx:
             if type(i) is Tracked:
-                return tuple(one(i) for i in idx)
+                return tuple(_index_part(i) for i in idx)
         return idx  # nothing tracked in it (the usual case): the index as it is
-    return tuple(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
+    return tuple(_index_part(i) for i in idx) if isinstance(idx, tuple) else _index_part(idx)
 
 
 def _is_basic(idx):
@@ -869,19 +883,24 @@ def _is_basic(idx):
 def getitem(a, idx):
     idx = _clean_index(idx)
     x = a.data
-    shape, dtype = _shape(x), getattr(x, "dtype", np.dtype(float))
-    if type(x) is np.ndarray and _is_view_of_all(idx):  # x[:, None], x[...]: every element once, in order
-        ftype = dtype if dtype.kind == "f" else np.dtype(float)  # as scatter's array of zeros
+    if type(x) is not np.ndarray:
+        shape, dtype = _shape(x), getattr(x, "dtype", _FLOAT)
+    elif _is_view_of_all(idx):  # x[:, None], x[...]: every element once, in order
+        shape, dtype = x.shape, x.dtype
+        ftype = dtype if dtype.kind == "f" else _FLOAT  # as scatter's array of zeros
 
         def back(g):
             if type(g) is np.ndarray:
                 return (g.reshape(shape) if g.dtype == ftype else g.reshape(shape).astype(ftype),)
             return (scatter(g, idx, shape, dtype),)
         return _record(x[idx], back, (a,), a._tag)
+    else:
+        shape, dtype = x.shape, x.dtype
     return _record(x[idx], lambda g: (scatter(g, idx, shape, dtype),), (a,), a._tag)
 
 
 _ALL = slice(None)
+_FLOAT = np.dtype(float)
 
 
 def _is_view_of_all(idx):
