@@ -489,6 +489,7 @@ def _unary_vjp(d, fn):
 
 def _binary_vjp(pa, pb):
     (da, fa), (db, fb) = pa, pb
+    one_a, one_b = not fa and da == 1.0, not fb and db == 1.0  # x + y, x - y: the adjoint passes through
 
     def vjp(node, g):
         a, b = node._parents
@@ -499,9 +500,21 @@ def _binary_vjp(pa, pb):
         xb = b.data if tb else b
         ga = gb = None
         if ta:
-            ga = _fit(_times(g, da(xa, xb, node.data)), xa) if fa else _scaled(_fit(g, xa), da)
+            if fa:
+                ga = _fit(_times(g, da(xa, xb, node.data)), xa)
+            elif one_a and type(g) is np.ndarray and type(xa) is np.ndarray and g.shape == xa.shape \
+                    and g.dtype == xa.dtype:
+                ga = g  # _fit(g, xa) would return g as it is
+            else:
+                ga = _scaled(_fit(g, xa), da)
         if tb:
-            gb = _fit(_times(g, db(xa, xb, node.data)), xb) if fb else _scaled(_fit(g, xb), db)
+            if fb:
+                gb = _fit(_times(g, db(xa, xb, node.data)), xb)
+            elif one_b and type(g) is np.ndarray and type(xb) is np.ndarray and g.shape == xb.shape \
+                    and g.dtype == xb.dtype:
+                gb = g
+            else:
+                gb = _scaled(_fit(g, xb), db)
         return (ga, gb)
     return vjp
 

@@ -52,6 +52,9 @@ def istracked(x) -> bool:
 
 def _as_float(x, where="param"):
     """A number or array as float (float32 stays float32), or a dual number as it is; a clear error otherwise."""
+    t = type(x)
+    if t is np.ndarray and x.dtype.kind == "f" or t is float:  # the usual inputs, as they are
+        return x
     if type(x) is Dual or isinstance(x, DualArray):
         return x
     if isinstance(x, (bool, np.bool_)):
@@ -463,6 +466,8 @@ def _input_leaf(x, tag, outer, made):
 
 def _differentiable(a, top):
     """Floats and float arrays are; ints only as top-level arguments (gradient(f, 2, 3)), not inside models."""
+    if type(a) is np.ndarray:
+        return a.dtype.kind == "f" or (top and a.dtype.kind in "iu")
     if type(a) is Tracked or type(a) is Dual or isinstance(a, DualArray):
         return True
     if isinstance(a, np.ndarray):
