@@ -153,7 +153,7 @@ class Tracked(ArrayMethods):
 
     # ---- arithmetic: each operator is the rule of the same name ---------------------------------------------
     def __add__(self, o):
-        if type(o) is not Tracked:
+        if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -164,7 +164,7 @@ class Tracked(ArrayMethods):
         return NotImplemented if o is None else apply_rule(_ADD, (o, self))
 
     def __sub__(self, o):
-        if type(o) is not Tracked:
+        if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -175,7 +175,7 @@ class Tracked(ArrayMethods):
         return NotImplemented if o is None else apply_rule(_SUB, (o, self))
 
     def __mul__(self, o):
-        if type(o) is not Tracked:
+        if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -186,7 +186,7 @@ class Tracked(ArrayMethods):
         return NotImplemented if o is None else apply_rule(_MUL, (o, self))
 
     def __truediv__(self, o):
-        if type(o) is not Tracked:
+        if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -205,8 +205,11 @@ class Tracked(ArrayMethods):
         return NotImplemented if o is None else apply_rule(_POW, (o, self))
 
     def __matmul__(self, o):
-        o = _operand(o)
-        return NotImplemented if o is None else matmul(self, o)
+        if type(o) is not Tracked and type(o) is not np.ndarray:
+            o = _operand(o)
+            if o is None:
+                return NotImplemented
+        return matmul(self, o)
 
     def __rmatmul__(self, o):
         o = _operand(o)
@@ -290,6 +293,9 @@ def value(x):
     """The plain number or array inside a tracked (or dual) value, every level stripped (Flux's ``data``)."""
     while type(x) is Tracked:
         x = x.data
+    t = type(x)
+    if t is np.ndarray or t is float or t is np.float64 or t is np.float32:  # nothing to strip
+        return x
     return primal(x)
 
 
