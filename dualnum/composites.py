@@ -1,6 +1,7 @@
 """numpy functions that are compositions of other numpy functions, written once for every array type.
 
-``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``, ``norm = √Σx²``, ``dot``/``inner``/``outer``
+``prod`` = a chain of ``*``, ``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
+``norm = √Σx²``, ``dot``/``inner``/``outer``
 from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from ``concatenate``. Each calls numpy, so it
 reaches the primitives of whatever type it is given: DualArray and Tracked implement the primitives and
 :func:`install` these on top. Functions that only look at values (``argmax``, ``isnan``, ...) and constants
@@ -34,6 +35,20 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._No
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
     return np.sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
+    no_out("np.prod", out)
+    r = a
+    for ax in sorted(normalize_axes(axis, ndim_of(a)), reverse=True):
+        m = np.moveaxis(r, ax, 0)
+        n = shape_of(m)[0]
+        acc = m[0] if n else np.ones(shape_of(m)[1:])
+        for i in range(1, n):
+            acc = acc * m[i]
+        r = np.expand_dims(acc, ax) if keepdims else acc
+    return r
 
 
 def make(unsupported, value):
@@ -83,7 +98,8 @@ def make(unsupported, value):
             return func(*[value(a) for a in args], **kwargs)
         return handler
 
-    handlers = {np.mean: mean, np.var: var, np.std: std, np.linalg.norm: norm, np.dot: dot, np.inner: inner,
+    handlers = {np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm, np.dot: dot,
+                np.inner: inner,
                 np.vdot: inner, np.outer: outer, np.atleast_1d: atleast, np.atleast_2d: atleast,
                 np.vstack: vstack, np.hstack: hstack, np.full_like: full_like}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only

@@ -18,7 +18,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import kernels, rules
 from .arraymethods import ArrayMethods
-from .composites import make as _composites
+from .composites import make as _composites, prod
 from .dual import Dual, _scal, primal
 from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape
@@ -392,7 +392,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
              and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: _prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        red = {np.add: _sum, np.multiply: prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
         if red is None:
             raise unsupported(f"{name}.reduce")
         kw = {k: v for k, v in kwargs.items() if k in ("axis", "keepdims")}
@@ -532,28 +532,6 @@ def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._
 def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
     _no_out("np.min", out)
     return _extremum(a, axis, keepdims, np.min)
-
-
-@implements(np.prod)
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
-    _no_out("np.prod", out)
-    a = lift(a) if type(a) is Dual else a
-    nd = a.ndim
-    axes = sorted(_axes(axis, nd), reverse=True)
-    r = a
-    for ax in axes:
-        m = np.moveaxis(r, ax, 0)
-        if m.shape[0] == 0:
-            acc = np.ones(m.shape[1:])
-        else:
-            acc = m[0]
-            for i in range(1, m.shape[0]):
-                acc = acc * m[i]
-        r = lift(acc) if type(acc) is Dual else acc
-        if keepdims:
-            r = np.expand_dims(r, ax)
-    return r
 
 
 @implements(np.cumsum)

@@ -27,7 +27,7 @@ import numpy as np
 from . import functions, rules
 from .arraymethods import ArrayMethods
 from .dual import Dual, primal
-from .composites import make as _composites
+from .composites import make as _composites, prod
 from .dualarray import DEFER_TO, DualArray, lift
 from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape
@@ -626,7 +626,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
              and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: _prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        red = {np.add: _sum, np.multiply: prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
         if red is None:
             raise unsupported(f"{name}.reduce")
         return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
@@ -765,20 +765,6 @@ def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._
 def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
     _no_out("np.min", out)
     return _extremum(a, axis, keepdims, np.min)
-
-
-@implements(np.prod)
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
-    _no_out("np.prod", out)
-    r = a
-    for ax in sorted(_axes(axis, _ndim(a)), reverse=True):
-        m = np.moveaxis(r, ax, 0)
-        acc = m[0] if _shape(m)[0] else np.ones(_shape(m)[1:])
-        for i in range(1, _shape(m)[0]):
-            acc = acc * m[i]
-        r = np.expand_dims(acc, ax) if keepdims else acc
-    return r
 
 
 @implements(np.cumsum)
