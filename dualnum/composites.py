@@ -1,10 +1,9 @@
 """numpy functions that are compositions of other numpy functions, written once for every array type.
 
 ``prod`` = a chain of ``*``, ``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
-``norm = √Σx²``, ``dot``/``inner``/``outer``
-from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from ``concatenate``. Each calls numpy, so it
-reaches the primitives of whatever type it is given: DualArray and Tracked implement the primitives and
-:func:`install` these on top. Functions that only look at values (``argmax``, ``isnan``, ...) and constants
+``norm = √Σx²``, ``dot``/``inner``/``outer`` from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from
+``concatenate``. Each calls numpy, so it reaches the primitives of whatever type it is given: DualArray and
+Tracked implement the primitives and add the handlers :func:`make` builds to their tables. Functions that only look at values (``argmax``, ``isnan``, ...) and constants
 (``zeros_like``) are installed here too.
 """
 import numpy as np
