@@ -3,8 +3,8 @@
 ``prod`` = a chain of ``*``, ``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
 ``norm = √Σx²``, ``dot``/``inner``/``outer`` from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from
 ``concatenate``. Each calls numpy, so it reaches the primitives of whatever type it is given: DualArray and
-Tracked implement the primitives and add the handlers :func:`make` builds to their tables. Functions that only look at values (``argmax``, ``isnan``, ...) and constants
-(``zeros_like``) are installed here too.
+Tracked implement the primitives and add the handlers :func:`make` builds to their tables. Functions that
+only look at values (``argmax``, ``isnan``, ...) and constants (``zeros_like``) are among them too.
 """
 import numpy as np
 
