@@ -148,3 +148,21 @@ def test_losses_reverse_mode_equals_forward_mode(loss):
     y = np.eye(3)[:, [0, 2, 1, 1]]
     g = lambda p: loss(p, y)  # noqa: E731
     np.testing.assert_allclose(rgradient(g, p)[0], dn.gradient(g, p)[0], rtol=1e-12, atol=1e-15)
+
+
+def test_losses_take_flux_agg_keyword():
+    import nn
+    rng = np.random.default_rng(3)
+    yhat, y = rng.random((3, 4)), rng.random((3, 4))
+    assert nn.mse(yhat, y, agg=np.sum) == pytest.approx(np.sum((yhat - y) ** 2))
+    np.testing.assert_allclose(nn.mse(yhat, y, agg=lambda l: np.mean(l, axis=-1)), np.mean((yhat - y) ** 2, axis=-1))
+    p = nn.softmax(rng.normal(size=(3, 4)))
+    t = nn.onehot([0, 2, 1, 1], 3)
+    per_sample = -np.sum(t * np.log(p + nn.losses.EPS), axis=0)
+    assert nn.crossentropy(p, t, agg=np.sum) == pytest.approx(np.sum(per_sample))
+    assert nn.crossentropy(p, t) == pytest.approx(np.mean(per_sample))
+    z = rng.normal(size=(3, 4))
+    assert nn.logitcrossentropy(z, t, agg=np.sum) == pytest.approx(nn.crossentropy(nn.softmax(z), t, eps=0, agg=np.sum))
+    b = rng.random(4)
+    assert nn.binarycrossentropy(b, (b > 0.5) * 1.0, agg=np.sum) == pytest.approx(
+        4 * nn.binarycrossentropy(b, (b > 0.5) * 1.0))
