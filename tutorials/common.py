@@ -31,7 +31,7 @@ TUTORIALS = [
     "t5_dual_numbers_from_scratch",  # new: a 30-line Dual, nesting, forward vs reverse cost
 ]
 
-FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
+FIGURES = _REPO_FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
 
 
 class SkipRest(Exception):
@@ -52,7 +52,7 @@ def save(fig, name: str) -> pathlib.Path:
     if not _in_notebook():   # in a notebook, leave it open: the cell shows it below its output
         import matplotlib.pyplot as plt
         plt.close(fig)
-    print(f"  -> wrote figures/{name}")
+    print(f"  -> wrote figures/{name}" + ("" if path.parent == _REPO_FIGURES else f"  (in {path.parent})"))
     return path
 
 
