@@ -1,6 +1,7 @@
 """numpy functions that are compositions of other numpy functions, written once for every array type.
 
-``prod`` = a chain of ``*``, ``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
+``max``/``min`` from each type's extremum, ``clip``/``where`` from their rules, ``prod`` = a chain of ``*``,
+``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
 ``norm = √Σx²``, ``dot``/``inner``/``outer`` from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from
 ``concatenate``. Each calls numpy, so it reaches the primitives of whatever type it is given: DualArray and
 Tracked implement the primitives and add the handlers :func:`make` builds to their tables. Functions that
@@ -9,6 +10,7 @@ only look at values (``argmax``, ``isnan``, ...) and constants (``zeros_like``) 
 import numpy as np
 
 from .protocol import ndim_of, no_out, normalize_axes, shape_of
+from .rules import RULES
 
 
 def _count(a, axes):
@@ -50,8 +52,33 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
     return r
 
 
-def make(unsupported, value):
-    """The handlers, given the type's ``unsupported(name, why)`` error and its ``value`` (strip derivatives)."""
+def make(unsupported, value, apply, extremum):
+    """The handlers, given the type's ``unsupported(name, why)`` error, its ``value`` (strip derivatives), its
+    ``apply(rule, args)`` (a rule of the table on its values) and its ``extremum(a, axis, keepdims, np.max)``."""
+
+    def amax(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+        no_out("np.max", out)
+        return extremum(a, axis, keepdims, np.max)
+
+    def amin(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+        no_out("np.min", out)
+        return extremum(a, axis, keepdims, np.min)
+
+    def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
+        no_out("np.clip", out)
+        lo = a_min if a_min is not None else min
+        hi = a_max if a_max is not None else max
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        return apply(RULES["clip"], (a, lo, hi))
+
+    def where(condition, x=None, y=None):
+        if x is None and y is None:
+            return np.nonzero(value(condition))
+        return apply(RULES["where"], (np.asarray(value(condition)).astype(bool), x, y))
+
+    def ravel(a, order="C"):
+        return np.reshape(a, -1, order=order)
 
     def norm(x, ord=None, axis=None, keepdims=False):
         if ord not in (None, 2, "fro") or (ord == 2 and ndim_of(x) == 2 and axis is None):
@@ -97,10 +124,10 @@ def make(unsupported, value):
             return func(*[value(a) for a in args], **kwargs)
         return handler
 
-    handlers = {np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm, np.dot: dot,
-                np.inner: inner,
-                np.vdot: inner, np.outer: outer, np.atleast_1d: atleast, np.atleast_2d: atleast,
-                np.vstack: vstack, np.hstack: hstack, np.full_like: full_like}
+    handlers = {np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.clip: clip, np.where: where,
+                np.ravel: ravel, np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm,
+                np.dot: dot, np.inner: inner, np.vdot: inner, np.outer: outer, np.atleast_1d: atleast,
+                np.atleast_2d: atleast, np.vstack: vstack, np.hstack: hstack, np.full_like: full_like}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

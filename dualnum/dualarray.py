@@ -392,7 +392,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
              and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        red = {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
+               np.minimum: HANDLED[np.min]}.get(ufunc)
         if red is None:
             raise unsupported(f"{name}.reduce")
         kw = {k: v for k, v in kwargs.items() if k in ("axis", "keepdims")}
@@ -522,18 +523,6 @@ def _extremum(a, axis, keepdims, fn):
     return DualArray._new(_as_array(v), p, a.tag)
 
 
-@implements(np.max, np.amax)
-def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    _no_out("np.max", out)
-    return _extremum(a, axis, keepdims, np.max)
-
-
-@implements(np.min, np.amin)
-def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    _no_out("np.min", out)
-    return _extremum(a, axis, keepdims, np.min)
-
-
 @implements(np.cumsum)
 def _cumsum(a, axis=None, dtype=None, out=None):
     _no_out("np.cumsum", out)
@@ -558,11 +547,6 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
     a = lift(a) if type(a) is Dual else a
     v = np.reshape(a.value, shape)
     return DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)
-
-
-@implements(np.ravel)
-def _ravel(a, order="C"):
-    return _reshape(a, -1, order=order)
 
 
 @implements(np.transpose)
@@ -687,28 +671,6 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     return _join(arrays, axis % nd, lambda xs, ax: np.stack(xs, axis=ax))
 
 
-@implements(np.where)
-def _where(condition, x=None, y=None):
-    if x is None and y is None:
-        return np.nonzero(primal(_scalar(condition)))
-    c = np.asarray(primal(_scalar(condition))).astype(bool)
-    return apply_rule(rules.RULES["where"], [c, x, y])
-
-
-@implements(np.clip)
-def _clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
-    _no_out("np.clip", out)
-    lo = a_min if a_min is not None else min
-    hi = a_max if a_max is not None else max
-    lo = -np.inf if lo is None else lo
-    hi = np.inf if hi is None else hi
-    return apply_rule(rules.RULES["clip"], [a, lo, hi])
-
-
-# =============================================================================================================
-# indexing helpers
-# =============================================================================================================
-
 def _clean_index(idx):
     def one(i):
         if isinstance(i, (DualArray, Dual)):
@@ -750,4 +712,4 @@ def _expand_ellipsis(tidx, nd):
     return tuple(out)
 
 
-HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a))))  # mean, std, dot, ... once for all types
+HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a)), apply_rule, _extremum))  # once for all types

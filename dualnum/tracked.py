@@ -626,7 +626,8 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
              and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: prod, np.maximum: _max, np.minimum: _min}.get(ufunc)
+        red = {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
+               np.minimum: HANDLED[np.min]}.get(ufunc)
         if red is None:
             raise unsupported(f"{name}.reduce")
         return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
@@ -755,18 +756,6 @@ def _extremum(a, axis, keepdims, fn):
     return _record(out, back, (a,), a._tag)
 
 
-@implements(np.max, np.amax)
-def _max(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    _no_out("np.max", out)
-    return _extremum(a, axis, keepdims, np.max)
-
-
-@implements(np.min, np.amin)
-def _min(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    _no_out("np.min", out)
-    return _extremum(a, axis, keepdims, np.min)
-
-
 @implements(np.cumsum)
 def _cumsum(a, axis=None, dtype=None, out=None):
     """z = cumsum x  ->  x̄ = reversed cumsum of z̄."""
@@ -791,11 +780,6 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
         raise TypeError("reshape(order=...) other than 'C' is not supported on tracked values")
     old = _shape(a)
     return _linear(a, lambda x: np.reshape(x, shape), lambda g: np.reshape(g, old))
-
-
-@implements(np.ravel)
-def _ravel(a, order="C"):
-    return _reshape(a, -1, order=order)
 
 
 @implements(np.transpose)
@@ -976,26 +960,9 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
                  lambda g, i, shapes: g[(slice(None),) * ax + (i,)])
 
 
-@implements(np.where)
-def _where(condition, x=None, y=None):
-    if x is None and y is None:
-        return np.nonzero(value(condition))
-    c = np.asarray(value(condition)).astype(bool)
-    return apply_rule(rules.RULES["where"], (c, _const(x), _const(y)))
-
-
-@implements(np.clip)
-def _clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
-    _no_out("np.clip", out)
-    lo = a_min if a_min is not None else min
-    hi = a_max if a_max is not None else max
-    lo = -np.inf if lo is None else lo
-    hi = np.inf if hi is None else hi
-    return apply_rule(rules.RULES["clip"], (_const(a), _const(lo), _const(hi)))
-
-
 __all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE", "is_active", "unbroadcast",
            "scatter", "HANDLED", "unsupported"]
 
 
-HANDLED.update(_composites(unsupported, value))  # mean, std, dot, ... once for all types
+HANDLED.update(_composites(unsupported, value, lambda rule, args: apply_rule(rule, tuple(_const(a) for a in args)),
+                           _extremum))  # mean, std, dot, max, clip, where, ... once for all types
