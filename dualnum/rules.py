@@ -189,10 +189,3 @@ VALUE_ONLY = frozenset([
     np.isnan, np.isinf, np.isfinite, np.signbit, np.logical_and, np.logical_or, np.logical_not,
     np.logical_xor,
 ])
-
-
-def lookup(f) -> Optional[Rule]:
-    """The rule for a numpy ufunc/function or a rule name, or None."""
-    if isinstance(f, str):
-        return RULES.get(f)
-    return BY_FUNCTION.get(f)
