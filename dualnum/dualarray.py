@@ -11,12 +11,13 @@ any depth: the value of a nested array is itself a DualArray, and numpy dispatch
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import kernels, rules
+from . import fusion, kernels, rules
 from .arraymethods import ArrayMethods
 from .composites import make as _composites, prod
 from .dual import Dual, _scal, primal
@@ -71,7 +72,9 @@ def from_objects(arr):
 class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     """``DualArray(value, partials)``: partials has shape ``(k,) + value.shape`` (or ``value.shape`` for k = 1)."""
 
-    __slots__ = ("value", "partials", "tag")
+    # _v/_p hold value and partials once computed; _lazy holds a pending fused expression until then
+    # (dualnum/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
+    __slots__ = ("_v", "_p", "tag", "_lazy", "__weakref__")
     _is_dualarray = True
 
     def __init__(self, value, partials=None, tag: int = 0):
@@ -86,20 +89,47 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         if _shape(partials)[1:] != _shape(value):
             raise ValueError(f"DualArray partials must have shape (k,) + {_shape(value)}, "
                              f"got {_shape(partials)}")
-        self.value, self.partials, self.tag = value, partials, int(tag)
+        self._v, self._p, self.tag, self._lazy = value, partials, int(tag), None
 
     @staticmethod
     def _new(value, partials, tag):
         d = object.__new__(DualArray)
-        d.value, d.partials, d.tag = value, partials, tag
+        d._v, d._p, d.tag, d._lazy = value, partials, tag, None
         return d
 
-    # ---- array attributes ------------------------------------------------------------------------------------
-    shape = property(lambda self: _shape(self.value))
-    ndim = property(lambda self: _ndim(self.value))
-    size = property(lambda self: int(np.prod(_shape(self.value))))
-    dtype = property(lambda self: self.value.dtype)
-    npartials = property(lambda self: _shape(self.partials)[0], doc="k, the number of seeded directions")
+    @property
+    def value(self):
+        """The primal values: a float array (or, nested, a DualArray of an older tag)."""
+        if self._lazy is not None:
+            fusion.force(self)
+        return self._v
+
+    @value.setter
+    def value(self, v):
+        if self._lazy is not None:
+            fusion.force(self)
+        self._v = v
+
+    @property
+    def partials(self):
+        """The k directional derivatives, shape (k,) + value.shape."""
+        if self._lazy is not None:
+            fusion.force(self)
+        return self._p
+
+    @partials.setter
+    def partials(self, p):
+        if self._lazy is not None:
+            fusion.force(self)
+        self._p = p
+
+    # ---- array attributes (a pending expression knows its shape without being computed) ---------------------
+    shape = property(lambda self: self._lazy.shape if self._lazy is not None else _shape(self._v))
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: math.prod(self.shape))
+    dtype = property(lambda self: np.dtype(np.float64) if self._lazy is not None else self._v.dtype)
+    npartials = property(lambda self: self._lazy.k if self._lazy is not None else _shape(self._p)[0],
+                         doc="k, the number of seeded directions")
 
     def __len__(self):
         if self.ndim == 0:
@@ -150,9 +180,14 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     del _op
 
     def __pow__(self, other):
+        if (type(other) is int or type(other) is float) and other in _POWER_SHORTCUTS:  # x**2: the hot path
+            return apply_rule(rules.RULES[_POWER_SHORTCUTS[other]], (self,))
         if type(other) in DEFER_TO:
             return NotImplemented
         return dispatch_ufunc(np.power, "__call__", (self, other), {})
+
+    def __neg__(self):
+        return apply_rule(rules.RULES["negative"], (self,))
 
     # ---- numpy protocols -------------------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -176,6 +211,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         idx = _clean_index(idx)
         if type(val) is Dual:
             val = lift(val)
+        fusion.force_all()  # a pending expression may read this array's old contents: compute it first
         if isinstance(val, DualArray) and val.tag > self.tag:
             raise TypeError("cannot store a dual number of an inner differentiation into this DualArray in "
                             "place; build a new array instead (np.where, np.concatenate, np.stack)")
@@ -297,7 +333,15 @@ def _const(a):
 
 def apply_rule(rule, args):
     """value = f(values); partials = Σᵢ ∂f/∂xᵢ · partialsᵢ over the arguments that carry the outermost tag."""
-    args, tag, k = _top([_const(a) for a in args])
+    if fusion.ENABLED and kernels.ENABLED and rule.name in fusion.FUSABLE:
+        z = fusion.lazy(rule, args)  # pending: computed, fused with what follows, when first read
+        if z is not None:
+            return z
+    return _eval_rule(rule, [_const(a) for a in args])
+
+
+def _eval_rule(rule, args):
+    args, tag, k = _top(args)
     if rule.guarded:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _chain(rule, args, tag, k)
@@ -345,6 +389,9 @@ def _chain(rule, args, tag, k):
     if acc.shape != full:
         acc = np.broadcast_to(acc, full)
     return DualArray._new(out, acc, tag)
+
+
+fusion.bind(DualArray, _eval_rule)
 
 
 def readonly(a):
@@ -498,6 +545,10 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
         a = lift(a)
     if not isinstance(a, DualArray):
         return _sum(_stack_any(a), axis=axis, keepdims=keepdims)
+    if a._lazy is not None and axis is None and not keepdims:
+        s = fusion.sum_all(a)  # the fused loop accumulates: no array is stored
+        if s is not None:
+            return s
     axes = _axes(axis, a.ndim)
     v = np.add.reduce(a.value, axis=axes, keepdims=keepdims)  # np.sum minus its Python wrapper
     p = np.add.reduce(a.partials, axis=_shifted(axes), keepdims=keepdims)

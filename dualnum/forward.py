@@ -77,7 +77,7 @@ def _shape(x):
 
 
 def _size(x):
-    return int(np.prod(_shape(x)))
+    return 1 if type(x) in (float, Dual) else x.size
 
 
 # ---- seeding and reading off ------------------------------------------------------------------------------
@@ -85,17 +85,29 @@ def _size(x):
 def _seed(x, offset, start, c, tag):
     """x as a dual whose direction j (0 ≤ j < c) is the unit vector of global input index start + j."""
     m = _size(x)
-    lo, hi = max(start, offset), min(start + c, offset + m)
-    if lo >= hi:
+    if max(start, offset) >= min(start + c, offset + m):
         return x  # no direction of this chunk touches x: a constant in this pass
     if type(x) in (float, Dual):
         parts = [0.0] * c
         parts[offset - start] = 1.0
         return Dual._new(x, tuple(parts), tag)
-    p = np.zeros((c, m))
-    j = np.arange(lo, hi)
-    p[j - start, j - offset] = 1.0
-    return DualArray._new(x, p.reshape((c,) + x.shape), tag)
+    return DualArray._new(x, _unit_block(c, m, start - offset).reshape((c,) + x.shape), tag)
+
+
+_UNIT_BLOCKS: dict = {}
+
+
+def _unit_block(c, m, k):
+    """P[j, i] = 1 where i = j + k, else 0 (np.eye(c, m, k)): read-only, and kept when small (seeds repeat)."""
+    key = (c, m, k)
+    p = _UNIT_BLOCKS.get(key)
+    if p is None:
+        p = readonly(np.eye(c, m, k))
+        if c * m <= 1 << 16:
+            if len(_UNIT_BLOCKS) > 256:
+                _UNIT_BLOCKS.clear()
+            _UNIT_BLOCKS[key] = p
+    return p
 
 
 def _check_escape(y, tag):
@@ -170,8 +182,9 @@ def gradient(f, *args, chunk: int | None = None):
     if not args:
         raise TypeError("gradient(f, *args) needs at least one argument to differentiate with respect to")
     xs = [as_input(a, "gradient", i + 1) for i, a in enumerate(args)]
-    sizes = [_size(x) for x in xs]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+    offsets = [0]
+    for x in xs:
+        offsets.append(offsets[-1] + _size(x))
     n = offsets[-1]
     c = chunk or chunk_size(n)
     pieces = []
@@ -193,7 +206,7 @@ def gradient(f, *args, chunk: int | None = None):
 
 
 def _size_any(y):
-    return int(np.prod(_primal_shape(y)))
+    return math.prod(_primal_shape(y))
 
 
 def _primal_shape(y):

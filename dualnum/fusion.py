@@ -1,0 +1,276 @@
+"""Fusion: a chain of elementwise operations on a DualArray becomes one compiled loop.
+
+``np.sin(x) * np.exp(-x) + x**2 / (1 + x**2)`` done one operation at a time reads and writes the value and
+the k partials seven times and pays Python's dispatch seven times. Instead, an elementwise rule applied to
+plain float64 DualArrays of one shape (and Python numbers) returns a *pending* DualArray that only records
+``(rule, arguments)``. Reading its ``value`` or ``partials`` (which every other operation does) computes it:
+
+* the first times an expression's shape of tree is seen, operation by operation, exactly as without fusion;
+* from the :data:`HOT`-th time on, by one numba loop written from the rules table for that tree: per element,
+  the values and the local partials of every node, then the chain rule for each of the k directions, and only
+  the root is stored. ``np.sum`` of a pending expression accumulates instead of storing: no array at all.
+
+The loop is the rules table's own formulas (:func:`dualnum.kernels.compile_formula`), so a rule added to the
+table fuses with no further code. Trees are keyed by structure only (rule names, where the inputs and numbers
+go), never by values: one compiled loop serves every call. Kernels are cached on disk like the per-rule ones.
+``DUALNUM_FUSE=0`` turns fusion off; results are the same to rounding either way (tests compare them).
+
+Writing into any DualArray (``x[i] = ...``) first computes every pending expression, so none can see the
+new contents of an array it was built from.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import weakref
+
+import numpy as np
+
+from . import kernels, rules
+
+ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"
+HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "3"))  # compile a tree the third time it is computed
+MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compiled loop and the key
+
+#: rules that fuse: the ones the per-rule kernels compile (one or two arguments, a derivative formula)
+FUSABLE = frozenset(r.name for r in kernels.kernel_rules())
+
+_DualArray = None  # bound by dualarray.py (which imports this module)
+_eval_rule = None
+_pending: list = []  # weak references to DualArrays that may hold an expression not yet computed
+_seen: dict = {}  # tree key -> how many times it was computed operation by operation
+_compiled: dict = {}  # tree key -> compiled kernel, or None if it failed to compile
+_F64 = np.dtype(np.float64)
+
+
+def bind(dualarray_cls, eval_rule):
+    global _DualArray, _eval_rule
+    _DualArray, _eval_rule = dualarray_cls, eval_rule
+
+
+class Node:
+    """A pending ``rule(*args)``: args are DualArrays (pending or computed) and Python floats."""
+
+    __slots__ = ("rule", "args", "shape", "k", "key", "inputs", "consts", "size", "nops")
+
+
+def lazy(rule, args):
+    """A pending DualArray for ``rule(*args)``, or None when this call is not fusable (then compute it now)."""
+    # one pass, written for speed: this runs for every elementwise operation
+    DualArray = _DualArray
+    tag = shape = k = None
+    key, inputs, consts, size, nops = [rule.name], (), (), 1, 1
+    for a in args:
+        if type(a) is DualArray:
+            node = a._lazy
+            if node is None:
+                v, p = a._v, a._p
+                if type(v) is not np.ndarray or type(p) is not np.ndarray or \
+                        (v.dtype is not _F64 and v.dtype != _F64) or (p.dtype is not _F64 and p.dtype != _F64):
+                    return None  # nested duals, float32: the general path
+                s = v.shape
+                if tag is None:
+                    tag, shape, k = a.tag, s, p.shape[0]
+                elif a.tag != tag or s != shape:
+                    return None  # nesting or broadcasting: the general path
+                if len(s) != 1:
+                    v, p = v.reshape(-1), p.reshape(k, -1)
+                key.append("L")
+                inputs += (v, p)
+                size += 1
+            else:
+                if tag is None:
+                    tag, shape, k = a.tag, node.shape, node.k
+                elif a.tag != tag or node.shape != shape:
+                    return None
+                key.append(node.key)
+                inputs += node.inputs
+                consts += node.consts
+                size += node.size
+                nops += node.nops
+        elif (type(a) is float or type(a) is int) or (isinstance(a, (float, int)) and type(a) is not bool):
+            key.append("C")
+            consts += (float(a),)
+        else:
+            return None  # arrays of constants, scalar Duals, ...
+    if tag is None:
+        return None
+    if size > MAX_NODES:  # compute the biggest pending argument first; it becomes a leaf of this tree
+        big = max((a for a in args if type(a) is DualArray and a._lazy is not None), key=lambda a: a._lazy.size)
+        force(big)
+        return lazy(rule, args)
+    node = Node()
+    node.rule, node.args, node.shape, node.k = rule, args, shape, k
+    node.key, node.inputs, node.consts, node.size, node.nops = tuple(key), inputs, consts, size, nops
+    d = object.__new__(DualArray)
+    d._v = d._p = None
+    d.tag, d._lazy = tag, node
+    _pending.append(weakref.ref(d))
+    if len(_pending) > 4096:
+        _pending[:] = [r for r in _pending if (e := r()) is not None and e._lazy is not None]
+    return d
+
+
+def force(d, count=True):
+    """Compute a pending DualArray in place: by its compiled loop when its tree is hot, else op by op."""
+    node = d._lazy
+    if node is None:
+        return d
+    kern = _kernel(node.key, "map", count) if node.nops > 1 else None  # one operation: its own kernel
+    if kern is None:
+        _eager(d)
+        return d
+    try:
+        out = kern(node.k, *node.inputs, *node.consts)
+    except Exception:  # numba could not compile it: this tree stays on the operation-by-operation path
+        _compiled[node.key] = None
+        _eager(d)
+        return d
+    _done(d, out[0].reshape(node.shape), out[1:].reshape((node.k,) + node.shape))
+    return d
+
+
+def force_all():
+    """Compute every pending expression (before an array is written into)."""
+    refs = _pending[:]
+    _pending.clear()
+    for r in refs:
+        d = r()
+        if d is not None and d._lazy is not None:
+            force(d)
+
+
+def sum_all(d):
+    """np.sum(d) over every axis for a pending d, fused when its tree is hot; None: sum the computed array."""
+    node = d._lazy
+    kern = _kernel(("sum", node.key), "sum", True)
+    if kern is None:
+        force(d, count=False)  # counted as a sum, not as an array of its own
+        return None
+    try:
+        v, p = kern(node.k, *node.inputs, *node.consts)
+    except Exception:
+        _compiled[("sum", node.key)] = None
+        force(d, count=False)
+        return None
+    return _DualArray._new(np.asarray(v), p, d.tag)
+
+
+def _done(d, v, p):
+    d._v, d._p, d._lazy = v, p, None
+
+
+def _eager(d):
+    """Operation by operation, exactly the unfused path (the per-rule kernels included)."""
+    node = d._lazy
+    args = [_eager(a) if type(a) is _DualArray and a._lazy is not None else a for a in node.args]
+    r = _eval_rule(node.rule, args)
+    _done(d, r._v, r._p)
+    return d
+
+
+def _kernel(key, kind, count):
+    """The compiled loop for a tree, compiling it on the HOT-th request; None while it is not (yet) hot."""
+    try:
+        return _compiled[key]
+    except KeyError:
+        pass
+    if not count:
+        return None
+    c = _seen.get(key, 0) + 1
+    _seen[key] = c
+    if c < HOT:
+        return None
+    _compiled[key] = kern = _compile(key[1] if kind == "sum" else key, kind)
+    return kern
+
+
+# ---- writing the loop -------------------------------------------------------------------------------------
+
+def source(tree, kind):
+    """Python source of the fused loop for ``tree`` (nested (rule name, args...) with leaves "L", "C")."""
+    head, vals, tans, used = [], [], [], {}
+    counter = {"L": 0, "C": 0, "t": 0}
+
+    def new(prefix):
+        counter["t"] += 1
+        return f"{prefix}{counter['t']}"
+
+    def walk(t):
+        if t == "L":
+            i = counter["L"]
+            counter["L"] += 1
+            vals.append(f"x{i} = a{i}[i]")
+            tans.append(f"g{i} = p{i}[j, i]")
+            return f"x{i}", f"g{i}"
+        if t == "C":
+            i = counter["C"]
+            counter["C"] += 1
+            return f"c{i}", None
+        rule = rules.RULES[t[0]]
+        subs = [walk(s) for s in t[1:]]
+        used[rule.name] = rule
+        z = new("z")
+        args = ", ".join(v for v, _ in subs)
+        vals.append(f"{z} = _f_{rule.name}({args})")
+        terms = []
+        for i, (_, g) in enumerate(subs):
+            if g is None:
+                continue
+            d = rule.partials[i]
+            if callable(d):
+                e = new("e")
+                vals.append(f"{e} = _d{i}_{rule.name}({args}, {z})")
+                terms.append(f"{e} * {g}")
+            elif float(d) == 1.0:
+                terms.append(g)
+            elif float(d) == -1.0:
+                terms.append(f"-{g}")
+            else:
+                terms.append(f"{float(d)!r} * {g}")
+        u = new("u")
+        tans.append(f"{u} = " + (" + ".join(terms) if terms else "0.0"))
+        return z, u
+
+    root_v, root_g = walk(tree)
+    nl, nc = counter["L"], counter["C"]
+    params = ", ".join(["k"] + [f"a{i}, p{i}" for i in range(nl)] + [f"c{i}" for i in range(nc)])
+    for name, rule in used.items():
+        head.append(f"_f_{name} = _c(_R[{name!r}].f, {rule.arity})")
+        for i, d in enumerate(rule.partials):
+            if callable(d):
+                head.append(f"_d{i}_{name} = _c(_R[{name!r}].partials[{i}], {rule.arity + 1})")
+    ind = " " * 8
+    lines = ["import numpy as np", "from numba import njit", "from dualnum.kernels import compile_formula as _c",
+             "from dualnum.rules import RULES as _R", "", *head, "", "",
+             '@njit(cache=True, nogil=True, error_model="numpy")', f"def kernel({params}):", "    n = a0.shape[0]"]
+    if kind == "sum":
+        lines += ["    sv = 0.0", "    sp = np.zeros(k)"]
+    else:
+        lines += ["    out = np.empty((k + 1, n))"]
+    lines += ["    for i in range(n):", *[ind + s for s in vals]]
+    lines += [ind + (f"sv += {root_v}" if kind == "sum" else f"out[0, i] = {root_v}"), ind + "for j in range(k):"]
+    lines += [ind + "    " + s for s in tans]
+    lines += [ind + "    " + (f"sp[j] += {root_g}" if kind == "sum" else f"out[j + 1, i] = {root_g}")]
+    lines += ["    return " + ("sv, sp" if kind == "sum" else "out"), ""]
+    return "\n".join(lines)
+
+
+def _compile(tree, kind):
+    try:
+        src = source(tree, kind)
+        name = "dualnum_fused_" + hashlib.sha1((src + kernels._digest()).encode()).hexdigest()[:16]
+        path = kernels.cache_dir() / f"{name}.py"
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(f"# Generated by dualnum/fusion.py for one expression tree. Safe to delete.\n{src}")
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod.kernel
+    except Exception:  # no numba, an unwritable disk: this tree stays on the operation-by-operation path
+        return None

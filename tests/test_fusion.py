@@ -1,0 +1,186 @@
+"""Fusion (dualnum/fusion.py): a pending chain of elementwise operations, computed by one compiled loop.
+
+The reference is the unfused path (fusion off), itself checked against finite differences in test_rules; here
+every fusable rule runs inside fused trees and must give the same values and partials to rounding, and
+pending arrays must be indistinguishable from computed ones.
+"""
+import numpy as np
+import pytest
+
+import dualnum as dn
+from dualnum import fusion, kernels, rules
+from dualnum.dualarray import DualArray
+
+pytestmark = pytest.mark.skipif(not fusion.ENABLED or kernels.module() is None, reason="numba unavailable")
+
+N, K = 37, 3
+
+
+@pytest.fixture
+def hot(monkeypatch):
+    """Compile every tree the first time it is computed (the default waits for the third)."""
+    monkeypatch.setattr(fusion, "HOT", 1)
+
+
+def unfused(fn):
+    fusion.ENABLED = False
+    try:
+        return fn()
+    finally:
+        fusion.ENABLED = True
+
+
+def sample(lo, hi, rng):
+    return DualArray(rng.uniform(lo, hi, N), rng.standard_normal((K, N)))
+
+
+def same(a, b):
+    np.testing.assert_allclose(a.value, b.value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.partials, b.partials, rtol=1e-11, atol=1e-11)
+
+
+def groups(size=6):
+    names = sorted(fusion.FUSABLE)
+    return [names[i:i + size] for i in range(0, len(names), size)]
+
+
+@pytest.mark.parametrize("names", groups(), ids=lambda g: "+".join(g))
+def test_every_rule_fuses_to_the_unfused_result(hot, names):
+    rng = np.random.default_rng(len(names[0]))
+    args = []
+    for name in names:
+        r = rules.RULES[name]
+        lo, hi = r.domain
+        if r.arity == 1:
+            args.append((r, (sample(lo, hi, rng),)))
+        else:
+            lo2, hi2 = r.domain2 or r.domain
+            args.append((r, (sample(lo, hi, rng), sample(lo2, hi2, rng))))
+
+    def expr():  # 1.5 * r1(x1) + r2(x2, y2) * 0.5 - ... : every rule, and constants on both sides
+        from dualnum.dualarray import apply_rule
+        total = None
+        for i, (r, a) in enumerate(args):
+            term = apply_rule(r, a)
+            term = 1.5 * term if i % 2 else term * 0.5
+            total = term if total is None else (total - term if i % 3 == 0 else total + term)
+        return total
+
+    with np.errstate(all="ignore"):
+        fused_tree = expr()
+        assert fused_tree._lazy is not None and fused_tree._lazy.nops > len(names)
+        key = fused_tree._lazy.key
+        fused_sum = np.sum(expr())
+        fused_tree.value  # reading it computes it
+        fused_map = fused_tree
+        ref = unfused(expr)
+        ref_sum = unfused(lambda: np.sum(expr()))
+    assert fusion._compiled.get(key) is not None and fusion._compiled.get(("sum", key)) is not None
+    same(fused_map, ref)
+    np.testing.assert_allclose(fused_sum.value, ref_sum.value, rtol=1e-12)
+    np.testing.assert_allclose(fused_sum.partials, ref_sum.partials, rtol=1e-11, atol=1e-11)
+
+
+def b1(x):
+    return np.sum(np.sin(x) * np.exp(-x) + x**2 / (1 + x**2))
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+@pytest.mark.parametrize("f", [b1, rosenbrock])
+def test_fused_gradients_match_finite_differences(hot, f):
+    from dualnum.testing import check_grad
+    x = np.linspace(-1.2, 1.4, 23)
+    res = check_grad(f, x, rtol=1e-6)
+    assert res.ok, str(res)
+    g = dn.gradient(f, x)[0]
+    np.testing.assert_allclose(g, unfused(lambda: dn.gradient(f, x)[0]), rtol=1e-12, atol=1e-12)
+
+
+def test_rosenbrock_gradient_closed_form(hot):
+    x = np.linspace(-1.0, 1.5, 10)
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    for _ in range(3):  # compiled on the first pass, reused after
+        np.testing.assert_allclose(dn.gradient(rosenbrock, x)[0], g, rtol=1e-12)
+
+
+def test_a_tree_compiles_on_its_third_computation(monkeypatch):
+    monkeypatch.setattr(fusion, "HOT", 3)
+    x = DualArray(np.linspace(0, 1, 5), np.ones((2, 5)))
+    compiled = []
+    for _ in range(4):
+        y = np.cos(x) * x + 0.25 * x  # a tree only this test builds
+        key = y._lazy.key
+        y.value
+        compiled.append(fusion._compiled.get(key) is not None)
+    assert compiled == [False, False, True, True]
+    np.testing.assert_allclose(y.partials, np.broadcast_to(-np.sin(x.value) * x.value + np.cos(x.value) + 0.25,
+                                                           (2, 5)), rtol=1e-14)
+
+
+def test_pending_arrays_look_computed(hot):
+    x = DualArray(np.arange(6.0).reshape(2, 3), np.ones((4, 2, 3)))
+    y = x * x + 1.0
+    assert y._lazy is not None
+    assert y.shape == (2, 3) and y.ndim == 2 and y.size == 6 and y.npartials == 4 and y.dtype == np.float64
+    assert y._lazy is not None  # the attributes above did not compute it
+    np.testing.assert_array_equal(y.value, x.value ** 2 + 1)
+    np.testing.assert_array_equal(y.partials, np.broadcast_to(2 * x.value, (4, 2, 3)))
+    assert y._lazy is None and "DualArray(" in repr(y)
+
+
+def test_writing_into_an_input_does_not_change_a_pending_result(hot):
+    x = DualArray(np.arange(5.0), np.ones((1, 5)))
+    y = x * 2.0 + 1.0
+    view = x[1:]
+    z = view * view - 3.0
+    x[1] = 100.0  # writes through to view too
+    np.testing.assert_array_equal(y.value, [1, 3, 5, 7, 9])
+    np.testing.assert_array_equal(z.value, [-2, 1, 6, 13])
+    np.testing.assert_array_equal(z.partials, [[2, 4, 6, 8]])
+
+
+def test_long_chains_are_computed_in_pieces(hot):
+    x = DualArray(np.linspace(0, 1, 8), np.ones((1, 8)))
+    y = x
+    for _ in range(200):
+        y = y * 1.01 + 0.001
+        assert y._lazy.size <= fusion.MAX_NODES
+    a = 1.01 ** 200
+    np.testing.assert_allclose(y.value, a * x.value + 0.001 * (a - 1) / 0.01, rtol=1e-12)
+    np.testing.assert_allclose(y.partials, np.full((1, 8), a), rtol=1e-12)
+
+
+def test_what_does_not_fuse_is_computed_at_once(hot):
+    x = DualArray(np.linspace(0.1, 1, 4), np.ones((1, 4)))
+    col = DualArray(np.ones((4, 1)), np.ones((1, 4, 1)))
+    assert (x * col)._lazy is None  # broadcasting
+    assert (x * np.arange(4.0))._lazy is None  # an array of constants
+    assert (DualArray._new(np.ones(4, np.float32), np.ones((1, 4), np.float32), 0) * 2.0)._lazy is None
+    H = dn.hessian(lambda v: np.sum(np.sin(v) * v), np.array([0.3, 0.7]))  # nested duals
+    np.testing.assert_allclose(H, np.diag(2 * np.cos([0.3, 0.7]) - np.sin([0.3, 0.7]) * [0.3, 0.7]), rtol=1e-12)
+
+
+def test_a_kernel_that_fails_leaves_the_unfused_path(hot, monkeypatch):
+    def broken(*a):
+        raise RuntimeError("no compiler today")
+    monkeypatch.setattr(fusion, "_compile", lambda tree, kind: broken)
+    x = DualArray(np.linspace(0, 1, 3), np.ones((1, 3)))
+    y = np.tanh(x) * x - x  # a tree no other test builds
+    key = y._lazy.key
+    np.testing.assert_allclose(y.partials[0], (1 - np.tanh(x.value) ** 2) * x.value + np.tanh(x.value) - 1)
+    assert key in fusion._compiled and fusion._compiled[key] is None
+
+
+def test_fusion_can_be_switched_off(hot):
+    x = DualArray(np.linspace(0, 1, 3), np.ones((1, 3)))
+    assert unfused(lambda: x * x + 1.0)._lazy is None
+    kernels.ENABLED = False
+    try:
+        assert (x * x + 1.0)._lazy is None  # the numpy-only path stays numpy only
+    finally:
+        kernels.ENABLED = True
