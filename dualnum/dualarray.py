@@ -166,10 +166,17 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     # ---- arithmetic straight to the rules (the mixin's route through np.multiply costs a microsecond more) ----
     def _op(rule, reflected=False):
+        fusable = rule.name in fusion.FUSABLE
+
         def op(self, other):
+            args = (other, self) if reflected else (self, other)
+            if fusable and fusion.ENABLED and kernels.ENABLED:
+                z = fusion.lazy(rule, args)  # pending: computed, fused with what follows, when first read
+                if z is not None:
+                    return z
             if type(other) in DEFER_TO:
                 return NotImplemented
-            return apply_rule(rule, (other, self) if reflected else (self, other))
+            return _eval_rule(rule, [_const(a) for a in args])
         op.__name__ = f"__{'r' if reflected else ''}{rule.name}__"
         return op
 
@@ -200,6 +207,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     # ---- indexing --------------------------------------------------------------------------------------------
     def __getitem__(self, idx):
+        if type(idx) is slice and self._lazy is None and type(self._v) is np.ndarray and self._v.ndim:
+            return DualArray._new(self._v[idx], self._p[:, idx], self.tag)  # x[1:]: the hot path
         idx = _clean_index(idx)
         v = self.value[idx]
         p = _index_partials(self.partials, idx, _shape(v))
@@ -538,6 +547,11 @@ def _shifted(axes):
 
 @implements(np.sum)
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+    if type(a) is DualArray and a._lazy is not None and axis is None and not keepdims and out is None \
+            and initial is np._NoValue and where is np._NoValue:
+        s = fusion.sum_all(a)  # the fused loop accumulates: no array is stored
+        if s is not None:
+            return s
     _no_out("np.sum", out)
     if initial is not np._NoValue or where is not np._NoValue:
         raise TypeError("np.sum on a DualArray does not take initial= or where=")
@@ -545,10 +559,6 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
         a = lift(a)
     if not isinstance(a, DualArray):
         return _sum(_stack_any(a), axis=axis, keepdims=keepdims)
-    if a._lazy is not None and axis is None and not keepdims:
-        s = fusion.sum_all(a)  # the fused loop accumulates: no array is stored
-        if s is not None:
-            return s
     axes = _axes(axis, a.ndim)
     v = np.add.reduce(a.value, axis=axes, keepdims=keepdims)  # np.sum minus its Python wrapper
     p = np.add.reduce(a.partials, axis=_shifted(axes), keepdims=keepdims)

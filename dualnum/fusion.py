@@ -31,7 +31,7 @@ import numpy as np
 from . import kernels, rules
 
 ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"
-HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "3"))  # compile a tree the third time it is computed
+HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "16"))  # compile a tree the 16th time it is computed
 MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compiled loop and the key
 
 #: rules that fuse: the ones the per-rule kernels compile (one or two arguments, a derivative formula)
@@ -58,24 +58,26 @@ class Node:
 
 def lazy(rule, args):
     """A pending DualArray for ``rule(*args)``, or None when this call is not fusable (then compute it now)."""
-    # one pass, written for speed: this runs for every elementwise operation
-    DualArray = _DualArray
+    # written for speed, this runs for every elementwise operation: one pass over the arguments, no calls
+    DualArray, ndarray = _DualArray, np.ndarray
     tag = shape = k = None
-    key, inputs, consts, size, nops = [rule.name], (), (), 1, 1
+    key, inputs, consts, size, nops = [], (), (), 1, 1
     for a in args:
         if type(a) is DualArray:
             node = a._lazy
             if node is None:
                 v, p = a._v, a._p
-                if type(v) is not np.ndarray or type(p) is not np.ndarray or \
+                if type(v) is not ndarray or type(p) is not ndarray or \
                         (v.dtype is not _F64 and v.dtype != _F64) or (p.dtype is not _F64 and p.dtype != _F64):
                     return None  # nested duals, float32: the general path
                 s = v.shape
                 if tag is None:
                     tag, shape, k = a.tag, s, p.shape[0]
+                    if len(s) != 1:
+                        v, p = v.reshape(-1), p.reshape(k, -1)
                 elif a.tag != tag or s != shape:
                     return None  # nesting or broadcasting: the general path
-                if len(s) != 1:
+                elif len(s) != 1:
                     v, p = v.reshape(-1), p.reshape(k, -1)
                 key.append("L")
                 inputs += (v, p)
@@ -90,7 +92,7 @@ def lazy(rule, args):
                 consts += node.consts
                 size += node.size
                 nops += node.nops
-        elif (type(a) is float or type(a) is int) or (isinstance(a, (float, int)) and type(a) is not bool):
+        elif type(a) is float or (isinstance(a, (float, int)) and type(a) is not bool):
             key.append("C")
             consts += (float(a),)
         else:
@@ -103,7 +105,9 @@ def lazy(rule, args):
         return lazy(rule, args)
     node = Node()
     node.rule, node.args, node.shape, node.k = rule, args, shape, k
-    node.key, node.inputs, node.consts, node.size, node.nops = tuple(key), inputs, consts, size, nops
+    # the key is a string, "add(sin(L),C)": strings keep their hash, a nested tuple would be rehashed per lookup
+    node.key = rule.name + "(" + ",".join(key) + ")"
+    node.inputs, node.consts, node.size, node.nops = inputs, consts, size, nops
     d = object.__new__(DualArray)
     d._v = d._p = None
     d.tag, d._lazy = tag, node
@@ -118,7 +122,7 @@ def force(d, count=True):
     node = d._lazy
     if node is None:
         return d
-    kern = _kernel(node.key, "map", count) if node.nops > 1 else None  # one operation: its own kernel
+    kern = (_compiled.get(node.key) or _kernel(node.key, "map", count)) if node.nops > 1 else None
     if kern is None:
         _eager(d)
         return d
@@ -145,14 +149,15 @@ def force_all():
 def sum_all(d):
     """np.sum(d) over every axis for a pending d, fused when its tree is hot; None: sum the computed array."""
     node = d._lazy
-    kern = _kernel(("sum", node.key), "sum", True)
+    skey = "sum:" + node.key
+    kern = _compiled.get(skey) or _kernel(skey, "sum", True)
     if kern is None:
         force(d, count=False)  # counted as a sum, not as an array of its own
         return None
     try:
         v, p = kern(node.k, *node.inputs, *node.consts)
     except Exception:
-        _compiled[("sum", node.key)] = None
+        _compiled[skey] = None
         force(d, count=False)
         return None
     return _DualArray._new(np.asarray(v), p, d.tag)
@@ -183,14 +188,41 @@ def _kernel(key, kind, count):
     _seen[key] = c
     if c < HOT:
         return None
-    _compiled[key] = kern = _compile(key[1] if kind == "sum" else key, kind)
+    _compiled[key] = kern = _compile(parse(key[4:] if kind == "sum" else key), kind)
     return kern
 
 
 # ---- writing the loop -------------------------------------------------------------------------------------
 
+def parse(key):
+    """"add(sin(L),C)" -> ("add", ("sin", "L"), "C"): the tree a key spells."""
+    pos = 0
+
+    def tree():
+        nonlocal pos
+        if key[pos] in "LC" and (pos + 1 == len(key) or key[pos + 1] in ",)"):
+            pos += 1
+            return key[pos - 1]
+        start = pos
+        pos = key.index("(", pos)
+        name = key[start:pos]
+        args = []
+        while key[pos] != ")":
+            pos += 1  # past "(" or ","
+            args.append(tree())
+        pos += 1
+        return (name, *args)
+
+    return tree()
+
+
 def source(tree, kind):
-    """Python source of the fused loop for ``tree`` (nested (rule name, args...) with leaves "L", "C")."""
+    """Python source of the fused loop for ``tree`` (nested (rule name, args...) with leaves "L", "C").
+
+    Per element: the values and local partials of every node, then the chain rule for each of the k
+    directions with those partials still in registers (measured faster than staging them per block and
+    sweeping direction by direction: benchmarks/RESULTS.md). k = 1, a JVP, gets its own loop.
+    """
     head, vals, tans, used = [], [], [], {}
     counter = {"L": 0, "C": 0, "t": 0}
 
@@ -203,7 +235,7 @@ def source(tree, kind):
             i = counter["L"]
             counter["L"] += 1
             vals.append(f"x{i} = a{i}[i]")
-            tans.append(f"g{i} = p{i}[j, i]")
+            tans.append(f"g{i} = p{i}[J, i]")
             return f"x{i}", f"g{i}"
         if t == "C":
             i = counter["C"]
@@ -242,19 +274,32 @@ def source(tree, kind):
         for i, d in enumerate(rule.partials):
             if callable(d):
                 head.append(f"_d{i}_{name} = _c(_R[{name!r}].partials[{i}], {rule.arity + 1})")
-    ind = " " * 8
+    total = kind == "sum"
+
+    def block(lines, depth):
+        return [" " * (4 * depth) + s for s in lines]
+
+    body = [
+        "n = a0.shape[0]",
+        *(["sv = 0.0", "sp = np.zeros(k)"] if total else ["out = np.empty((k + 1, n))"]),
+        "if k == 1:",
+        *(["    s0 = 0.0"] if total else []),
+        "    for i in range(n):",
+        *block(vals + [s.replace("[J, i]", "[0, i]") for s in tans], 2),
+        *block([f"sv += {root_v}", f"s0 += {root_g}"] if total
+               else [f"out[0, i] = {root_v}", f"out[1, i] = {root_g}"], 2),
+        *(["    sp[0] = s0"] if total else []),
+        "    return " + ("sv, sp" if total else "out"),
+        "for i in range(n):",
+        *block(vals + [f"sv += {root_v}" if total else f"out[0, i] = {root_v}"], 1),
+        "    for j in range(k):",
+        *block([s.replace("[J, i]", "[j, i]") for s in tans], 2),
+        "        " + (f"sp[j] += {root_g}" if total else f"out[j + 1, i] = {root_g}"),
+        "return " + ("sv, sp" if total else "out"),
+    ]
     lines = ["import numpy as np", "from numba import njit", "from dualnum.kernels import compile_formula as _c",
              "from dualnum.rules import RULES as _R", "", *head, "", "",
-             '@njit(cache=True, nogil=True, error_model="numpy")', f"def kernel({params}):", "    n = a0.shape[0]"]
-    if kind == "sum":
-        lines += ["    sv = 0.0", "    sp = np.zeros(k)"]
-    else:
-        lines += ["    out = np.empty((k + 1, n))"]
-    lines += ["    for i in range(n):", *[ind + s for s in vals]]
-    lines += [ind + (f"sv += {root_v}" if kind == "sum" else f"out[0, i] = {root_v}"), ind + "for j in range(k):"]
-    lines += [ind + "    " + s for s in tans]
-    lines += [ind + "    " + (f"sp[j] += {root_g}" if kind == "sum" else f"out[j + 1, i] = {root_g}")]
-    lines += ["    return " + ("sv, sp" if kind == "sum" else "out"), ""]
+             '@njit(cache=True, nogil=True, error_model="numpy")', f"def kernel({params}):", *block(body, 1), ""]
     return "\n".join(lines)
 
 

@@ -75,10 +75,18 @@ def test_every_rule_fuses_to_the_unfused_result(hot, names):
         fused_map = fused_tree
         ref = unfused(expr)
         ref_sum = unfused(lambda: np.sum(expr()))
-    assert fusion._compiled.get(key) is not None and fusion._compiled.get(("sum", key)) is not None
+    assert fusion._compiled.get(key) is not None and fusion._compiled.get("sum:" + key) is not None
     same(fused_map, ref)
     np.testing.assert_allclose(fused_sum.value, ref_sum.value, rtol=1e-12)
     np.testing.assert_allclose(fused_sum.partials, ref_sum.partials, rtol=1e-11, atol=1e-11)
+
+
+def test_keys_spell_their_trees():
+    x = DualArray(np.ones(3), np.ones((1, 3)))
+    y = np.sin(x) * 2.0 + np.arctan2(x, 1.0 - x)
+    assert y._lazy.key == "add(multiply(sin(L),C),arctan2(L,subtract(C,L)))"
+    assert fusion.parse(y._lazy.key) == ("add", ("multiply", ("sin", "L"), "C"),
+                                         ("arctan2", "L", ("subtract", "C", "L")))
 
 
 def b1(x):
@@ -108,7 +116,7 @@ def test_rosenbrock_gradient_closed_form(hot):
         np.testing.assert_allclose(dn.gradient(rosenbrock, x)[0], g, rtol=1e-12)
 
 
-def test_a_tree_compiles_on_its_third_computation(monkeypatch):
+def test_a_tree_compiles_on_its_HOTth_computation(monkeypatch):
     monkeypatch.setattr(fusion, "HOT", 3)
     x = DualArray(np.linspace(0, 1, 5), np.ones((2, 5)))
     compiled = []
