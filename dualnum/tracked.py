@@ -826,6 +826,12 @@ def _flip(a, axis=None):
     return _linear(a, lambda x: np.flip(x, axis), lambda g: np.flip(g, axis))
 
 
+@implements(np.roll)
+def _roll(a, shift, axis=None):
+    back = tuple(-s for s in shift) if isinstance(shift, (tuple, list)) else -shift
+    return _linear(a, lambda x: np.roll(x, shift, axis), lambda g: np.roll(g, back, axis))
+
+
 @implements(np.copy)
 def _copy(a, order="K", subok=False):
     return _linear(a, lambda x: x.copy() if hasattr(x, "copy") else x, lambda g: g)

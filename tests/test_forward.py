@@ -38,6 +38,23 @@ def test_rosenbrock_value_gradient_hessian():
     np.testing.assert_allclose(g, [-9.4, 15.6, 52.0], atol=1e-12)
     H = hessian(rosenbrock, x)
     np.testing.assert_allclose(H, [[-66, -40, 0], [-40, 130, -80], [0, -80, 200]], atol=1e-12)
+    np.testing.assert_allclose(hessian(rosenbrock, x, method="forward-over-reverse"), H, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 40, 300])
+def test_both_hessian_methods_give_the_closed_form_rosenbrock_hessian(n):
+    x = np.linspace(-1.0, 1.5, n)
+    H = np.zeros((n, n))  # ∂² of 100 (x[i+1] - x[i]²)² + (1 - x[i])², summed
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    for method in ("forward-over-reverse", "forward-over-forward") if n < 300 else ("forward-over-reverse",):
+        np.testing.assert_allclose(hessian(rosenbrock, x, method=method), H, rtol=1e-12, atol=1e-9)
+    assert hessian(lambda t: t**3 * np.sin(t), 0.7, method="forward-over-reverse") == pytest.approx(
+        6 * 0.7 * np.sin(0.7) + 6 * 0.7**2 * np.cos(0.7) - 0.7**3 * np.sin(0.7), rel=1e-12)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hessian(rosenbrock, x, method="reverse")
 
 
 def test_gradient_one_argument_is_a_one_tuple_and_scalars_stay_floats():
@@ -98,6 +115,7 @@ def test_hessian_of_array_function_matches_differences_of_gradient():
     fd = np.stack([(gradient(f, x + e)[0] - gradient(f, x - e)[0]) / 2e-6 for e in np.eye(4) * 1e-6])
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(H, H.T, atol=1e-12)
+    np.testing.assert_allclose(hessian(f, x, method="forward-over-reverse"), H, rtol=1e-12, atol=1e-12)
 
 
 # ---- API shapes, chunking, jvp -----------------------------------------------------------------------------------

@@ -356,6 +356,8 @@ def test_structural_ops_agree_with_forward_mode():
         lambda x: np.sum(np.max(x, axis=0) ** 2) + np.min(x) + np.sum(np.mean(x ** 2, axis=1)),
         lambda x: np.sum(np.squeeze(np.expand_dims(x, 0)) * np.swapaxes(x[None], 1, 2)[0].T),
         lambda x: np.sum(np.moveaxis(x[None] ** 2, 0, 2)) + np.sum(np.flip(x, 1) * x),
+        lambda x: np.sum(np.roll(x, 1) * x ** 2) + np.sum(np.roll(x, (1, -2), axis=(0, 1)) * np.arange(12.0)
+                                                          .reshape(3, 4) * x),
         lambda x: np.sum(x[[0, 0, 2], 1:3] ** 2) + np.sum(x[x > 1] ** 3) + x[1, 2] * x[0, 0],
         lambda x: np.dot(x[0], x[1]) + np.sum(np.outer(x[0], x[2])) + np.inner(x[1], x[2]),
         lambda x: np.sum(np.broadcast_to(x[0], (5, 4)) ** 2) + np.sum(np.cumsum(x, axis=1) ** 2),
