@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 import dualnum as dn
+from dualnum import fusion
 
 from .timing import fmt_time, median_time
 
@@ -21,8 +22,10 @@ def main(quick=False):
     for n in ([10, 100] if quick else [10, 100, 1000]):
         x = np.linspace(-1.0, 1.5, n)
         t_f = median_time(lambda: rosenbrock(x))
-        for chunk in sorted({dn.chunk_size(n), min(n, 12), n}):
+        for chunk in sorted({1, dn.chunk_size(n), min(n, 12), n}):
             passes = -(-n // chunk)
+            for _ in range(-(-fusion.HOT // passes)):
+                dn.gradient(rosenbrock, x, chunk=chunk)  # warm: the fused loop compiles on the HOT-th pass
             t_g = median_time(lambda: dn.gradient(rosenbrock, x, chunk=chunk))
             print(f"{n:>6} {chunk:>6} {passes:>6} {fmt_time(t_f):>11} {fmt_time(t_g):>10}"
                   f" {t_g / (passes * t_f):>6.2f}", flush=True)

@@ -279,27 +279,31 @@ def source(tree, kind):
     def block(lines, depth):
         return [" " * (4 * depth) + s for s in lines]
 
+    # with DUALNUM_PARALLEL=1 the element loops are split across threads, except where k > 1 partial sums
+    # would be shared (numba reduces scalars across threads, not array elements)
+    par = "prange" if kernels.PARALLEL else "range"
     body = [
         "n = a0.shape[0]",
         *(["sv = 0.0", "sp = np.zeros(k)"] if total else ["out = np.empty((k + 1, n))"]),
         "if k == 1:",
         *(["    s0 = 0.0"] if total else []),
-        "    for i in range(n):",
+        f"    for i in {par}(n):",
         *block(vals + [s.replace("[J, i]", "[0, i]") for s in tans], 2),
         *block([f"sv += {root_v}", f"s0 += {root_g}"] if total
                else [f"out[0, i] = {root_v}", f"out[1, i] = {root_g}"], 2),
         *(["    sp[0] = s0"] if total else []),
         "    return " + ("sv, sp" if total else "out"),
-        "for i in range(n):",
+        f"for i in {'range' if total else par}(n):",
         *block(vals + [f"sv += {root_v}" if total else f"out[0, i] = {root_v}"], 1),
         "    for j in range(k):",
         *block([s.replace("[J, i]", "[j, i]") for s in tans], 2),
         "        " + (f"sp[j] += {root_g}" if total else f"out[j + 1, i] = {root_g}"),
         "return " + ("sv, sp" if total else "out"),
     ]
-    lines = ["import numpy as np", "from numba import njit", "from dualnum.kernels import compile_formula as _c",
-             "from dualnum.rules import RULES as _R", "", *head, "", "",
-             '@njit(cache=True, nogil=True, error_model="numpy")', f"def kernel({params}):", *block(body, 1), ""]
+    lines = ["import numpy as np", "from numba import njit, prange",
+             "from dualnum.kernels import compile_formula as _c", "from dualnum.rules import RULES as _R", "",
+             *head, "", "", f'@njit(cache=True, nogil=True, error_model="numpy", parallel={kernels.PARALLEL})',
+             f"def kernel({params}):", *block(body, 1), ""]
     return "\n".join(lines)
 
 
