@@ -158,6 +158,9 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def __bool__(self):
         return bool(primal(self))
 
+    def __reduce__(self):  # pickle and copy see the computed arrays, never a pending expression
+        return DualArray._new, (self.value, self.partials, self.tag)
+
     def __hash__(self):  # mutable, like ndarray
         raise TypeError("unhashable type: 'DualArray'")
 

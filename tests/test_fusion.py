@@ -192,3 +192,32 @@ def test_fusion_can_be_switched_off(hot):
         assert (x * x + 1.0)._lazy is None  # the numpy-only path stays numpy only
     finally:
         kernels.ENABLED = True
+
+
+def test_scalars_constants_pickles_and_copies(hot):
+    import copy
+    import pickle
+    x = DualArray(np.array(0.5), np.array([1.0, 2.0]))  # 0-d, k = 2
+    y = np.sin(x) * x + np.float64(1.5) * x - 2
+    assert y._lazy is not None and y.shape == ()
+    z = pickle.loads(pickle.dumps(np.cos(x) * x + 1))
+    w = copy.deepcopy(np.cos(x) * x + 1)
+    np.testing.assert_allclose(y.value, np.sin(0.5) * 0.5 + 1.5 * 0.5 - 2, rtol=1e-15)
+    np.testing.assert_allclose(y.partials, (np.cos(0.5) * 0.5 + np.sin(0.5) + 1.5) * np.array([1.0, 2.0]), rtol=1e-14)
+    for v in (z, w):
+        assert v._lazy is None
+        np.testing.assert_allclose(v.partials, (-np.sin(0.5) * 0.5 + np.cos(0.5)) * np.array([1.0, 2.0]), rtol=1e-14)
+
+
+def test_a_pending_array_meets_every_other_path(hot):
+    x = DualArray(np.linspace(0.2, 1.0, 4), np.eye(4))
+    y = x * x - 0.5  # pending
+    checks = [
+        (np.sum(y, axis=0).partials, 2 * x.value),  # a reduction with an axis
+        ((y @ np.ones(4)).partials, 2 * x.value),  # matmul
+        (y[1:3].partials, np.eye(4)[:, 1:3] * 2 * x.value[1:3]),  # indexing
+        (np.maximum(y, 0.0).partials, np.eye(4) * 2 * x.value * (x.value ** 2 > 0.5)),  # a kink: the slope is 1 where y > 0
+        ((y * np.arange(4.0)).partials, np.eye(4) * 2 * x.value * np.arange(4.0)),  # an array constant
+    ]
+    for got, want in checks:
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
