@@ -216,7 +216,7 @@ def test_a_pending_array_meets_every_other_path(hot):
         (np.sum(y, axis=0).partials, 2 * x.value),  # a reduction with an axis
         ((y @ np.ones(4)).partials, 2 * x.value),  # matmul
         (y[1:3].partials, np.eye(4)[:, 1:3] * 2 * x.value[1:3]),  # indexing
-        (np.maximum(y, 0.0).partials, np.eye(4) * 2 * x.value * (x.value ** 2 > 0.5)),  # a kink: the slope is 1 where y > 0
+        (np.maximum(y, 0.0).partials, np.eye(4) * 2 * x.value * (x.value ** 2 > 0.5)),  # a kink: slope 1 if y > 0
         ((y * np.arange(4.0)).partials, np.eye(4) * 2 * x.value * np.arange(4.0)),  # an array constant
     ]
     for got, want in checks:
