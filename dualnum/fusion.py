@@ -5,10 +5,11 @@ the k partials seven times and pays Python's dispatch seven times. Instead, an e
 plain float64 DualArrays of one shape (and Python numbers) returns a *pending* DualArray that only records
 ``(rule, arguments)``. Reading its ``value`` or ``partials`` (which every other operation does) computes it:
 
-* the first times an expression's shape of tree is seen, operation by operation, exactly as without fusion;
-* from the :data:`HOT`-th time on, by one numba loop written from the rules table for that tree: per element,
-  the values and the local partials of every node, then the chain rule for each of the k directions, and only
-  the root is stored. ``np.sum`` of a pending expression accumulates instead of storing: no array at all.
+* the first ``HOT - 1`` times a tree of that shape is computed: operation by operation, exactly as without
+  fusion (a one-off expression never waits for a compiler);
+* from the :data:`HOT`-th time on: by one numba loop written from the rules table for that tree -- per
+  element, the values and the local partials of every node, then the chain rule for each of the k directions
+  -- and only the root is stored. ``np.sum`` of a pending expression accumulates instead: no array at all.
 
 The loop is the rules table's own formulas (:func:`dualnum.kernels.compile_formula`), so a rule added to the
 table fuses with no further code. Trees are keyed by structure only (rule names, where the inputs and numbers
@@ -16,12 +17,14 @@ go), never by values: one compiled loop serves every call. Kernels are cached on
 ``DUALNUM_FUSE=0`` turns fusion off; results are the same to rounding either way (tests compare them).
 
 Writing into any DualArray (``x[i] = ...``) first computes every pending expression, so none can see the
-new contents of an array it was built from.
+new contents of an array it was built from. One difference remains visible: a compiled loop computes
+``log(-1)`` or ``1/0`` silently (NaN, inf), where numpy's path would also print a RuntimeWarning.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 import weakref
@@ -36,6 +39,10 @@ MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compile
 
 #: rules that fuse: the ones the per-rule kernels compile (one or two arguments, a derivative formula)
 FUSABLE = frozenset(r.name for r in kernels.kernel_rules())
+#: ...except, on arrays of kernels.MIN_SIZE or more, these: numba calls scalar libm for them, 3-13x slower than
+#: numpy's SIMD loops (benchmarks/b1's per-rule table), which costs more than fusing saves (measured: a fused
+#: tanh(x) * x at n = 1e5 took 8.9x numpy's time, unfused 2.5x); they are computed by numpy and become inputs
+LIBM = kernels._LIBM
 
 _DualArray = None  # bound by dualarray.py (which imports this module)
 _eval_rule = None
@@ -99,6 +106,8 @@ def lazy(rule, args):
             return None  # arrays of constants, scalar Duals, ...
     if tag is None:
         return None
+    if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
+        return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
     if size > MAX_NODES:  # compute the biggest pending argument first; it becomes a leaf of this tree
         big = max((a for a in args if type(a) is DualArray and a._lazy is not None), key=lambda a: a._lazy.size)
         force(big)
@@ -185,6 +194,8 @@ def _kernel(key, kind, count):
     if not count:
         return None
     c = _seen.get(key, 0) + 1
+    if len(_seen) > 100_000:  # generated expressions by the thousand (a hypothesis run): forget the counts
+        _seen.clear()
     _seen[key] = c
     if c < HOT:
         return None

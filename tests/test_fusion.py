@@ -169,6 +169,9 @@ def test_what_does_not_fuse_is_computed_at_once(hot):
     assert (x * col)._lazy is None  # broadcasting
     assert (x * np.arange(4.0))._lazy is None  # an array of constants
     assert (DualArray._new(np.ones(4, np.float32), np.ones((1, 4), np.float32), 0) * 2.0)._lazy is None
+    big = DualArray(np.linspace(0.1, 1, kernels.MIN_SIZE), np.ones((1, kernels.MIN_SIZE)))
+    assert np.tanh(big)._lazy is None and np.tanh(x)._lazy is not None  # numpy's SIMD tanh wins when big
+    assert np.sin(big)._lazy is not None
     H = dn.hessian(lambda v: np.sum(np.sin(v) * v), np.array([0.3, 0.7]))  # nested duals
     np.testing.assert_allclose(H, np.diag(2 * np.cos([0.3, 0.7]) - np.sin([0.3, 0.7]) * [0.3, 0.7]), rtol=1e-12)
 
