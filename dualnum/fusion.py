@@ -64,60 +64,107 @@ class Node:
 
 
 def lazy(rule, args):
-    """A pending DualArray for ``rule(*args)``, or None when this call is not fusable (then compute it now)."""
-    # written for speed, this runs for every elementwise operation: one pass over the arguments, no calls
-    DualArray, ndarray = _DualArray, np.ndarray
-    tag = shape = k = None
-    key, inputs, consts, size, nops = [], (), (), 1, 1
-    for a in args:
-        if type(a) is DualArray:
-            node = a._lazy
-            if node is None:
-                v, p = a._v, a._p
-                if type(v) is not ndarray or type(p) is not ndarray or \
-                        (v.dtype is not _F64 and v.dtype != _F64) or (p.dtype is not _F64 and p.dtype != _F64):
-                    return None  # nested duals, float32: the general path
-                s = v.shape
-                if tag is None:
-                    tag, shape, k = a.tag, s, p.shape[0]
-                    if len(s) != 1:
-                        v, p = v.reshape(-1), p.reshape(k, -1)
-                elif a.tag != tag or s != shape:
-                    return None  # nesting or broadcasting: the general path
-                elif len(s) != 1:
-                    v, p = v.reshape(-1), p.reshape(k, -1)
-                key.append("L")
-                inputs += (v, p)
-                size += 1
-            else:
-                if tag is None:
-                    tag, shape, k = a.tag, node.shape, node.k
-                elif a.tag != tag or node.shape != shape:
-                    return None
-                key.append(node.key)
-                inputs += node.inputs
-                consts += node.consts
-                size += node.size
-                nops += node.nops
-        elif type(a) is float or (isinstance(a, (float, int)) and type(a) is not bool):
-            key.append("C")
-            consts += (float(a),)
+    """A pending DualArray for ``rule(*args)``, or None when this call is not fusable (then compute it now).
+
+    An operand joins the tree as a pending expression (its key and inputs carry over), as a leaf ("L": a
+    computed float64 DualArray, whose value and partials become kernel inputs), or as a number ("C").
+    """
+    # written for speed: this runs for every elementwise operation, so the two arities are spelled out
+    if len(args) == 1:
+        return _unary(rule, args[0])
+    return _binary(rule, args[0], args[1])
+
+
+def _unary(rule, a):
+    if type(a) is not _DualArray:
+        return None
+    node = a._lazy
+    if node is None:
+        v, p = a._v, a._p
+        if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+            return None  # nested duals, float32, a non-native float64: the general path
+        shape, k = v.shape, p.shape[0]
+        if len(shape) != 1:
+            v, p = v.reshape(-1), p.reshape(k, -1)
+        if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
+            return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
+        return _pending_array(rule, (a,), a.tag, shape, k, rule.name + "(L)", (v, p), (), 2, 1)
+    if rule.name in LIBM and math.prod(node.shape) * (node.k + 1) >= kernels.MIN_SIZE:
+        return None
+    if node.size >= MAX_NODES:
+        force(a)
+        return _unary(rule, a)
+    return _pending_array(rule, (a,), a.tag, node.shape, node.k, rule.name + "(" + node.key + ")", node.inputs,
+                          node.consts, node.size + 1, node.nops + 1)
+
+
+def _binary(rule, a, b):
+    tag = None
+    if type(a) is _DualArray:
+        na = a._lazy
+        if na is None:
+            v, p = a._v, a._p
+            if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+                return None
+            shape, k = v.shape, p.shape[0]
+            if len(shape) != 1:
+                v, p = v.reshape(-1), p.reshape(k, -1)
+            ka, ia, ca, sa, oa = "L", (v, p), (), 1, 0
         else:
-            return None  # arrays of constants, scalar Duals, ...
-    if tag is None:
+            shape, k = na.shape, na.k
+            ka, ia, ca, sa, oa = na.key, na.inputs, na.consts, na.size, na.nops
+        tag = a.tag
+    elif type(a) is float or (isinstance(a, _NUMBERS) and type(a) is not bool):
+        ka, ia, ca, sa, oa = "C", (), (float(a),), 1, 0
+    else:
+        return None  # arrays of constants, scalar Duals, ...
+    if type(b) is _DualArray:
+        nb = b._lazy
+        if nb is None:
+            v, p = b._v, b._p
+            if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+                return None
+            s = v.shape
+            if tag is None:
+                shape, k, tag = s, p.shape[0], b.tag
+            elif b.tag != tag or s != shape:
+                return None  # nesting or broadcasting: the general path
+            if len(s) != 1:
+                v, p = v.reshape(-1), p.reshape(k, -1)
+            kb, ib, cb, sb, ob = "L", (v, p), (), 1, 0
+        else:
+            if tag is None:
+                shape, k, tag = nb.shape, nb.k, b.tag
+            elif b.tag != tag or nb.shape != shape:
+                return None
+            kb, ib, cb, sb, ob = nb.key, nb.inputs, nb.consts, nb.size, nb.nops
+    elif tag is not None and (type(b) is float or (isinstance(b, _NUMBERS) and type(b) is not bool)):
+        kb, ib, cb, sb, ob = "C", (), (float(b),), 1, 0
+    else:
         return None
     if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
-        return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
-    if size > MAX_NODES:  # compute the biggest pending argument first; it becomes a leaf of this tree
-        big = max((a for a in args if type(a) is DualArray and a._lazy is not None), key=lambda a: a._lazy.size)
-        force(big)
-        return lazy(rule, args)
+        return None
+    if sa + sb >= MAX_NODES:  # compute the bigger pending operand first; it becomes a leaf of this tree
+        force(a if sa >= sb else b)
+        return _binary(rule, a, b)
+    return _pending_array(rule, (a, b), tag, shape, k, f"{rule.name}({ka},{kb})", ia + ib, ca + cb, sa + sb + 1,
+                          oa + ob + 1)
+
+
+_NUMBERS = (float, int)
+
+
+def _f64(v, p):
+    # numpy's own arrays share one float64 dtype object; numba's outputs carry an equal one of their own
+    return (v.dtype is _F64 or v.dtype == _F64) and (p.dtype is _F64 or p.dtype == _F64)
+
+
+def _pending_array(rule, args, tag, shape, k, key, inputs, consts, size, nops):
+    # the key is a string, "add(sin(L),C)": strings keep their hash, a nested tuple would be rehashed per lookup
     node = Node()
     node.rule, node.args, node.shape, node.k = rule, args, shape, k
-    # the key is a string, "add(sin(L),C)": strings keep their hash, a nested tuple would be rehashed per lookup
-    node.key = rule.name + "(" + ",".join(key) + ")"
-    node.inputs, node.consts, node.size, node.nops = inputs, consts, size, nops
-    d = object.__new__(DualArray)
+    node.key, node.inputs, node.consts, node.size, node.nops = key, inputs, consts, size, nops
+    d = object.__new__(_DualArray)
     d._v = d._p = None
     d.tag, d._lazy = tag, node
     _pending.append(weakref.ref(d))

@@ -39,7 +39,7 @@ def same(a, b):
     np.testing.assert_allclose(a.partials, b.partials, rtol=1e-11, atol=1e-11)
 
 
-def groups(size=6):
+def groups(size=4):
     names = sorted(fusion.FUSABLE)
     return [names[i:i + size] for i in range(0, len(names), size)]
 
