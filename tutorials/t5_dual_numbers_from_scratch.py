@@ -207,6 +207,10 @@ n_big, _, _, tf_big, tr_big, _, _ = rows[-1]
 print(f"at n = {n_big}: forward {tf_big * 1e3:.2f} ms, reverse {tr_big * 1e3:.3f} ms "
       f"-> reverse is {tf_big / tr_big:.0f}x faster (timings vary from machine to machine)")
 print(f"in units of one evaluation of f: forward {tf_big / rows[-1][5]:.0f}x, reverse {tr_big / rows[-1][5]:.0f}x")
+cross = next((n for n, _, _, tf, tr, _, _ in rows if tf > tr), None)
+if cross is not None and cross > rows[0][0]:
+    print(f"with few inputs forward mode wins (one pass, no tape to record and sweep back); here reverse mode "
+          f"takes over from n = {cross}")
 print("forward mode's time grows with n (more directions to push through every operation); reverse mode's stays "
       "nearly flat here\n(one recorded pass and one sweep back; its cost grows only like f's own cost, which "
       "is tiny next to the Python overhead at these sizes)")
