@@ -5,6 +5,9 @@ of the same name in :mod:`dualnum.rules` (value = f(x), partials = f'(x) · part
 ``__array_function__`` handles reductions, ``@``/``dot``, reshaping, indexing, joining and the rest. A numpy
 function without a rule raises ``TypeError`` naming it; nothing ever drops a derivative silently.
 
+An elementwise result may be *pending* (:mod:`dualnum.fusion`): it is computed, fused with the operations
+that follow it, when its ``value`` or ``partials`` is first read -- which every handler below does.
+
 ``value`` and ``partials`` are plain float arrays, or DualArrays of an older tag when duals are nested
 (forward-over-forward: Hessians). Every operation below is written once, generically, so nesting works at
 any depth: the value of a nested array is itself a DualArray, and numpy dispatch recurses into it.

@@ -337,25 +337,36 @@ def source(tree, kind):
     def block(lines, depth):
         return [" " * (4 * depth) + s for s in lines]
 
-    # with DUALNUM_PARALLEL=1 the element loops are split across threads, except where k > 1 partial sums
-    # would be shared (numba reduces scalars across threads, not array elements)
-    par = "prange" if kernels.PARALLEL else "range"
+    def loop(rng, k1, depth):
+        """The element loop (k1: the one-direction form), as statements at ``depth``."""
+        if k1:
+            inner = vals + [s.replace("[J, i]", "[0, i]") for s in tans]
+            inner += [f"sv += {root_v}", f"s0 += {root_g}"] if total else \
+                [f"out[0, i] = {root_v}", f"out[1, i] = {root_g}"]
+            return block([f"for i in {rng}(n):", *block(inner, 1)], depth)
+        return block([f"for i in {rng}(n):",
+                      *block(vals + [f"sv += {root_v}" if total else f"out[0, i] = {root_v}"], 1),
+                      "    for j in range(k):",
+                      *block([s.replace("[J, i]", "[j, i]") for s in tans], 2),
+                      "        " + (f"sp[j] += {root_g}" if total else f"out[j + 1, i] = {root_g}")], depth)
+
+    def either(k1, depth):
+        """With DUALNUM_PARALLEL=1, big loops are split across threads (small ones would only pay the start-up),
+        except where k > 1 partial sums would be shared: numba reduces scalars across threads, not arrays."""
+        if not kernels.PARALLEL or (total and not k1):
+            return loop("range", k1, depth)
+        return block([f"if n * (k + 1) >= {kernels.MIN_SIZE}:", *loop("prange", k1, 1),
+                      "else:", *loop("range", k1, 1)], depth)
+
     body = [
         "n = a0.shape[0]",
         *(["sv = 0.0", "sp = np.zeros(k)"] if total else ["out = np.empty((k + 1, n))"]),
         "if k == 1:",
         *(["    s0 = 0.0"] if total else []),
-        f"    for i in {par}(n):",
-        *block(vals + [s.replace("[J, i]", "[0, i]") for s in tans], 2),
-        *block([f"sv += {root_v}", f"s0 += {root_g}"] if total
-               else [f"out[0, i] = {root_v}", f"out[1, i] = {root_g}"], 2),
+        *either(True, 1),
         *(["    sp[0] = s0"] if total else []),
         "    return " + ("sv, sp" if total else "out"),
-        f"for i in {'range' if total else par}(n):",
-        *block(vals + [f"sv += {root_v}" if total else f"out[0, i] = {root_v}"], 1),
-        "    for j in range(k):",
-        *block([s.replace("[J, i]", "[j, i]") for s in tans], 2),
-        "        " + (f"sp[j] += {root_g}" if total else f"out[j + 1, i] = {root_g}"),
+        *either(False, 0),
         "return " + ("sv, sp" if total else "out"),
     ]
     lines = ["import numpy as np", "from numba import njit, prange",
