@@ -175,14 +175,13 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         fusable = rule.name in fusion.FUSABLE
 
         def op(self, other):
-            args = (other, self) if reflected else (self, other)
-            if fusable and fusion.ENABLED and kernels.ENABLED:
-                z = fusion.lazy(rule, args)  # pending: computed, fused with what follows, when first read
+            if fusable and fusion.ENABLED and kernels.ENABLED:  # pending: computed, fused, when first read
+                z = fusion.binary(rule, other, self) if reflected else fusion.binary(rule, self, other)
                 if z is not None:
                     return z
             if type(other) in DEFER_TO:
                 return NotImplemented
-            return _eval_rule(rule, [_const(a) for a in args])
+            return _eval_rule(rule, [_const(other), self] if reflected else [self, _const(other)])
         op.__name__ = f"__{'r' if reflected else ''}{rule.name}__"
         return op
 
@@ -194,7 +193,10 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     def __pow__(self, other):
         if (type(other) is int or type(other) is float) and other in _POWER_SHORTCUTS:  # x**2: the hot path
-            return apply_rule(rules.RULES[_POWER_SHORTCUTS[other]], (self,))
+            rule = rules.RULES[_POWER_SHORTCUTS[other]]
+            z = fusion.unary(rule, self) if fusion.ENABLED and kernels.ENABLED and rule.name in fusion.FUSABLE \
+                else None
+            return z if z is not None else apply_rule(rule, (self,))
         if type(other) in DEFER_TO:
             return NotImplemented
         return dispatch_ufunc(np.power, "__call__", (self, other), {})

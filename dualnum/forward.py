@@ -97,6 +97,19 @@ def _seed(x, offset, start, c, tag):
 
 
 _UNIT_BLOCKS: dict = {}
+_EYES: dict = {}
+
+
+def _unit_rows(n, start, c):
+    """Rows start .. start + c of the n × n identity: the seeds of one chunk of a one-array gradient."""
+    if n > 1024:
+        return readonly(np.eye(c, n, start))
+    e = _EYES.get(n)
+    if e is None:
+        if len(_EYES) > 8:
+            _EYES.clear()
+        e = _EYES[n] = readonly(np.eye(n))  # at most 8 MiB, kept: seeds repeat from call to call
+    return e[start:start + c]
 
 
 def _unit_block(c, m, k):
@@ -181,19 +194,25 @@ def derivative(f, x, order: int = 1):
 
 def gradient(f, *args, chunk: int | None = None):
     """∇f for scalar f, with respect to every argument: a tuple, one entry per argument, each of its shape."""
-    if len(args) == 1 and chunk is None:  # the common case, one array and one pass, without the bookkeeping
+    if len(args) == 1:  # the common case, one array, without the bookkeeping of several arguments
         x = as_input(args[0], "gradient", 1)
-        if type(x) is np.ndarray and x.size <= DEFAULT_CHUNK_THRESHOLD:
+        if type(x) is np.ndarray and x.size:
             n = x.size
-            tag = new_tag()
-            y = f(DualArray._new(x, _unit_block(n, n, 0).reshape((n,) + x.shape), tag))
-            if type(y) is DualArray and y.tag == tag and y.ndim == 0:
-                return (y.partials.reshape(x.shape),)
-            yv, p = _read(y, tag, n, "gradient")
-            if _size_any(yv) != 1:
-                raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of "
-                                 f"shape {_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
-            return (np.reshape(p, x.shape),)
+            c = min(chunk or chunk_size(n), n)
+            pieces = []
+            for start in range(0, n, c):
+                cc = min(c, n - start)
+                tag = new_tag()
+                y = f(DualArray._new(x, _unit_rows(n, start, cc).reshape((cc,) + x.shape), tag))
+                if type(y) is DualArray and y.tag == tag and y.ndim == 0:
+                    p = y.partials
+                else:
+                    yv, p = _read(y, tag, cc, "gradient")
+                    if _size_any(yv) != 1:
+                        raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array "
+                                         f"of shape {_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
+                pieces.append(p.reshape(cc) if type(p) is np.ndarray else np.reshape(p, (cc,)))
+            return ((pieces[0] if len(pieces) == 1 else np.concatenate(pieces)).reshape(x.shape),)
     if not args:
         raise TypeError("gradient(f, *args) needs at least one argument to differentiate with respect to")
     xs = [as_input(a, "gradient", i + 1) for i, a in enumerate(args)]

@@ -49,7 +49,8 @@ _eval_rule = None
 _pending: list = []  # weak references to DualArrays that may hold an expression not yet computed
 _seen: dict = {}  # tree key -> how many times it was computed operation by operation
 _compiled: dict = {}  # tree key -> compiled kernel, or None if it failed to compile
-_F64 = np.dtype(np.float64)
+_F64 = np.dtype(np.float64)  # numpy's arrays share this object; numba's outputs carry an equal one of their own
+_ndarray = np.ndarray
 
 
 def bind(dualarray_cls, eval_rule):
@@ -71,17 +72,18 @@ def lazy(rule, args):
     """
     # written for speed: this runs for every elementwise operation, so the two arities are spelled out
     if len(args) == 1:
-        return _unary(rule, args[0])
-    return _binary(rule, args[0], args[1])
+        return unary(rule, args[0])
+    return binary(rule, args[0], args[1])
 
 
-def _unary(rule, a):
+def unary(rule, a):
     if type(a) is not _DualArray:
         return None
     node = a._lazy
     if node is None:
         v, p = a._v, a._p
-        if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+        if type(v) is not _ndarray or type(p) is not _ndarray or (v.dtype is not _F64 and v.dtype != _F64) or \
+                (p.dtype is not _F64 and p.dtype != _F64):
             return None  # nested duals, float32, a non-native float64: the general path
         shape, k = v.shape, p.shape[0]
         if len(shape) != 1:
@@ -93,18 +95,19 @@ def _unary(rule, a):
         return None
     if node.size >= MAX_NODES:
         force(a)
-        return _unary(rule, a)
+        return unary(rule, a)
     return _pending_array(rule, (a,), a.tag, node.shape, node.k, rule.name + "(" + node.key + ")", node.inputs,
                           node.consts, node.size + 1, node.nops + 1)
 
 
-def _binary(rule, a, b):
+def binary(rule, a, b):
     tag = None
     if type(a) is _DualArray:
         na = a._lazy
         if na is None:
             v, p = a._v, a._p
-            if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+            if type(v) is not _ndarray or type(p) is not _ndarray or (v.dtype is not _F64 and v.dtype != _F64) or \
+                    (p.dtype is not _F64 and p.dtype != _F64):
                 return None
             shape, k = v.shape, p.shape[0]
             if len(shape) != 1:
@@ -122,7 +125,8 @@ def _binary(rule, a, b):
         nb = b._lazy
         if nb is None:
             v, p = b._v, b._p
-            if type(v) is not np.ndarray or type(p) is not np.ndarray or not _f64(v, p):
+            if type(v) is not _ndarray or type(p) is not _ndarray or (v.dtype is not _F64 and v.dtype != _F64) or \
+                    (p.dtype is not _F64 and p.dtype != _F64):
                 return None
             s = v.shape
             if tag is None:
@@ -146,7 +150,7 @@ def _binary(rule, a, b):
         return None
     if sa + sb >= MAX_NODES:  # compute the bigger pending operand first; it becomes a leaf of this tree
         force(a if sa >= sb else b)
-        return _binary(rule, a, b)
+        return binary(rule, a, b)
     return _pending_array(rule, (a, b), tag, shape, k, f"{rule.name}({ka},{kb})", ia + ib, ca + cb, sa + sb + 1,
                           oa + ob + 1)
 
@@ -154,9 +158,6 @@ def _binary(rule, a, b):
 _NUMBERS = (float, int)
 
 
-def _f64(v, p):
-    # numpy's own arrays share one float64 dtype object; numba's outputs carry an equal one of their own
-    return (v.dtype is _F64 or v.dtype == _F64) and (p.dtype is _F64 or p.dtype == _F64)
 
 
 def _pending_array(rule, args, tag, shape, k, key, inputs, consts, size, nops):
