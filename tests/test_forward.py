@@ -139,6 +139,18 @@ def test_chunking_gives_the_same_gradient(chunk):
     np.testing.assert_allclose(gy, ny, rtol=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape,chunk", [((7,), 1), ((7,), 3), ((3, 4), 5), ((3, 4), None), ((1100,), None),
+                                         ((1100,), 400)])
+def test_one_array_gradient_in_chunks_matches_the_closed_form(shape, chunk):
+    x = np.linspace(-1.0, 1.2, math.prod(shape)).reshape(shape)
+    f = lambda v: np.sum(np.sin(v) * v**2)  # noqa: E731
+    g, = gradient(f, x, chunk=chunk)
+    assert g.shape == shape
+    np.testing.assert_allclose(g, np.cos(x) * x**2 + 2 * x * np.sin(x), rtol=1e-13, atol=1e-15)
+    g2, = gradient(lambda v: np.sum(v**3).item(), x, chunk=chunk)  # a scalar Dual, not a 0-d DualArray
+    np.testing.assert_allclose(g2, 3 * x**2, rtol=1e-13)
+
+
 def test_chunk_size_heuristic():
     assert dn.chunk_size(5) == 5
     assert dn.chunk_size(100, threshold=12) == 12  # ceil(100 / ceil(100/12)) = ceil(100/9) = 12
