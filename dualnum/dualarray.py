@@ -216,7 +216,9 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     # ---- indexing --------------------------------------------------------------------------------------------
     def __getitem__(self, idx):
         if type(idx) is slice and self._lazy is None and type(self._v) is np.ndarray and self._v.ndim:
-            return DualArray._new(self._v[idx], self._p[:, idx], self.tag)  # x[1:]: the hot path
+            d = object.__new__(DualArray)  # x[1:]: the hot path
+            d._v, d._p, d.tag, d._lazy = self._v[idx], self._p[:, idx], self.tag, None
+            return d
         idx = _clean_index(idx)
         v = self.value[idx]
         p = _index_partials(self.partials, idx, _shape(v))

@@ -206,7 +206,7 @@ def force_all():
 def sum_all(d):
     """np.sum(d) over every axis for a pending d, fused when its tree is hot; None: sum the computed array."""
     node = d._lazy
-    skey = "sum:" + node.key
+    skey = ("sum", node.key)  # a tuple of the key: hashing it reuses the string's cached hash
     kern = _compiled.get(skey) or _kernel(skey, "sum", True)
     if kern is None:
         force(d, count=False)  # counted as a sum, not as an array of its own
@@ -247,7 +247,7 @@ def _kernel(key, kind, count):
     _seen[key] = c
     if c < HOT:
         return None
-    _compiled[key] = kern = _compile(parse(key[4:] if kind == "sum" else key), kind)
+    _compiled[key] = kern = _compile(parse(key[1] if kind == "sum" else key), kind)
     return kern
 
 
