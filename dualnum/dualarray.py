@@ -209,6 +209,10 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if func is np.sum and self._lazy is not None and not kwargs and len(args) == 1 and args[0] is self:
+            s = fusion.sum_all(self)  # np.sum(pending expression): the fused loop accumulates, nothing stored
+            if s is not None:
+                return s
         if DEFER_TO and not DEFER_TO.isdisjoint(types):
             return NotImplemented
         return dispatch_function(func, args, kwargs)

@@ -109,7 +109,7 @@ def _unit_rows(n, start, c):
         if len(_EYES) > 8:
             _EYES.clear()
         e = _EYES[n] = readonly(np.eye(n))  # at most 8 MiB, kept: seeds repeat from call to call
-    return e[start:start + c]
+    return e if c == n else e[start:start + c]
 
 
 def _unit_block(c, m, k):
@@ -203,9 +203,10 @@ def gradient(f, *args, chunk: int | None = None):
             for start in range(0, n, c):
                 cc = min(c, n - start)
                 tag = new_tag()
-                y = f(DualArray._new(x, _unit_rows(n, start, cc).reshape((cc,) + x.shape), tag))
-                if type(y) is DualArray and y.tag == tag and y.ndim == 0:
-                    p = y.partials
+                seeds = _unit_rows(n, start, cc)
+                y = f(DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
+                if type(y) is DualArray and y.tag == tag and y._lazy is None and y._v.ndim == 0:
+                    p = y._p  # np.sum's 0-d result, computed: the common case
                 else:
                     yv, p = _read(y, tag, cc, "gradient")
                     if _size_any(yv) != 1:
