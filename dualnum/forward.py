@@ -205,14 +205,7 @@ def gradient(f, *args, chunk: int | None = None):
                 tag = new_tag()
                 seeds = _unit_rows(n, start, cc)
                 y = f(DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
-                if type(y) is DualArray and y.tag == tag and y._lazy is None and y._v.ndim == 0:
-                    p = y._p  # np.sum's 0-d result, computed: the common case
-                else:
-                    yv, p = _read(y, tag, cc, "gradient")
-                    if _size_any(yv) != 1:
-                        raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array "
-                                         f"of shape {_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
-                pieces.append(p.reshape(cc) if type(p) is np.ndarray else np.reshape(p, (cc,)))
+                pieces.append(_scalar_partials(y, tag, cc))
             return ((pieces[0] if len(pieces) == 1 else np.concatenate(pieces)).reshape(x.shape),)
     if not args:
         raise TypeError("gradient(f, *args) needs at least one argument to differentiate with respect to")
@@ -226,24 +219,27 @@ def gradient(f, *args, chunk: int | None = None):
     for start in range(0, n, c):
         cc = min(c, n - start)
         tag = new_tag()
-        y = f(*[_seed(x, offsets[i], start, cc, tag) for i, x in enumerate(xs)])
-        if type(y) is DualArray and y.tag == tag and y.ndim == 0:  # the common case: a scalar from np.sum
-            p = y.partials
-        else:
-            yv, p = _read(y, tag, cc, "gradient")
-            if _size_any(yv) != 1:
-                raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of "
-                                 f"shape {_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
-        pieces.append(p.reshape(cc) if type(p) is np.ndarray else np.reshape(p, (cc,)))
+        pieces.append(_scalar_partials(f(*[_seed(x, offsets[i], start, cc, tag) for i, x in enumerate(xs)]),
+                                       tag, cc))
     flat = pieces[0] if len(pieces) == 1 else _join(pieces) if pieces else np.zeros(0)
-    if len(xs) == 1 and type(flat) is np.ndarray and type(xs[0]) is np.ndarray:
-        return (flat.reshape(xs[0].shape),)
     out = []
     for i, x in enumerate(xs):
         g = flat[offsets[i]:offsets[i + 1]]
         out.append(_plain(g[0]) if type(x) in (float, Dual) else
                    g.reshape(x.shape) if type(g) is np.ndarray else np.reshape(g, x.shape))
     return tuple(out)
+
+
+def _scalar_partials(y, tag, c):
+    """The c partials of f's output y at this tag, which must be a scalar."""
+    if type(y) is DualArray and y.tag == tag and y._lazy is None and y._v.ndim == 0:
+        p = y._p  # np.sum's 0-d result, computed: the common case
+    else:
+        yv, p = _read(y, tag, c, "gradient")
+        if _size_any(yv) != 1:
+            raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of shape "
+                             f"{_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
+    return p.reshape(c) if type(p) is np.ndarray else np.reshape(p, (c,))
 
 
 def _size_any(y):
