@@ -224,3 +224,43 @@ def test_a_pending_array_meets_every_other_path(hot):
     ]
     for got, want in checks:
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+
+
+UNARY = [np.sin, np.cos, np.tanh, lambda a: np.exp(0.3 * a), lambda a: a * a, lambda a: -a, lambda a: 2.0 - a,
+         np.arctan, lambda a: np.sqrt(1.0 + a * a)]
+BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / (1.0 + b * b),
+          np.maximum, np.hypot, np.arctan2, lambda a, b: 0.5 * a + b * 1.5]
+
+
+def random_expression(rng, depth):
+    """f(x, y) built from random elementwise operations: a tree of depth ≤ depth over x, y and numbers."""
+    if depth == 0 or rng.random() < 0.2:
+        leaf = rng.integers(3)
+        c = float(rng.uniform(-1, 1))
+        return (lambda x, y: x) if leaf == 0 else (lambda x, y: y) if leaf == 1 else (lambda x, y: x * c)
+    if rng.random() < 0.4:
+        op, a = UNARY[rng.integers(len(UNARY))], random_expression(rng, depth - 1)
+        return lambda x, y: op(a(x, y))
+    op = BINARY[rng.integers(len(BINARY))]
+    a, b = random_expression(rng, depth - 1), random_expression(rng, depth - 1)
+    return lambda x, y: op(a(x, y), b(x, y))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_trees_fuse_to_the_unfused_result(hot, seed):
+    rng = np.random.default_rng(seed)
+    shape = [(5,), (2, 3)][seed % 2]
+    x = DualArray(rng.uniform(-1.5, 1.5, shape), rng.standard_normal((3,) + shape))
+    y = DualArray(rng.uniform(-1.5, 1.5, shape), rng.standard_normal((3,) + shape))
+    for _ in range(50):  # draw until the tree has a few operations to fuse
+        f = random_expression(rng, 4)
+        pending = f(x, y)._lazy
+        if pending is not None and pending.nops >= 4:
+            break
+    else:
+        raise AssertionError("no random tree with four operations in 50 draws")
+    ref, ref_sum = unfused(lambda: f(x, y)), unfused(lambda: np.sum(f(x, y)))
+    for _ in range(2):  # compiled on the first, reused on the second
+        got, got_sum = f(x, y), np.sum(f(x, y))
+        same(got, ref)
+        same(got_sum, ref_sum)
