@@ -193,10 +193,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     def __pow__(self, other):
         if (type(other) is int or type(other) is float) and other in _POWER_SHORTCUTS:  # x**2: the hot path
-            rule = rules.RULES[_POWER_SHORTCUTS[other]]
-            z = fusion.unary(rule, self) if fusion.ENABLED and kernels.ENABLED and rule.name in fusion.FUSABLE \
-                else None
-            return z if z is not None else apply_rule(rule, (self,))
+            return apply_rule(rules.RULES[_POWER_SHORTCUTS[other]], (self,))
         if type(other) in DEFER_TO:
             return NotImplemented
         return dispatch_ufunc(np.power, "__call__", (self, other), {})
@@ -357,7 +354,8 @@ def _const(a):
 def apply_rule(rule, args):
     """value = f(values); partials = Σᵢ ∂f/∂xᵢ · partialsᵢ over the arguments that carry the outermost tag."""
     if fusion.ENABLED and kernels.ENABLED and rule.name in fusion.FUSABLE:
-        z = fusion.lazy(rule, args)  # pending: computed, fused with what follows, when first read
+        # pending: computed, fused with what follows, when first read
+        z = fusion.unary(rule, args[0]) if len(args) == 1 else fusion.binary(rule, args[0], args[1])
         if z is not None:
             return z
     return _eval_rule(rule, [_const(a) for a in args])

@@ -64,19 +64,12 @@ class Node:
     __slots__ = ("rule", "args", "shape", "k", "key", "inputs", "consts", "size", "nops")
 
 
-def lazy(rule, args):
-    """A pending DualArray for ``rule(*args)``, or None when this call is not fusable (then compute it now).
-
-    An operand joins the tree as a pending expression (its key and inputs carry over), as a leaf ("L": a
-    computed float64 DualArray, whose value and partials become kernel inputs), or as a number ("C").
-    """
-    # written for speed: this runs for every elementwise operation, so the two arities are spelled out
-    if len(args) == 1:
-        return unary(rule, args[0])
-    return binary(rule, args[0], args[1])
-
+# An operand joins a tree as a pending expression (its key and inputs carry over), as a leaf ("L": a computed
+# float64 DualArray, whose value and partials become kernel inputs), or as a number ("C"). unary and binary run
+# for every elementwise operation, so they are written for speed: each operand spelled out, no helper calls.
 
 def unary(rule, a):
+    """A pending DualArray for ``rule(a)``, or None when the call is not fusable (then compute it now)."""
     if type(a) is not _DualArray:
         return None
     node = a._lazy
@@ -101,6 +94,7 @@ def unary(rule, a):
 
 
 def binary(rule, a, b):
+    """A pending DualArray for ``rule(a, b)``, or None when the call is not fusable (then compute it now)."""
     tag = None
     if type(a) is _DualArray:
         na = a._lazy
