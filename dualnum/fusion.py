@@ -17,7 +17,9 @@ go), never by values: one compiled loop serves every call. Kernels are cached on
 ``DUALNUM_FUSE=0`` turns fusion off; results are the same to rounding either way (tests compare them).
 
 Writing into any DualArray (``x[i] = ...``) first computes every pending expression, so none can see the
-new contents of an array it was built from. One difference remains visible: a compiled loop computes
+new contents of an array it was built from. (Writing into the *numpy* array under an input, behind the
+DualArray's back, is not seen: an expression still pending then reads the new numbers.) One difference
+remains visible: a compiled loop computes
 ``log(-1)`` or ``1/0`` silently (NaN, inf), where numpy's path would also print a RuntimeWarning.
 """
 from __future__ import annotations
@@ -47,6 +49,7 @@ LIBM = kernels._LIBM
 _DualArray = None  # bound by dualarray.py (which imports this module)
 _eval_rule = None
 _pending: list = []  # weak references to DualArrays that may hold an expression not yet computed
+_limit = [4096]  # _pending's length that triggers a clean-up
 _seen: dict = {}  # tree key -> how many times it was computed operation by operation
 _compiled: dict = {}  # tree key -> compiled kernel, or None if it failed to compile
 _F64 = np.dtype(np.float64)  # numpy's arrays share this object; numba's outputs carry an equal one of their own
@@ -163,8 +166,9 @@ def _pending_array(rule, args, tag, shape, k, key, inputs, consts, size, nops):
     d._v = d._p = None
     d.tag, d._lazy = tag, node
     _pending.append(weakref.ref(d))
-    if len(_pending) > 4096:
+    if len(_pending) > _limit[0]:  # drop the computed and the collected; the limit grows with what stays
         _pending[:] = [r for r in _pending if (e := r()) is not None and e._lazy is not None]
+        _limit[0] = max(4096, 2 * len(_pending))
     return d
 
 

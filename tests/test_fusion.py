@@ -264,3 +264,11 @@ def test_random_trees_fuse_to_the_unfused_result(hot, seed):
         got, got_sum = f(x, y), np.sum(f(x, y))
         same(got, ref)
         same(got_sum, ref_sum)
+
+
+def test_many_live_pending_arrays_are_all_computed_before_a_write(hot):
+    x = DualArray(np.linspace(0, 1, 3), np.ones((1, 3)))
+    kept = [x * float(i) for i in range(20_000)]  # all alive and pending, past several clean-ups of the registry
+    np.testing.assert_allclose(kept[-1].partials, [[19_999.0] * 3])
+    x[0] = 5.0  # computes all 20 000 first
+    assert all(k._lazy is None for k in kept) and kept[7].value[0] == 0.0
