@@ -206,7 +206,10 @@ def gradient(f, *args, chunk: int | None = None):
                 seeds = _unit_rows(n, start, cc)
                 y = f(DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
                 pieces.append(_scalar_partials(y, tag, cc))
-            return ((pieces[0] if len(pieces) == 1 else np.concatenate(pieces)).reshape(x.shape),)
+            g = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            if type(g) is np.ndarray and not g.flags.writeable:
+                g = g.copy()  # f returned a view of the seeds (f = lambda v: v.reshape(())): the caller owns g
+            return (g if x.ndim == 1 and type(g) is np.ndarray else np.reshape(g, x.shape),)
     if not args:
         raise TypeError("gradient(f, *args) needs at least one argument to differentiate with respect to")
     xs = [as_input(a, "gradient", i + 1) for i, a in enumerate(args)]
@@ -233,12 +236,11 @@ def gradient(f, *args, chunk: int | None = None):
 def _scalar_partials(y, tag, c):
     """The c partials of f's output y at this tag, which must be a scalar."""
     if type(y) is DualArray and y.tag == tag and y._lazy is None and y._v.ndim == 0:
-        p = y._p  # np.sum's 0-d result, computed: the common case
-    else:
-        yv, p = _read(y, tag, c, "gradient")
-        if _size_any(yv) != 1:
-            raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of shape "
-                             f"{_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
+        return y._p  # np.sum's 0-d result, computed (the common case): its partials have shape (c,) already
+    yv, p = _read(y, tag, c, "gradient")
+    if _size_any(yv) != 1:
+        raise ValueError(f"gradient(f, ...) needs f to return a scalar, but f returned an array of shape "
+                         f"{_primal_shape(yv)}: perhaps you meant jacobian(f, x)")
     return p.reshape(c) if type(p) is np.ndarray else np.reshape(p, (c,))
 
 

@@ -210,12 +210,13 @@ def sum_all(d):
         force(d, count=False)  # counted as a sum, not as an array of its own
         return None
     try:
-        v, p = kern(node.k, *node.inputs, *node.consts)
+        out = np.empty(node.k + 1)  # [value, k partials]: filled in place, nothing for numba to box
+        kern(out, *node.inputs, *node.consts)
     except Exception:
         _compiled[skey] = None
         force(d, count=False)
         return None
-    return _DualArray._new(np.asarray(v), p, d.tag)
+    return _DualArray._new(np.asarray(out[0]), out[1:], d.tag)
 
 
 def _done(d, v, p):
@@ -325,7 +326,8 @@ def source(tree, kind):
 
     root_v, root_g = walk(tree)
     nl, nc = counter["L"], counter["C"]
-    params = ", ".join(["k"] + [f"a{i}, p{i}" for i in range(nl)] + [f"c{i}" for i in range(nc)])
+    params = ", ".join(["out" if kind == "sum" else "k"] + [f"a{i}, p{i}" for i in range(nl)] +
+                       [f"c{i}" for i in range(nc)])
     for name, rule in used.items():
         head.append(f"_f_{name} = _c(_R[{name!r}].f, {rule.arity})")
         for i, d in enumerate(rule.partials):
@@ -359,14 +361,16 @@ def source(tree, kind):
 
     body = [
         "n = a0.shape[0]",
-        *(["sv = 0.0", "sp = np.zeros(k)"] if total else ["out = np.empty((k + 1, n))"]),
+        *(["k = out.shape[0] - 1", "sv = 0.0", "sp = out[1:]", "sp[:] = 0.0"] if total
+          else ["out = np.empty((k + 1, n))"]),
         "if k == 1:",
         *(["    s0 = 0.0"] if total else []),
         *either(True, 1),
-        *(["    sp[0] = s0"] if total else []),
-        "    return " + ("sv, sp" if total else "out"),
+        *(["    sp[0] = s0", "    out[0] = sv"] if total else []),
+        "    return" + ("" if total else " out"),
         *either(False, 0),
-        "return " + ("sv, sp" if total else "out"),
+        *(["out[0] = sv"] if total else []),
+        "return" + ("" if total else " out"),
     ]
     lines = ["import numpy as np", "from numba import njit, prange",
              "from dualnum.kernels import compile_formula as _c", "from dualnum.rules import RULES as _R", "",

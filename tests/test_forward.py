@@ -151,6 +151,12 @@ def test_one_array_gradient_in_chunks_matches_the_closed_form(shape, chunk):
     np.testing.assert_allclose(g2, 3 * x**2, rtol=1e-13)
 
 
+def test_a_gradient_is_the_callers_to_write_into():
+    g, = gradient(lambda v: v.reshape(()), np.array([2.0]))  # the output is a view of the seeds themselves
+    g[0] = 5.0
+    assert gradient(lambda v: v.reshape(()), np.array([2.0]))[0][0] == 1.0
+
+
 def test_chunk_size_heuristic():
     assert dn.chunk_size(5) == 5
     assert dn.chunk_size(100, threshold=12) == 12  # ceil(100 / ceil(100/12)) = ceil(100/9) = 12
