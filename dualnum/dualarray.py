@@ -420,7 +420,7 @@ def readonly(a):
     if not isinstance(a, np.ndarray):
         return a.copy()  # a nested DualArray: no read-only flag to lean on
     a = a.view()
-    a.flags.writeable = False
+    a.setflags(write=False)  # (a.flags.writeable = False builds a flags object first: twice the time)
     return a
 
 

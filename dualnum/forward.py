@@ -19,6 +19,7 @@ from .tags import new_tag
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
 #: pass, so larger chunks pay off here (see benchmarks/).
 DEFAULT_CHUNK_THRESHOLD = 64
+_F64 = np.dtype(np.float64)
 
 
 def chunk_size(n: int, threshold: int = DEFAULT_CHUNK_THRESHOLD) -> int:
@@ -38,8 +39,10 @@ def _describe(x):
 
 def as_input(x, fname, pos=None):
     """A differentiation input as float, float ndarray, or (nested) dual; students get a clear message."""
-    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim:  # the common case, checked first
-        return readonly(x)
+    if type(x) is np.ndarray and x.dtype is _F64 and x.ndim:  # the common case, checked first
+        x = x.view()
+        x.setflags(write=False)  # no copy of the caller's array, and no way to write into it
+        return x
     where = f"{fname}: argument {pos}" if pos is not None else f"{fname}: x"
     if type(x) is Dual or isinstance(x, DualArray):
         return x
