@@ -272,3 +272,15 @@ def test_many_live_pending_arrays_are_all_computed_before_a_write(hot):
     np.testing.assert_allclose(kept[-1].partials, [[19_999.0] * 3])
     x[0] = 5.0  # computes all 20 000 first
     assert all(k._lazy is None for k in kept) and kept[7].value[0] == 0.0
+
+
+def test_DUALNUM_FUSE_0_switches_fusion_off_in_a_fresh_process():
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np; from dualnum import fusion; from dualnum.dualarray import DualArray; "
+            "x = DualArray(np.ones(3), np.ones((1, 3))); print(fusion.ENABLED, (x * x + 1.0)._lazy is None)")
+    for env, want in (({"DUALNUM_FUSE": "0"}, "False True"), ({}, "True False")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "DUALNUM_FUSE": "1", **env})
+        assert out.stdout.split() == want.split()
