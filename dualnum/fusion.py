@@ -49,7 +49,7 @@ LIBM = kernels._LIBM
 _DualArray = None  # bound by dualarray.py (which imports this module)
 _eval_rule = None
 _pending: list = []  # weak references to DualArrays that may hold an expression not yet computed
-_limit = [4096]  # _pending's length that triggers a clean-up
+_limit = 4096  # _pending's length that triggers a clean-up
 _seen: dict = {}  # tree key -> how many times it was computed operation by operation
 _compiled: dict = {}  # tree key -> compiled kernel, or None if it failed to compile
 _F64 = np.dtype(np.float64)  # numpy's arrays share this object; numba's outputs carry an equal one of their own
@@ -155,8 +155,6 @@ def binary(rule, a, b):
 _NUMBERS = (float, int)
 
 
-
-
 def _pending_array(rule, args, tag, shape, k, key, inputs, consts, size, nops):
     # the key is a string, "add(sin(L),C)": strings keep their hash, a nested tuple would be rehashed per lookup
     node = Node()
@@ -166,10 +164,15 @@ def _pending_array(rule, args, tag, shape, k, key, inputs, consts, size, nops):
     d._v = d._p = None
     d.tag, d._lazy = tag, node
     _pending.append(weakref.ref(d))
-    if len(_pending) > _limit[0]:  # drop the computed and the collected; the limit grows with what stays
-        _pending[:] = [r for r in _pending if (e := r()) is not None and e._lazy is not None]
-        _limit[0] = max(4096, 2 * len(_pending))
+    if len(_pending) > _limit:  # drop the computed and the collected; the limit grows with what stays
+        _clean_up()
     return d
+
+
+def _clean_up():
+    global _limit
+    _pending[:] = [r for r in _pending if (e := r()) is not None and e._lazy is not None]
+    _limit = max(4096, 2 * len(_pending))
 
 
 def force(d, count=True):
