@@ -99,33 +99,19 @@ def _seed(x, offset, start, c, tag):
     return DualArray._new(x, _unit_block(c, m, start - offset).reshape((c,) + x.shape), tag)
 
 
-_UNIT_BLOCKS: dict = {}
 _EYES: dict = {}
 
 
-def _unit_rows(n, start, c):
-    """Rows start .. start + c of the n × n identity: the seeds of one chunk of a one-array gradient."""
-    if n > 1024:
-        return readonly(np.eye(c, n, start))
-    e = _EYES.get(n)
-    if e is None:
-        if len(_EYES) > 8:
-            _EYES.clear()
-        e = _EYES[n] = readonly(np.eye(n))  # at most 8 MiB, kept: seeds repeat from call to call
-    return e if c == n else e[start:start + c]
-
-
 def _unit_block(c, m, k):
-    """P[j, i] = 1 where i = j + k, else 0 (np.eye(c, m, k)): read-only, and kept when small (seeds repeat)."""
-    key = (c, m, k)
-    p = _UNIT_BLOCKS.get(key)
-    if p is None:
-        p = readonly(np.eye(c, m, k))
-        if c * m <= 1 << 16:
-            if len(_UNIT_BLOCKS) > 256:
-                _UNIT_BLOCKS.clear()
-            _UNIT_BLOCKS[key] = p
-    return p
+    """P[j, i] = 1 where i = j + k, else 0 (np.eye(c, m, k)), read-only: c seed directions for m inputs."""
+    if 0 <= k and k + c <= m <= 1024:  # rows k .. k + c of the m × m identity, which is kept: seeds repeat
+        e = _EYES.get(m)
+        if e is None:
+            if len(_EYES) > 8:
+                _EYES.clear()
+            e = _EYES[m] = readonly(np.eye(m))  # at most 8 MiB
+        return e if c == m else e[k:k + c]
+    return readonly(np.eye(c, m, k))
 
 
 def _check_escape(y, tag):
@@ -206,7 +192,7 @@ def gradient(f, *args, chunk: int | None = None):
             for start in range(0, n, c):
                 cc = min(c, n - start)
                 tag = new_tag()
-                seeds = _unit_rows(n, start, cc)
+                seeds = _unit_block(cc, n, start)
                 y = f(DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
                 pieces.append(_scalar_partials(y, tag, cc))
             g = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
