@@ -4,6 +4,8 @@ The reference is the unfused path (fusion off), itself checked against finite di
 every fusable rule runs inside fused trees and must give the same values and partials to rounding, and
 pending arrays must be indistinguishable from computed ones.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -284,3 +286,17 @@ def test_DUALNUM_FUSE_0_switches_fusion_off_in_a_fresh_process():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "DUALNUM_FUSE": "1", **env})
         assert out.stdout.split() == want.split()
+
+
+@pytest.mark.parametrize("shape", [(fusion.BLOCKED_FROM + 555,), (3, 1000)])
+def test_many_elements_and_directions_take_the_blocked_loop(hot, shape):
+    rng = np.random.default_rng(7)
+    x = DualArray(rng.uniform(-2, 2, shape), rng.standard_normal((4,) + shape))
+    y = DualArray(rng.uniform(-2, 2, shape), rng.standard_normal((4,) + shape))
+
+    def f(a, b):  # callable partials, a kink and constants: every kind of term the loop stages
+        return np.maximum(np.sin(a) * b, 0.25 * a) / (1.0 + b * b) - 3.0 * a
+
+    assert math.prod(shape) > fusion.BLOCKED_FROM
+    same(f(x, y), unfused(lambda: f(x, y)))
+    same(np.sum(f(x, y)), unfused(lambda: np.sum(f(x, y))))
