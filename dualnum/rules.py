@@ -5,7 +5,8 @@ Every number type in dualnum draws its derivatives from this table and nowhere e
 * the scalar :class:`~dualnum.dual.Dual` and the :class:`~dualnum.dualarray.DualArray` (forward mode)
   multiply each partial by the seed partials of that argument (the chain rule);
 * the reverse-mode tracker multiplies each partial by the incoming gradient;
-* compiled kernels (numba, later CUDA) compile the very same formulas for one element.
+* compiled kernels, one per operation (``kernels.py``) or one per chain of operations (``fusion.py``), numba
+  now and CUDA later, compile the very same formulas for one element.
 
 A rule for ``z = f(x)`` gives ``dz/dx`` as a function of ``(x, z)``; a rule for ``z = f(x, y)`` gives
 ``(dz/dx, dz/dy)`` as functions of ``(x, y, z)``. Passing ``z`` lets a formula reuse the value (``exp``,
