@@ -1,4 +1,5 @@
-"""ndarray-style methods (``x.sum()``, ``x.reshape(...)``, ``x.T``) for the array types that wrap numpy arrays.
+"""ndarray-style methods (``x.sum()``, ``x.reshape(...)``, ``x.T``, ``len``, iteration) for the array types that
+wrap numpy arrays.
 
 Each method is the numpy function of the same name, so it reaches the type's ``__array_function__`` handler:
 ``DualArray`` and the tracker's ``Tracked`` share these lines and differ only in their handlers.
@@ -8,6 +9,16 @@ import numpy as np
 
 class ArrayMethods:
     __slots__ = ()
+    _scalar_name = "0-d array"  # what len() of a 0-d one calls it
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError(f"len() of a {self._scalar_name}")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
 
     T = property(lambda self: np.transpose(self))
 

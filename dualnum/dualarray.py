@@ -79,6 +79,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     # (dualnum/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
     __slots__ = ("_v", "_p", "tag", "_lazy", "__weakref__")
     _is_dualarray = True
+    _scalar_name = "0-d DualArray"
 
     def __init__(self, value, partials=None, tag: int = 0):
         if not isinstance(value, DualArray):
@@ -133,15 +134,6 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     dtype = property(lambda self: np.dtype(np.float64) if self._lazy is not None else self._v.dtype)
     npartials = property(lambda self: self._lazy.k if self._lazy is not None else _shape(self._p)[0],
                          doc="k, the number of seeded directions")
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d DualArray")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
     def __repr__(self):
         return f"DualArray({self.value!r}, partials={self.partials!r}, tag={self.tag})".replace("\n", "\n  ")

@@ -65,6 +65,7 @@ class Tracked(ArrayMethods):
 
     __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq", "_mark")
     __array_priority__ = 1000  # ndarray (op) Tracked: let numpy hand the operation to us
+    _scalar_name = "tracked scalar"
 
     def __init__(self, data, tag: int = 0):
         self.data, self.grad, self._parents, self._op, self._tag, self._g = data, None, (), None, tag, None
@@ -80,15 +81,6 @@ class Tracked(ArrayMethods):
     def is_leaf(self):
         """A parameter or input: made by ``param``/``gradient``, not by an operation."""
         return self._op is None
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a tracked scalar")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
 
     # ---- display and conversion ----------------------------------------------------------------------------
     def __repr__(self):
