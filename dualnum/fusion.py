@@ -255,6 +255,18 @@ def _kernel(key, kind, count):
 
 # ---- writing the loop -------------------------------------------------------------------------------------
 
+def loop_source(d, kind="map", one_direction=False):
+    """The source of the loop that computes the pending DualArray ``d`` (``kind="sum"``: of ``np.sum(d)``),
+    for reading: the rules' formulas per element, then the chain rule per direction. ``one_direction``: only
+    the loop for k = 1 (a JVP), the shortest to read."""
+    if not isinstance(d, _DualArray) or d._lazy is None:
+        raise ValueError("loop_source needs a pending DualArray: the result of elementwise operations on "
+                         "DualArrays, before anything reads its value or partials")
+    if kind not in ("map", "sum"):
+        raise ValueError(f"loop_source: kind is 'map' or 'sum', got {kind!r}")
+    return source(parse(d._lazy.key), kind, one_direction)
+
+
 def parse(key):
     """"add(sin(L),C)" -> ("add", ("sin", "L"), "C"): the tree a key spells."""
     pos = 0
@@ -281,7 +293,7 @@ BLOCK = 256  # elements per block in the blocked loop (k > 1, n > BLOCKED_FROM)
 BLOCKED_FROM = 2048  # up to here the k partial rows sit close enough to be read across (measured: b3, b2)
 
 
-def source(tree, kind):
+def source(tree, kind, one_direction=False):
     """Python source of the fused loop for ``tree`` (nested (rule name, args...) with leaves "L", "C").
 
     k = 1 (a JVP): one pass computes each element's values, local partials and tangent. k > 1 and up to
@@ -390,6 +402,11 @@ def source(tree, kind):
         return block([f"if n * (k + 1) >= {kernels.MIN_SIZE}:", *loop("prange", k1, 1),
                       "else:", *loop("range", k1, 1)], depth)
 
+    if one_direction:  # for reading (loop_source): the k = 1 loop alone
+        body = ["n = a0.shape[0]", *(["s0 = 0.0", "sv = 0.0"] if total else ["out = np.empty((2, n))"]),
+                *loop("range", True, 0), *(["out[0], out[1] = sv, s0"] if total else []),
+                "return" + ("" if total else " out")]
+        return "\n".join([*head, "", "", f"def kernel({params}):", *block(body, 1), ""])
     body = [
         "n = a0.shape[0]",
         *(["k = out.shape[0] - 1", "sv = 0.0", "sp = out[1:]", "sp[:] = 0.0"] if total

@@ -73,7 +73,7 @@ def test_every_rule_fuses_to_the_unfused_result(hot, names):
         assert fused_tree._lazy is not None and fused_tree._lazy.nops > len(names)
         key = fused_tree._lazy.key
         fused_sum = np.sum(expr())
-        fused_tree.value  # reading it computes it
+        _ = fused_tree.value  # reading it computes it
         fused_map = fused_tree
         ref = unfused(expr)
         ref_sum = unfused(lambda: np.sum(expr()))
@@ -125,7 +125,7 @@ def test_a_tree_compiles_on_its_HOTth_computation(monkeypatch):
     for _ in range(4):
         y = np.cos(x) * x + 0.25 * x  # a tree only this test builds
         key = y._lazy.key
-        y.value
+        _ = y.value
         compiled.append(fusion._compiled.get(key) is not None)
     assert compiled == [False, False, True, True]
     np.testing.assert_allclose(y.partials, np.broadcast_to(-np.sin(x.value) * x.value + np.cos(x.value) + 0.25,
@@ -300,3 +300,25 @@ def test_many_elements_and_directions_take_the_blocked_loop(hot, shape):
     assert math.prod(shape) > fusion.BLOCKED_FROM
     same(f(x, y), unfused(lambda: f(x, y)))
     same(np.sum(f(x, y)), unfused(lambda: np.sum(f(x, y))))
+
+
+def test_loop_source_shows_the_rules_and_compiles_to_the_same_numbers():
+    x = DualArray(np.linspace(0.1, 1.0, 4), np.ones((2, 4)))
+    y = np.sin(x) * x
+    src = fusion.loop_source(y)
+    assert "_f_sin = _c(_R['sin'].f, 1)" in src and "def kernel(k, a0, p0, a1, p1):" in src
+    namespace = {}
+    exec(compile(src.replace("cache=True", "cache=False"), "<loop>", "exec"), namespace)  # no file to cache to
+    out = namespace["kernel"].py_func(2, x.value, x.partials, x.value, x.partials)  # run as plain Python
+    np.testing.assert_allclose(out[0], np.sin(x.value) * x.value, rtol=1e-15)
+    np.testing.assert_allclose(out[1:], np.broadcast_to(np.cos(x.value) * x.value + np.sin(x.value), (2, 4)),
+                               rtol=1e-14)
+    assert "sv += " in fusion.loop_source(y, kind="sum")
+    from dualnum.kernels import compile_formula
+    one = {"np": np, "_c": compile_formula, "_R": rules.RULES}
+    exec(compile(fusion.loop_source(y, one_direction=True), "<loop>", "exec"), one)  # the tutorial's version
+    out = one["kernel"](1, x.value, x.partials[:1], x.value, x.partials[:1])
+    np.testing.assert_allclose(out[1], np.cos(x.value) * x.value + np.sin(x.value), rtol=1e-14)
+    _ = y.value  # computed now: there is no loop left to show
+    with pytest.raises(ValueError, match="pending"):
+        fusion.loop_source(y)

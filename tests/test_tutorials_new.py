@@ -246,6 +246,15 @@ def test_t5_forward_vs_reverse_table(t5_out):
     assert float(rows[-1][6]) > 1.0
 
 
+def test_t5_shows_the_fused_loop_and_its_derivative_is_right(t5_out):
+    assert "def kernel(k, a0, p0, a1, p1):" in t5_out and "_d0_sin = _c(_R['sin'].partials[0], 2)" in t5_out
+    got = re.search(r"^y' = \[([^\]]*)\]", t5_out, flags=re.M).group(1).split()
+    want = re.search(r"^sin x \+ x cos x = \[([^\]]*)\]", t5_out, flags=re.M).group(1).split()
+    x = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose([float(v) for v in got], np.sin(x) + x * np.cos(x), atol=1e-8)
+    np.testing.assert_allclose([float(v) for v in got], [float(v) for v in want], atol=1e-8)
+
+
 def test_t5_figure(t5_out):
     assert "wrote figures/forward_vs_reverse.png" in t5_out
     assert_png("forward_vs_reverse.png")
