@@ -19,8 +19,8 @@ go), never by values: one compiled loop serves every call. Kernels are cached on
 Writing into any DualArray (``x[i] = ...``) first computes every pending expression, so none can see the
 new contents of an array it was built from. (Writing into the *numpy* array under an input, behind the
 DualArray's back, is not seen: an expression still pending then reads the new numbers.) One difference
-remains visible: a compiled loop computes
-``log(-1)`` or ``1/0`` silently (NaN, inf), where numpy's path would also print a RuntimeWarning.
+remains visible: a compiled loop computes ``log(-1)`` or ``1/0`` silently (NaN, inf), where numpy's path
+would also print a RuntimeWarning. :func:`loop_source` shows the loop a pending expression would run as.
 """
 from __future__ import annotations
 
