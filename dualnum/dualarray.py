@@ -25,7 +25,8 @@ from .arraymethods import ArrayMethods
 from .composites import make as _composites, prod
 from .dual import Dual, _scal, primal
 from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
-    normalize_axes as _axes, shape_of as _shape
+    normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
+    ufunc_reduce as _ufunc_reduce
 
 HANDLED = {}  # numpy function -> handler(*args, **kwargs)
 
@@ -446,18 +447,11 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         if r is not None and not (ufunc is np.power and _is_number(inputs[1])):
             return apply_rule(r, inputs)
     name = f"np.{ufunc.__name__}"
-    if kwargs.get("out") is not None:
-        raise TypeError(f"{name}(..., out=...) is not supported on DualArray: it would write into a plain "
-                        "array and drop the derivatives; assign the result instead")
-    extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
-             and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
+    _no_out(name, kwargs.get("out"))
+    extra = _ufunc_extra(kwargs)
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
-               np.minimum: HANDLED[np.min]}.get(ufunc)
-        if red is None:
-            raise unsupported(f"{name}.reduce")
-        kw = {k: v for k, v in kwargs.items() if k in ("axis", "keepdims")}
-        return red(*inputs, **kw)
+        return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
+                                     np.minimum: HANDLED[np.min]}, inputs, kwargs, unsupported)
     if method != "__call__":
         raise unsupported(f"{name}.{method}")
     if ufunc in rules.VALUE_ONLY:

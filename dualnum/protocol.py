@@ -38,3 +38,17 @@ def no_out(name, out):
     if out is not None:
         raise TypeError(f"{name}(..., out=...) is not supported with derivatives: it would write into a plain "
                         "array and drop them; assign the result instead")
+
+
+def ufunc_extra(kwargs):
+    """A ufunc call's keywords beyond ``out=`` and numpy's defaults: the ones a handler would have to honour."""
+    return {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
+            and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
+
+
+def ufunc_reduce(ufunc, table, inputs, kwargs, unsupported):
+    """``np.add.reduce(x, axis=...)`` and the like, by the reduction ``table`` names for the ufunc."""
+    red = table.get(ufunc)
+    if red is None:
+        raise unsupported(f"np.{ufunc.__name__}.reduce")
+    return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})

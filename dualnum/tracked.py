@@ -30,7 +30,8 @@ from .dual import Dual, primal
 from .composites import make as _composites, prod
 from .dualarray import DEFER_TO, DualArray, lift
 from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
-    normalize_axes as _axes, shape_of as _shape
+    normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
+    ufunc_reduce as _ufunc_reduce
 
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG, _ABS = (rules.RULES[n] for n in (
     "add", "subtract", "multiply", "true_divide", "power", "negative", "absolute"))
@@ -615,14 +616,10 @@ def implements(*funcs):
 def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}"
     _no_out(name, kwargs.get("out"))
-    extra = {k: v for k, v in kwargs.items() if k != "out" and not (k == "where" and v is True)
-             and not (k in ("dtype", "casting", "order", "subok") and v in (None, "same_kind", "K", True))}
+    extra = _ufunc_extra(kwargs)
     if method == "reduce":
-        red = {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
-               np.minimum: HANDLED[np.min]}.get(ufunc)
-        if red is None:
-            raise unsupported(f"{name}.reduce")
-        return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
+        return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
+                                     np.minimum: HANDLED[np.min]}, inputs, kwargs, unsupported)
     if method != "__call__":
         raise unsupported(f"{name}.{method}")
     if ufunc in rules.VALUE_ONLY:
