@@ -40,9 +40,7 @@ def _describe(x):
 def as_input(x, fname, pos=None):
     """A differentiation input as float, float ndarray, or (nested) dual; students get a clear message."""
     if type(x) is np.ndarray and x.dtype is _F64 and x.ndim:  # the common case, checked first
-        x = x.view()
-        x.setflags(write=False)  # no copy of the caller's array, and no way to write into it
-        return x
+        return readonly(x)  # no copy of the caller's array, and no way to write into it
     where = f"{fname}: argument {pos}" if pos is not None else f"{fname}: x"
     if type(x) is Dual or isinstance(x, DualArray):
         return x
