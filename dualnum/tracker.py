@@ -337,6 +337,9 @@ def gradient(f, *args, nest: bool = False):
     With ``nest=True`` the gradients are tracked values (the backward pass is recorded), so they can be
     differentiated again. Models (objects, dataclasses, lists, dicts) as arguments give gradients of the same
     structure: a dict of field -> gradient for an object, None for fields that are not differentiable.
+    The same array object twice inside one argument is one (tied) parameter: every place it appears gets the
+    total gradient, as Flux's ``params`` and PyTorch's shared parameters do. The same object given as two
+    arguments, ``gradient(f, a, a)``, is two inputs, each with its own gradient, as in JAX and PyTorch.
     """
     if not args:
         raise TypeError("gradient(f, *args) needs arguments to differentiate with respect to, or a Params")
@@ -344,8 +347,10 @@ def gradient(f, *args, nest: bool = False):
         return _implicit(f, args[0], nest)
     outer = new_tag() if nest else None  # the level the backward pass is recorded at, for plain inputs
     tag = new_tag()
-    memo, made = {}, []
-    xs = [_inputs(a, tag, outer, memo, made, top=True) for a in args]
+    made = []
+    # one memo per argument: the same array inside one model is one (tied) parameter, but gradient(f, a, a)
+    # gives each argument its own leaves and its own gradient, as forward mode, JAX and PyTorch do
+    xs = [_inputs(a, tag, outer, {}, made, top=True) for a in args]
     ACTIVE[tag] = ACTIVE.get(tag, 0) + 1
     try:
         y = f(*xs)
@@ -484,7 +489,7 @@ def _inputs(a, tag, outer, memo, made, top=False):
     if _differentiable(a, top):
         out = _input_leaf(a, tag, outer, made)
         if isinstance(a, (np.ndarray, Tracked, DualArray)):
-            memo[id(a)] = out  # the same array twice (tied weights) is one leaf: its gradients add up
+            memo[id(a)] = out  # the same array twice in one model (tied weights) is one leaf: gradients add up
         return out
     if isinstance(a, (list, tuple)):
         if top and _numeric_list(a):
