@@ -72,10 +72,22 @@ def onecold(y):
 
 def accuracy(ŷ, y):
     """Fraction of columns whose predicted class onecold(ŷ) equals the label (y one-hot, or integer labels)."""
-    pred = onecold(ŷ)
+    s = np.shape(ŷ)
     y = np.asarray(value(y))
-    truth = onecold(y) if y.ndim == np.ndim(pred) + 1 else y
-    return float(np.mean(pred == truth))
+    if y.shape == s:  # one-hot (or scores) like ŷ
+        truth = onecold(y)
+    elif len(s) >= 1 and y.shape == s[1:]:  # one class label per column
+        if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+            raise ValueError(f"accuracy: y of shape {y.shape} reads as class labels, which must be integers, "
+                             f"got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= s[0]):
+            raise ValueError(f"accuracy: class labels must lie in 0..{s[0] - 1} (ŷ has {s[0]} rows, one per "
+                             f"class), got {y.min()}..{y.max()}")
+        truth = y
+    else:
+        raise ValueError(f"accuracy: ŷ has shape {s} but y has shape {y.shape}; y must be one-hot columns of "
+                         f"ŷ's shape or one integer class label per column, shape {s[1:]}")
+    return float(np.mean(onecold(ŷ) == truth))
 
 
 def digits(test_fraction=0.25, seed=0):

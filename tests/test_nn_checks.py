@@ -1,0 +1,152 @@
+"""No silent wrong answers in nn: losses compare like with like, train refuses what it cannot do as asked,
+forward and reverse mode see the same parameters, and bad inputs get errors that say what to do."""
+import math
+
+import numpy as np
+import pytest
+
+import dualnum
+import nn
+from dualnum import tracker
+
+RNG = np.random.default_rng(10)
+
+
+def central_differences(f, x, h=1e-6):
+    """∂f/∂x by (f(x + h eᵢ) - f(x - h eᵢ)) / 2h, entry by entry, on a float copy of x."""
+    x = np.array(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = float(f(x))
+        x[i] = old - h
+        g[i] = (up - float(f(x))) / (2 * h)
+        x[i] = old
+    return g
+
+
+LOSSES = [nn.mse, nn.crossentropy, nn.logitcrossentropy, nn.binarycrossentropy, nn.logitbinarycrossentropy]
+
+
+# ==== losses: like with like ===================================================================================
+
+def test_logitcrossentropy_of_class_labels_is_the_one_hot_loss():
+    # equal logits over 3 classes: every class has probability 1/3, the loss is log 3 whatever the labels
+    assert nn.logitcrossentropy(np.zeros((3, 4)), np.array([0, 1, 2, 1])) == pytest.approx(math.log(3), rel=1e-14)
+    z, lab = RNG.normal(size=(5, 7)), RNG.integers(0, 5, 7)
+    Y = np.eye(5)[:, lab]  # one-hot by hand, not by nn.onehot
+    for loss in (nn.logitcrossentropy, lambda z, y: nn.crossentropy(nn.softmax(z), y)):
+        assert loss(z, lab) == pytest.approx(loss(z, Y), rel=1e-14)
+    # the closed form: mean over columns of -log softmax(z)[label]
+    by_hand = -np.mean([z[l, j] - np.log(np.sum(np.exp(z[:, j]))) for j, l in enumerate(lab)])
+    assert nn.logitcrossentropy(z, lab) == pytest.approx(by_hand, rel=1e-12)
+    # one sample: a 1-D ŷ with one integer label
+    assert nn.logitcrossentropy(z[:, 2], lab[2]) == pytest.approx(nn.logitcrossentropy(z[:, 2], Y[:, 2]), rel=1e-14)
+    # and agg keeps working
+    assert nn.crossentropy(nn.softmax(z), lab, agg=np.sum) == pytest.approx(7 * nn.crossentropy(nn.softmax(z), Y))
+
+
+def test_class_label_gradients_equal_the_one_hot_gradients_in_both_modes():
+    z, lab = RNG.normal(size=(4, 6)), RNG.integers(0, 4, 6)
+    Y = np.eye(4)[:, lab]
+    expect = (nn.softmax(z) - Y) / 6  # d/dz of mean logitcrossentropy
+    for loss in (nn.logitcrossentropy, lambda z, y: nn.crossentropy(nn.softmax(z), y, eps=0.0)):
+        (gf,) = dualnum.gradient(lambda z: loss(z, lab), z)
+        (gr,) = tracker.gradient(lambda z: loss(z, lab), z)
+        np.testing.assert_allclose(gf, expect, atol=1e-14)
+        np.testing.assert_allclose(gr, expect, atol=1e-14)
+
+
+def test_class_labels_out_of_range_are_refused():
+    for bad in ([0, 3], [-1, 0]):
+        with pytest.raises(ValueError, match=r"0\.\.2"):
+            nn.logitcrossentropy(np.zeros((3, 2)), np.array(bad))
+
+
+def _shape_pairs(n=4):
+    a = RNG.random((1, n)) * 0.8 + 0.1  # probabilities, so every loss is defined
+    return [(a, a.reshape(n, 1)), (a.reshape(n, 1), a), (a.ravel(), a.reshape(n, 1)), (a.reshape(n, 1), a.ravel()),
+            (a.ravel(), a), (RNG.random((3, n)), RNG.random((3, 1))), (RNG.random((3, n)), RNG.random(3))]
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("kind", ["plain", "tracked", "dual"])
+def test_every_loss_refuses_targets_of_another_shape(loss, kind):
+    wrap = {"plain": lambda a: a, "tracked": tracker.param,
+            "dual": lambda a: dualnum.DualArray(a, np.ones((1,) + a.shape))}[kind]
+    for yhat, y in _shape_pairs():
+        with pytest.raises(ValueError) as e:
+            loss(wrap(yhat), y)
+        assert str(yhat.shape) in str(e.value) and str(y.shape) in str(e.value)
+
+
+def test_mse_of_mismatched_shapes_used_to_average_a_matrix():
+    # the numbers the broadcasting gave (an n×n matrix averaged; 10× the loss) are not what the loss means
+    yhat, y = np.arange(3.0), np.array([1.0, 0.0, 2.0])
+    assert nn.mse(yhat, y) == pytest.approx(np.mean((yhat - y) ** 2))
+    assert nn.mse(yhat[None, :], y[None, :]) == pytest.approx(np.mean((yhat - y) ** 2))
+    with pytest.raises(ValueError, match=r"\(1, 3\).*\(3, 1\)"):
+        nn.mse(yhat[None, :], y[:, None])
+
+
+def test_integer_labels_against_an_elementwise_loss_point_to_onehot():
+    with pytest.raises(ValueError, match="onehot"):
+        nn.mse(np.zeros((10, 5)), np.arange(5))
+
+
+def test_a_number_is_a_target_for_every_element():
+    yhat = RNG.normal(size=(2, 3))
+    assert nn.mse(yhat, 0.0) == pytest.approx(np.mean(yhat ** 2))
+    assert nn.binarycrossentropy(np.full(3, 0.25), 1.0) == pytest.approx(-math.log(0.25))
+
+
+def test_leading_axes_with_agg_give_one_loss_per_model():
+    # a grid of models: ŷ carries the grid on leading axes; agg reduces over the samples only
+    x, y = RNG.normal(size=6), RNG.normal(size=6)
+    m = np.linspace(-1, 1, 5)[:, None, None]
+    b = np.linspace(0, 2, 3)[None, :, None]
+    yhat = m * x + b  # (5, 3, 6)
+    per = lambda l: np.mean(l, axis=-1)  # noqa: E731
+    got = nn.mse(yhat, y, agg=per)
+    assert got.shape == (5, 3)
+    for i in range(5):
+        for j in range(3):
+            assert got[i, j] == pytest.approx(np.mean((m[i, 0, 0] * x + b[0, j, 0] - y) ** 2), rel=1e-14)
+    np.testing.assert_allclose(nn.mse(y, yhat, agg=per), got, rtol=1e-14)  # either argument may carry them
+    with pytest.raises(ValueError, match=r"\(5, 3, 6\)"):
+        nn.mse(yhat, y)  # the default mean would average the whole grid into one number
+    # the cross-entropies find the class axis behind the leading axes (labels or one-hot)
+    z, lab = RNG.normal(size=(2, 4, 5)), RNG.integers(0, 4, 5)
+    per_model = nn.logitcrossentropy(z, lab, agg=per)
+    np.testing.assert_allclose(per_model, [nn.logitcrossentropy(z[k], lab) for k in range(2)], rtol=1e-14)
+    np.testing.assert_allclose(nn.logitcrossentropy(z, np.eye(4)[:, lab], agg=per), per_model, rtol=1e-14)
+    with pytest.raises(ValueError):
+        nn.logitcrossentropy(z, lab)
+
+
+def test_accuracy_compares_like_with_like():
+    scores = RNG.normal(size=(3, 8))
+    lab = RNG.integers(0, 3, 8)
+    expect = np.mean(np.argmax(scores, axis=0) == lab)
+    assert nn.accuracy(scores, lab) == expect == nn.accuracy(scores, np.eye(3)[:, lab])
+    for bad in (lab[:, None], lab[None, :], lab[:5], np.eye(3)[:, lab].T):
+        with pytest.raises(ValueError, match="accuracy"):
+            nn.accuracy(scores, bad)
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        nn.accuracy(scores, lab + 1)
+
+
+def test_digits_trained_on_integer_labels_learn_as_on_one_hot_labels():
+    pytest.importorskip("sklearn")
+    xtr, ytr, xte, yte = nn.digits()
+    runs = []
+    for y in (ytr, nn.onehot(ytr, 10)):
+        nn.seed(0)
+        model = nn.Chain(nn.Dense(64, 32, nn.relu), nn.Dense(32, 10))
+        data = nn.DataLoader((xtr, y), batchsize=64, shuffle=True, seed=0)
+        losses = nn.train(lambda x, y: nn.logitcrossentropy(model(x), y), nn.params(model), data, nn.Adam(0.005),
+                          epochs=5)
+        runs.append((losses, nn.accuracy(nn.value(model(xte)), yte)))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-10)
+    assert runs[0][1] == runs[1][1] > 0.85
