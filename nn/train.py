@@ -156,6 +156,17 @@ def loss_and_gradient(loss, ps, d, mode="reverse"):
     raise ValueError(f"mode must be 'reverse' (the tracker) or 'forward' (dual numbers), got {mode!r}")
 
 
+def _check_epochs(epochs, data):
+    """Refuse, before any step, an epoch count that train could not honour."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"train: epochs must be a whole number ≥ 0 (passes over data), got {epochs!r}")
+    if epochs > 1 and iter(data) is data:
+        # an iterator (a generator, zip, map, a file) is spent after one pass: later epochs would be empty
+        raise ValueError(f"train: epochs={epochs}, but data is a {type(data).__name__}, which can be iterated only "
+                         f"once, so only the first epoch would run. Pass a list (data = list(data)) or an "
+                         f"nn.DataLoader, which restart every epoch.")
+
+
 def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=False):
     """Fit the parameters ps: for each (x, y) in data, a step of opt down the gradient of loss(x, y).
 
@@ -166,6 +177,7 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
     """
     if type(ps).__name__ != "Params":
         ps = params(ps)  # a model, a list of arrays...: collect its parameters
+    _check_epochs(epochs, data)
     cb = runall(cb)
     losses = []
     try:
@@ -181,6 +193,11 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
                 losses.append(l)
                 update(opt, ps, gs)
                 cb()
+            if epoch and len(losses) == start and start:
+                # an iterable that only pretends to restart (its __iter__ hands back a spent iterator)
+                raise ValueError(f"train: data gave no batches in epoch {epoch} (counted from 0) after {start} in "
+                                 f"the earlier epochs: it can be iterated only once. Pass a list "
+                                 "(list(data)) or a DataLoader to train for several epochs.")
             if progress:
                 print(f"epoch {epoch + 1}/{epochs}: mean loss {np.mean(losses[start:]):.4g}", flush=True)
     except StopTraining:

@@ -150,3 +150,43 @@ def test_digits_trained_on_integer_labels_learn_as_on_one_hot_labels():
         runs.append((losses, nn.accuracy(nn.value(model(xte)), yte)))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-10)
     assert runs[0][1] == runs[1][1] > 0.85
+
+
+# ==== train: every epoch asked for, or an error before the first step ==========================================
+
+def _line_problem(n=3):
+    W = nn.param(np.zeros((1, 2)))
+    batches = [(RNG.normal(size=(2, 4)), RNG.normal(size=(1, 4))) for _ in range(n)]
+    return W, batches, (lambda x, y: nn.mse(W @ x, y))
+
+
+def test_a_one_shot_iterable_with_several_epochs_is_refused_before_any_step():
+    W, batches, loss = _line_problem()
+    for once in ((b for b in batches), zip(*zip(*batches)), iter(batches), map(tuple, batches)):
+        with pytest.raises(ValueError, match="only once"):
+            nn.train(loss, nn.params(W), once, nn.Descent(0.1), epochs=3)
+        assert not np.any(nn.value(W))  # nothing ran
+    # one epoch of a generator is fine, and a list runs every epoch: 3 × 3 steps
+    assert len(nn.train(loss, nn.params(W), (b for b in batches), nn.Descent(0.1))) == 3
+    assert len(nn.train(loss, nn.params(W), batches, nn.Descent(0.1), epochs=3)) == 9
+
+
+def test_an_iterable_that_cannot_restart_is_caught_at_the_empty_epoch():
+    W, batches, loss = _line_problem()
+
+    class Once:  # __iter__ always hands back the same iterator, so the second pass is empty
+        def __init__(self):
+            self.it = iter(batches)
+
+        def __iter__(self):
+            return self.it
+    with pytest.raises(ValueError, match="only once"):
+        nn.train(loss, nn.params(W), Once(), nn.Descent(0.1), epochs=2)
+
+
+def test_epochs_must_be_a_whole_number():
+    W, batches, loss = _line_problem()
+    for bad in (2.5, -1, "2"):
+        with pytest.raises(ValueError, match="epochs"):
+            nn.train(loss, nn.params(W), batches, nn.Descent(0.1), epochs=bad)
+    assert nn.train(loss, nn.params(W), batches, nn.Descent(0.1), epochs=0) == []
