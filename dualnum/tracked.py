@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import threading
 
 import numpy as np
 
@@ -48,13 +49,36 @@ class _Consumed:
 CONSUMED = _Consumed()
 
 # ---- levels: which gradient calls are in progress -------------------------------------------------------------
-#: tag -> number of gradient calls in progress that differentiate with respect to that level
+#: tag (> 0) -> number of gradient calls in progress at that level. Each such tag belongs to one explicit
+#: gradient call, so it is active in every thread that call's function may use.
 ACTIVE: dict = {}
+#: tag 0 is the parameters', which all threads share: an implicit gradient makes it active in its own thread
+#: only, so float(W) in one thread is not refused because another thread is differentiating W
+_PARAMS = threading.local()
 
 
 def is_active(tag) -> bool:
-    """True while a gradient call could still differentiate values of this level."""
-    return tag in ACTIVE
+    """True while a gradient call could still differentiate values of this level (in this thread, for tag 0)."""
+    if tag:
+        return tag in ACTIVE
+    return getattr(_PARAMS, "depth", 0) > 0
+
+
+def activate(tag):
+    """A gradient call at level ``tag`` begins (pair with :func:`deactivate` in a ``finally``)."""
+    if tag:
+        ACTIVE[tag] = ACTIVE.get(tag, 0) + 1
+    else:
+        _PARAMS.depth = getattr(_PARAMS, "depth", 0) + 1
+
+
+def deactivate(tag):
+    if tag:
+        n = ACTIVE.pop(tag, 1) - 1
+        if n > 0:
+            ACTIVE[tag] = n
+    else:
+        _PARAMS.depth -= 1
 
 
 # =============================================================================================================
@@ -955,7 +979,8 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
                  lambda g, i, shapes: g[(slice(None),) * ax + (i,)])
 
 
-__all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE", "is_active", "unbroadcast",
+__all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE", "is_active", "activate",
+           "deactivate", "unbroadcast",
            "scatter", "HANDLED", "unsupported"]
 
 

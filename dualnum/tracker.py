@@ -14,6 +14,12 @@ reverse topological order, ``x̄ᵢ += z̄ · ∂z/∂xᵢ`` for each argument `
 so a chain of 100 000 operations is fine, and it visits each node once, so a value used twice gets the sum of
 both contributions. Afterwards the graph is freed: a second sweep through it raises an error, as in Tracker.
 
+Threads: each gradient call keeps its leaves' adjoints in a dict of its own and marks only the nodes it made, so
+gradients taken at the same time in different threads, through the same parameters, never mix. An implicit
+gradient makes the parameters "being differentiated" (float(W) refuses) in its own thread only; an explicit
+gradient's level belongs to that call, wherever its function runs. (``back`` adds into ``x.grad``, which is
+shared: use it from one thread per parameter, or use ``gradient``.)
+
 ``gradient(f, x, nest=True)`` returns gradients that are themselves tracked (the backward pass was recorded), so
 they can be differentiated again: reverse-over-reverse. ``hvp(f, x, v)`` is forward-over-reverse: the tracker
 run on dual numbers.
@@ -34,7 +40,7 @@ from .dual import Dual
 from .dualarray import DualArray
 from .tags import new_tag
 from .rules import Rule
-from .tracked import ACTIVE, CONSUMED, Tracked, _PREPARED, _rule_vjp, leaf, value
+from .tracked import CONSUMED, Tracked, _PREPARED, _rule_vjp, activate, deactivate, is_active, leaf, value
 
 __all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
            "istracked", "data"]
@@ -196,14 +202,20 @@ def update(x, delta):
 # =============================================================================================================
 
 def _topo(root, tag):
-    """Nodes of level ``tag`` that ``root`` depends on, each once, every node before its arguments.
+    """The nodes of level ``tag`` that ``root`` depends on, every node before its arguments, and the leaves.
 
     A node is always created after its arguments, so newest-first creation order is a topological order:
     collect what is reachable (breadth-first over the growing list itself), then sort by creation number.
+    Interior nodes are made by the computation being differentiated, so a mark on them is this sweep's own;
+    leaves (parameters) may be shared with sweeps in other threads, so they are collected in a set of this
+    sweep and never marked.
     """
+    if root._op is None:
+        return [], [root]
     mark = object()  # this sweep's stamp: a node carrying it has been collected
     root._mark = mark
     nodes = [root]
+    leaves, seen = [], set()
     for node in nodes:
         if node._op is CONSUMED:
             raise RuntimeError(
@@ -211,28 +223,37 @@ def _topo(root, tag):
                 "Tracker and PyTorch). Recompute the forward pass inside the function you differentiate, "
                 "once per gradient.")
         for p in node._parents:
-            if type(p) is Tracked and p._tag == tag and p._mark is not mark:
-                p._mark = mark
-                nodes.append(p)
+            if type(p) is Tracked and p._tag == tag:
+                if p._op is None:
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        leaves.append(p)
+                elif p._mark is not mark:
+                    p._mark = mark
+                    nodes.append(p)
     nodes.sort(key=_SEQ, reverse=True)
-    return nodes
+    return nodes, leaves
 
 
 _SEQ = operator.attrgetter("_seq")
 
 
 def _backprop(y, seed, tag):
-    """Sweep from ``y`` (adjoint ``seed``) at level ``tag``; returns the leaves reached, their adjoint in ``_g``."""
-    order = _topo(y, tag)
-    leaves = []
+    """Sweep from ``y`` (adjoint ``seed``) at level ``tag``: (the leaves reached, {id(leaf): its adjoint}).
+
+    Interior nodes hold their adjoint in ``_g`` until it is passed on; a leaf's adjoint goes into a dict of
+    this call, so two threads differentiating through the same parameter never add into each other's.
+    """
+    order, leaves = _topo(y, tag)
+    lg = {}  # id(leaf) -> adjoint: this call's, not the shared parameter's
+    if not order:
+        lg[id(y)] = seed
+        return leaves, lg
     try:
         y._g = seed
         for node in order:
-            op = node._op
-            if op is None:
-                leaves.append(node)
-                continue
             g = node._g
+            op = node._op
             if g is not None:
                 node._g = None
                 parents = node._parents
@@ -246,30 +267,50 @@ def _backprop(y, seed, tag):
                     gp = gs[0]
                     if gp is not None:
                         p = parents[0]
-                        pg = p._g
-                        p._g = gp if pg is None else pg + gp
+                        if p._op is None:
+                            k = id(p)
+                            pg = lg.get(k)
+                            lg[k] = gp if pg is None else pg + gp
+                        else:
+                            pg = p._g
+                            p._g = gp if pg is None else pg + gp
                 elif n == 2:
                     ga, gb = gs
                     if ga is not None:
                         p = parents[0]
-                        pg = p._g
-                        p._g = ga if pg is None else pg + ga
+                        if p._op is None:
+                            k = id(p)
+                            pg = lg.get(k)
+                            lg[k] = ga if pg is None else pg + ga
+                        else:
+                            pg = p._g
+                            p._g = ga if pg is None else pg + ga
                     if gb is not None:
                         p = parents[1]
-                        pg = p._g
-                        p._g = gb if pg is None else pg + gb
+                        if p._op is None:
+                            k = id(p)
+                            pg = lg.get(k)
+                            lg[k] = gb if pg is None else pg + gb
+                        else:
+                            pg = p._g
+                            p._g = gb if pg is None else pg + gb
                 else:
                     for p, gp in zip(parents, gs):
                         if gp is not None:
-                            pg = p._g
-                            p._g = gp if pg is None else pg + gp
+                            if p._op is None:
+                                k = id(p)
+                                pg = lg.get(k)
+                                lg[k] = gp if pg is None else pg + gp
+                            else:
+                                pg = p._g
+                                p._g = gp if pg is None else pg + gp
             node._op = CONSUMED  # free the graph as we go: each node is used once
             node._parents = ()
     except BaseException:
-        for node in order:  # leave no half-accumulated gradient behind on the parameters
+        for node in order:  # leave no half-accumulated adjoint behind
             node._g = None
         raise
-    return leaves
+    return leaves, lg
 
 
 def _check_loss(y, fname):
@@ -300,7 +341,7 @@ def _check_loss(y, fname):
 def _strip_above(y, tag, fname):
     """y at level ``tag``: layers of inner, finished levels are values only (nobody differentiates them now)."""
     while type(y) is Tracked and y._tag > tag:
-        if y._tag in ACTIVE:
+        if is_active(y._tag):
             raise ValueError(f"{fname}: the loss depends on a value being differentiated by an enclosing "
                              "gradient call; nesting an implicit-parameter gradient inside an explicit one is "
                              "not supported, use the explicit form gradient(f, x) for both")
@@ -322,9 +363,11 @@ def back(y, seed=None):
             raise ValueError(f"back: the seed has shape {seed.shape} but the value has shape {np.shape(v)}")
         if not isinstance(y.data, np.ndarray):
             seed = seed[()]
-    for x in _backprop(y, seed, y._tag):
-        x.grad = x._g if x.grad is None else x.grad + x._g
-        x._g = None
+    leaves, lg = _backprop(y, seed, y._tag)
+    for x in leaves:
+        g = lg.get(id(x))
+        if g is not None:
+            x.grad = g if x.grad is None else x.grad + g
 
 
 # =============================================================================================================
@@ -351,22 +394,20 @@ def gradient(f, *args, nest: bool = False):
     # one memo per argument: the same array inside one model is one (tied) parameter, but gradient(f, a, a)
     # gives each argument its own leaves and its own gradient, as forward mode, JAX and PyTorch do
     xs = [_inputs(a, tag, outer, {}, made, top=True) for a in args]
-    ACTIVE[tag] = ACTIVE.get(tag, 0) + 1
+    activate(tag)
     try:
         y = f(*xs)
     finally:
-        del ACTIVE[tag]
+        deactivate(tag)
     y = _strip_above(y, tag, "gradient")
     seed = _check_loss(y, "gradient")
-    if type(y) is Tracked and y._tag == tag:
-        _backprop(y, seed, tag)
+    lg = _backprop(y, seed, tag)[1] if type(y) is Tracked and y._tag == tag else {}
     grads = {}
-    for x in made:  # read each input's adjoint off its leaf (zero if the loss does not depend on it)
-        g = _finish(x._g, x)
+    for x in made:  # each input's adjoint (zero if the loss does not depend on it)
+        g = _finish(lg.get(id(x)), x)
         if nest and type(g) is not Tracked:
             g = leaf(g, outer)  # a constant gradient (d(Wx + b)/db = 1) is tracked too, as in Flux: 1.0 (tracked)
         grads[id(x)] = g
-        x._g = None
     _unalias(grads)
     return tuple(_mirror(a, x, grads) for a, x in zip(args, xs))
 
@@ -380,22 +421,20 @@ def _implicit(fn, ps, nest):
             raise TypeError(f"gradient(fn, ps): {_short(p)} is a plain {type(p).__name__}, not a tracked "
                             "parameter, so the tracker cannot see the operations done on it; wrap it with "
                             "param(...) (or take the gradient with the explicit form gradient(f, x))")
-    ACTIVE[0] = ACTIVE.get(0, 0) + 1
+    activate(0)
     try:
         y = fn()
     finally:
-        ACTIVE[0] -= 1
-        if not ACTIVE[0]:
-            del ACTIVE[0]
+        deactivate(0)
     y = _strip_above(y, 0, "gradient")
     seed = _check_loss(y, "gradient")
     found = {}
     if type(y) is Tracked and y._tag == 0:
         ids = ps._ids
-        for x in _backprop(y, seed, 0):
+        leaves, lg = _backprop(y, seed, 0)
+        for x in leaves:
             if id(x) in ids:
-                found[id(x)] = _finish(x._g, x)
-            x._g = None
+                found[id(x)] = _finish(lg.get(id(x)), x)
     _unalias(found)
     return Grads(ps, found)
 
@@ -458,7 +497,7 @@ def _numeric_list(x):
 
 
 def _input_leaf(x, tag, outer, made):
-    while type(x) is Tracked and x._tag not in ACTIVE:
+    while type(x) is Tracked and not is_active(x._tag):
         x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
     if type(x) is not Tracked:
         x = _as_float(x, "gradient")
