@@ -232,6 +232,30 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         return NotImplemented if o is None else matmul(o, self)
 
+    # ---- in place: W -= lr * gs[W] updates a parameter (Flux's W .-= lr .* W̄); anything being differentiated
+    # records the operation and rebinds the name, as Python does for immutable numbers (and JAX for arrays)
+    def __iadd__(self, o):
+        return self if self._op is None and _update_in_place(self, o, np.add, "+=") else self.__add__(o)
+
+    def __isub__(self, o):
+        return self if self._op is None and _update_in_place(self, o, np.subtract, "-=") else self.__sub__(o)
+
+    def __imul__(self, o):
+        return self if self._op is None and _update_in_place(self, o, np.multiply, "*=") else self.__mul__(o)
+
+    def __itruediv__(self, o):
+        return self if self._op is None and _update_in_place(self, o, np.true_divide, "/=") \
+            else self.__truediv__(o)
+
+    def __ipow__(self, o):
+        return self if self._op is None and _update_in_place(self, o, np.power, "**=") else self.__pow__(o)
+
+    def __imatmul__(self, o):
+        if self._op is None and not is_active(self._tag):
+            raise TypeError("W @= M on a parameter would change the parameter's shape in place; write "
+                            "W = param(value(W) @ M) for a new parameter (and collect params again)")
+        return self.__matmul__(o)
+
     # operators without a rule go through numpy, which names the missing rule in a TypeError
     def __floordiv__(self, o):
         return np.floor_divide(self, o)
@@ -292,6 +316,37 @@ class Tracked(ArrayMethods):
 
 
 _counter = itertools.count()  # creation order: a node is always made after its arguments
+
+
+def _update_in_place(x, o, ufunc, sym):
+    """``x sym o`` on a leaf ``x``: done in place and True when x is a parameter nobody differentiates now and
+    ``o`` carries no derivative (as ``update``, which also resets ``x.grad``); False means: record it instead."""
+    if is_active(x._tag):
+        return False  # an input being differentiated: x += 1 is a new value of the computation
+    d = o
+    while type(d) is Tracked and not is_active(d._tag):
+        d = d.data
+    if type(d) is Tracked or type(d) is Dual or isinstance(d, DualArray):
+        return False  # W += (something being differentiated): a recorded operation, not an update
+    d = _const(d)
+    data = x.data
+    if type(data) is np.ndarray:
+        try:
+            ufunc(data, d, out=data)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"W {sym} delta on a parameter of shape {data.shape} and dtype {data.dtype}: delta "
+                             f"({type(d).__name__} of shape {np.shape(d)}) does not fit in place ({e})") from None
+    elif type(data) is Dual or isinstance(data, DualArray):
+        return False
+    else:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            new = ufunc(data, d)
+        if np.ndim(new) != 0:
+            raise ValueError(f"W {sym} delta on a scalar parameter: delta has shape {np.shape(d)}; a scalar "
+                             "parameter takes a scalar step")
+        x.data = float(new) if type(data) is float else type(data)(new)
+    x.grad = None
+    return True
 
 
 def _new_node(data, op, parents, tag):

@@ -667,3 +667,74 @@ def test_bias_gradients_are_fresh_arrays_of_the_bias_shape():
     np.testing.assert_allclose(gs[b], z.sum(axis=1), rtol=1e-5)
     np.testing.assert_allclose(gs[W], z @ x.T, rtol=1e-5)
     assert gs[b].shape == (3,) and gs[b].dtype == np.float32 and gs[b].base is None and gs[b].flags.writeable
+
+
+# ---- in-place operators on parameters -------------------------------------------------------------------------
+def test_training_with_in_place_minus_equals_keeps_the_parameters():
+    # Flux's W .-= lr .* W̄: a least-squares fit written with -=; the parameters stay the same tracked objects
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 40))
+    W_true, b_true = np.array([[1.0, -2.0, 0.5]]), np.array([0.3])
+    Y = W_true @ X + b_true[:, None]
+    W, b = param(np.zeros((1, 3))), param(np.zeros(1))
+    data, ps = W.data, params(W, b)
+    losses = []
+    for _ in range(300):
+        gs = gradient(lambda: np.mean((W @ X + b[:, None] - Y) ** 2), ps)
+        assert gs[W] is not None and gs[b] is not None
+        W -= 0.1 * gs[W]
+        b += -0.1 * gs[b]
+        losses.append(float(np.mean((value(W) @ X + value(b)[:, None] - Y) ** 2)))
+    assert type(W) is dn.tracker.Tracked and W.is_leaf and W.data is data
+    assert losses[-1] < 1e-8 < losses[0]
+    np.testing.assert_allclose(value(W), W_true, atol=1e-4)
+    np.testing.assert_allclose(value(b), b_true, atol=1e-4)
+
+
+def test_in_place_operators_on_a_parameter_update_it():
+    W = param(np.array([1.0, 2.0], dtype=np.float32))
+    W.grad = np.ones(2)
+    before = W
+    W *= 0.5
+    W /= 2.0
+    W **= 2.0
+    W += np.array([1.0, 1.0])
+    assert W is before and W.grad is None and W.data.dtype == np.float32
+    np.testing.assert_allclose(value(W), (np.array([1.0, 2.0]) * 0.5 / 2.0) ** 2 + 1.0)
+    s = param(2.0)
+    s -= 0.5
+    s *= param(4.0)  # a parameter nobody differentiates is a number here
+    assert s.is_leaf and type(s.data) is float and s == 6.0
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        W += np.ones((3, 2))
+    with pytest.raises(ValueError, match="scalar parameter"):
+        s += np.ones(2)
+    with pytest.raises(TypeError, match="@="):
+        W @= np.ones((2, 2))
+
+
+def test_in_place_operators_inside_a_gradient_record():
+    # on values being differentiated, x += c and x *= c are new values of the computation, not updates
+    def f(x):
+        x *= 2.0
+        x += 1.0
+        return x * x  # (2x + 1)²
+    assert gradient(f, 3.0)[0] == 4 * (2 * 3.0 + 1)
+    xs = np.array([1.0, -2.0])
+    g = gradient(lambda x: np.sum(_iadd_then_square(x)), xs)[0]
+    np.testing.assert_allclose(g, 2 * (xs + 1))
+    np.testing.assert_array_equal(xs, [1.0, -2.0])  # the caller's array is left alone
+    # a parameter updated with something being differentiated: recorded, the parameter left alone
+    W = param(np.array([1.0, 2.0]))
+    g = gradient(lambda x: np.sum(_iadd_then_square(W, x)), 3.0)[0]
+    assert g == pytest.approx(np.sum(2 * (value(W) + 3.0)))
+    np.testing.assert_array_equal(value(W), [1.0, 2.0])
+    # inside an implicit gradient the parameter itself is being differentiated: recorded too
+    gs = gradient(lambda: np.sum(_iadd_then_square(W)), params(W))
+    np.testing.assert_allclose(gs[W], 2 * (value(W) + 1))
+    np.testing.assert_array_equal(value(W), [1.0, 2.0])
+
+
+def _iadd_then_square(x, c=1.0):
+    x += c
+    return x * x
