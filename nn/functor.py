@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import numbers
+import os
+import sys
+import types
+import warnings
 
 import numpy as np
 
-from ._backend import Params, is_trainable, is_tracked
+from dualnum import tracker
+
+from ._backend import is_float_array, is_trainable, is_tracked
 
 #: class -> tuple of child field names, or None for "every field"
 _FUNCTORS: dict = {}
@@ -122,33 +129,102 @@ def fmap(f, x, *, _cache=None):
     return out
 
 
-def trainables(*things) -> list:
-    """Every trainable array in ``things`` -- tracked parameters and plain float arrays -- found in layers,
-    chains, lists, tuples, dicts, dataclasses and ``functor``-marked classes, in order of first appearance,
-    each object once (a layer used twice contributes its arrays once)."""
-    found, seen = [], set()
+class ModelParams(tracker.Params):
+    """The tracker's ``Params``, plus where ``params`` found each plain float array in a model.
 
-    def walk(x):
+    ``slots`` lists the (owner, field) places -- an object's attribute, a list position or a dict key inside
+    a model -- that hold plain float arrays (directly, or inside tuples); ``located`` holds those arrays' ids.
+    While ``train`` differentiates, it puts a differentiable stand-in in those places (the tracker and dual
+    numbers cannot see operations on a plain array), so a model's own code needs no convention to be trained.
+    """
+
+    def __init__(self, xs=(), slots=(), located=()):
+        super().__init__(xs)
+        self.slots, self.located = list(slots), set(located)
+
+
+def _collect(things, unmarked="warn"):
+    """(trainable arrays in order of first appearance, slots, ids of the located plain arrays).
+
+    ``unmarked``: what to do with an object of a class that is not marked with functor: "warn" if its fields
+    hold trainable arrays, "skip" quietly, or "look" inside it anyway (to find what a warning should name)."""
+    found, seen, slots, located = [], set(), {}, set()
+
+    def walk(x, slot, top):
+        # slot: the nearest (mutable owner, field) above x inside a model, None outside one. The containers
+        # passed to params themselves do not count: code reads W, not the list [W, b] it was collected from.
+        if is_float_array(x) and slot is not None:
+            slots.setdefault((id(slot[0]), slot[1]), slot)
+            located.add(id(x))
         if id(x) in seen:
             return
         seen.add(id(x))  # things are alive for the whole walk, so ids cannot be reused meanwhile
         if is_trainable(x):
             found.append(x)
-        elif type(x).__name__ == "Params":
+            return
+        if isinstance(x, tracker.Params):
             for p in x:
-                walk(p)
-        else:
-            for c in children(x).values():
-                walk(c)
+                walk(p, None, False)
+            return
+        kids = children(x)
+        if not kids and unmarked != "skip" and not isinstance(x, _OPAQUE) and not is_array_leaf(x):
+            if unmarked == "look":
+                kids = {n: getattr(x, n, None) for n in _all_fields(x)}
+            else:
+                _warn_if_hiding(x)
+        if not kids:
+            return
+        owner = not isinstance(x, tuple) and not (top and isinstance(x, (list, dict)))
+        for k, c in kids.items():
+            walk(c, (x, k) if owner else slot, False)
 
     for t in things:
-        walk(t)
-    return found
+        walk(t, None, True)
+    return found, list(slots.values()), located
+
+
+def trainables(*things) -> list:
+    """Every trainable array in ``things`` -- tracked parameters and plain float arrays -- found in layers,
+    chains, lists, tuples, dicts, dataclasses and ``functor``-marked classes, in order of first appearance,
+    each object once (a layer used twice contributes its arrays once). An object of an unmarked class whose
+    fields hold trainable arrays is not looked inside, with a warning that says to mark it."""
+    return _collect(things)[0]
 
 
 def params(*things):
     """``Params`` (the tracker's ordered, identity-based collection) of ``trainables(*things)``."""
-    return Params(trainables(*things))
+    found, slots, located = _collect(things)
+    return ModelParams(found, slots, located)
 
 
-__all__ = ["functor", "children", "fmap", "params", "trainables", "is_array_leaf"]
+# ---- unmarked classes: say so instead of training nothing --------------------------------------------------------
+_OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, str, bytes,
+           numbers.Number, np.ndarray, np.generic, np.ufunc, functools.partial)
+
+
+def trainables_quiet(*things) -> list:
+    """``trainables`` without the warning about unmarked classes (for counting, e.g. in a Chain's repr)."""
+    return _collect(things, "skip")[0]
+
+
+def _warn_if_hiding(x):
+    names = [n for n in _all_fields(x) if _collect([getattr(x, n, None)], "look")[0]]
+    if names:
+        cls = type(x).__name__
+        warnings.warn(f"{cls} is not marked with nn.functor, so params (and train) do not look inside it and miss "
+                      f"the trainable arrays in its field(s) {', '.join(names)}. Mark the class -- @nn.functor "
+                      f"above `class {cls}`, or nn.functor({cls}) once -- as Flux's @functor.",
+                      UserWarning, stacklevel=_outside_nn())
+
+
+def _outside_nn():
+    """The stacklevel of the first caller outside the nn package, so the warning points at the user's line."""
+    here = os.path.dirname(__file__)
+    f, level = sys._getframe(1), 1  # level 1: the function that calls warnings.warn
+    while f is not None and os.path.dirname(f.f_code.co_filename) == here:
+        f, level = f.f_back, level + 1
+    return level
+
+
+__all__ = ["functor", "children", "fmap", "params", "trainables", "trainables_quiet", "is_array_leaf",
+           "ModelParams"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._backend import is_tracked, live, param, value
 from .activations import identity
-from .functor import functor, trainables
+from .functor import functor, trainables_quiet
 
 #: the generator behind the default initialisers; ``seed(n)`` makes new layers reproducible
 rng = np.random.default_rng()
@@ -189,7 +189,7 @@ def _name(f):
 
 def _count(layer):
     """(number of trainable arrays, number of parameters) in a layer."""
-    ps = trainables(layer)
+    ps = trainables_quiet(layer)
     return len(ps), int(sum(np.size(value(p)) for p in ps))
 
 

@@ -22,8 +22,9 @@ import numpy as np
 import dualnum
 
 from . import _backend
-from ._backend import STAND_INS, READ, is_tracked, value
+from ._backend import STAND_INS, READ, is_float_array, is_tracked, value
 from .functor import params
+from dualnum.tracker import Grads, Params
 from .optimisers import update
 
 
@@ -90,41 +91,111 @@ class ForwardGrads:
         return f"ForwardGrads({len(self._g)} parameters)"
 
 
+class _StandIns:
+    """While active, each parameter's stand-in takes its place wherever the loss may read it.
+
+    Three places: ``live(W)`` (nn's layers read their arrays through it), the ``data`` of a tracked parameter
+    (forward mode only: code that uses the parameter directly, a closure as in the seeds, computes on the
+    duals inside it), and the model fields where ``params`` found a plain float array (an array cannot hold
+    duals or record operations, so the field itself holds the stand-in for the moment)."""
+
+    def __init__(self, ps, subs, into_tracked):
+        self.ps, self.subs, self.into_tracked = ps, subs, into_tracked
+        self.saved, self.moved = [], []
+
+    def __enter__(self):
+        STAND_INS.update(self.subs)
+        if self.into_tracked:
+            for p in self.ps:
+                if is_tracked(p):
+                    self.saved.append((p, p.data))
+                    p.data = self.subs[id(p)]
+        for owner, key in getattr(self.ps, "slots", ()):
+            old = _get(owner, key)
+            new = _replace(old, self.subs)
+            if new is not old:
+                _set(owner, key, new)
+                self.moved.append((owner, key, old))
+        return self
+
+    def __exit__(self, *exc):
+        STAND_INS.clear()
+        for p, data in self.saved:
+            p.data = data
+        for owner, key, old in reversed(self.moved):
+            _set(owner, key, old)
+
+
+def _get(owner, key):
+    return owner[key] if isinstance(owner, (list, dict)) else getattr(owner, key)
+
+
+def _set(owner, key, v):
+    if isinstance(owner, (list, dict)):
+        owner[key] = v
+    else:
+        object.__setattr__(owner, key, v)  # works on frozen dataclasses too
+
+
+def _replace(v, subs):
+    """v with its plain float arrays replaced by their stand-ins (through tuples, which cannot be changed)."""
+    if is_float_array(v):
+        return subs.get(id(v), v)
+    if isinstance(v, tuple):
+        new = [_replace(e, subs) for e in v]
+        if any(a is not b for a, b in zip(new, v)):
+            return type(v)(*new) if hasattr(v, "_fields") else type(v)(new)
+    return v
+
+
+def _check_seen(ps, read):
+    """A plain array that nn could put no stand-in for would get no gradient, silently: refuse it instead."""
+    located = getattr(ps, "located", ())
+    for i, p in enumerate(ps):
+        if not is_tracked(p) and id(p) not in located and id(p) not in read:
+            raise TypeError(
+                f"train: parameter {i} (counted from 0), a plain float array of shape {np.shape(p)}, was not found "
+                "inside a model by nn.params, and no layer read it through nn.live, so nothing differentiable "
+                "can take its place where the loss reads it: its gradient would be missing. Make it a tracked "
+                "parameter (W = nn.param(W)), or keep it in a field of a model (a dataclass or a class marked "
+                "with nn.functor) and pass nn.params(model).")
+
+
 def _reverse(loss, ps, d):
     out = []
+    plain = [p for p in ps if not is_tracked(p)]
+    subs = {id(p): _backend.tracker.param(p) for p in plain}  # tracked copies of the plain arrays
 
     def fn():
-        out.append(loss(*d))
+        if subs:
+            with _StandIns(ps, subs, into_tracked=False):
+                out.append(loss(*d))
+        else:  # the usual case: every parameter is tracked already
+            out.append(loss(*d))
         return out[-1]
+    READ.clear()
     try:
-        gs = _backend.tracker.gradient(fn, ps)
+        gs = _backend.tracker.gradient(fn, ps if not subs else Params([subs.get(id(p), p) for p in ps]))
     except FloatingPointError:
         if out and not np.all(np.isfinite(value(out[-1]))):
-            return _float(out[-1]), None  # the tracker refuses a NaN loss; train names the batch
+            return _float(out[-1]), None  # a tracker that refuses a non-finite loss; train names the batch
         raise
+    if subs:
+        _check_seen(ps, READ)
+        found = {id(p): gs[subs.get(id(p), p)] for p in ps}
+        gs = Grads(ps, {k: g for k, g in found.items() if g is not None})
+    READ.clear()
     return _float(out[-1]), gs
 
 
 def _forward(loss, ps, d, chunk=None):
-    ps = list(ps)
     xs = [np.asarray(value(p), dtype=float) for p in ps]
     out = []
     READ.clear()
 
     def f(*duals):
-        # each parameter's dual array stands in for it: layers read it through `live`, and code that uses a
-        # tracked parameter directly (a closure, as in the seeds) finds it inside the parameter's `data`
-        saved = [(p, p.data) for p in ps if is_tracked(p)]
-        STAND_INS.update((id(p), s) for p, s in zip(ps, duals))
-        for p, s in zip(ps, duals):
-            if is_tracked(p):
-                p.data = s
-        try:
+        with _StandIns(ps, {id(p): s for p, s in zip(ps, duals)}, into_tracked=True):
             y = loss(*d)
-        finally:
-            STAND_INS.clear()
-            for p, data in saved:
-                p.data = data
         while is_tracked(y):  # the tracker recorded operations on dual data: the duals are inside
             y = y.data
         out.append(y)
@@ -132,6 +203,7 @@ def _forward(loss, ps, d, chunk=None):
     gs = dualnum.gradient(f, *xs, chunk=chunk) if xs else ()
     read = set(READ)
     READ.clear()
+    _check_seen(ps, read)
     # None for a parameter the loss did not use, as reverse mode says: one that no layer read and whose
     # gradient is exactly zero (forward mode cannot tell "unused" from "zero" for arrays read elsewhere)
     pairs = [(p, None if id(p) not in read and not np.any(g) else np.asarray(g, dtype=float))
@@ -149,6 +221,8 @@ def _float(l):
 
 def loss_and_gradient(loss, ps, d, mode="reverse"):
     """(loss(*d) as a float, gradients of it with respect to every parameter in ps)."""
+    if not isinstance(ps, Params):
+        ps = params(ps)
     if mode == "reverse":
         return _reverse(loss, ps, d)
     if mode == "forward":
@@ -175,8 +249,13 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
     after each epoch. A NaN or infinite loss raises ``NonFiniteLoss`` naming the batch, before that batch
     changes anything. Returns the list of losses, one per batch, computed before each step.
     """
-    if type(ps).__name__ != "Params":
+    if not isinstance(ps, Params):
         ps = params(ps)  # a model, a list of arrays...: collect its parameters
+    if not len(ps):
+        raise ValueError(
+            "train: there are no parameters to train: ps holds no trainable arrays, so every step would change "
+            "nothing. nn's layers hold theirs as tracked params; a class of your own is looked inside only once "
+            "it is marked with @nn.functor (or is a dataclass). Pass nn.params(model) or the model itself.")
     _check_epochs(epochs, data)
     cb = runall(cb)
     losses = []
@@ -190,6 +269,11 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
                     raise NonFiniteLoss(f"the loss is {l} on batch {i} of epoch {epoch} (both counted from 0); "
                                         "training stopped before updating with it. A learning rate too large, "
                                         "or a log/division of 0 in the loss, are the usual causes.")
+                if not losses and all(gs[p] is None for p in ps):
+                    raise ValueError(
+                        f"train: the loss does not depend on any of the {len(ps)} parameters in ps (no gradient "
+                        "reached them on the first batch), so training would change nothing. Does the loss use the "
+                        "model whose parameters were collected, and are its arrays the tracked params themselves?")
                 losses.append(l)
                 update(opt, ps, gs)
                 cb()

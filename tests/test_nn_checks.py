@@ -190,3 +190,137 @@ def test_epochs_must_be_a_whole_number():
         with pytest.raises(ValueError, match="epochs"):
             nn.train(loss, nn.params(W), batches, nn.Descent(0.1), epochs=bad)
     assert nn.train(loss, nn.params(W), batches, nn.Descent(0.1), epochs=0) == []
+
+
+# ==== train: a model nn cannot see is an error, not a constant loss ===========================================
+
+class Hidden:  # the seed's Affine, not marked with functor
+    def __init__(self):
+        self.W = nn.param(RNG.normal(size=(1, 2)))
+        self.b = nn.param(np.zeros(1))
+
+    def __call__(self, x):
+        return self.W @ x + self.b[:, None]
+
+
+def test_params_of_an_unmarked_class_warns_with_the_functor_hint():
+    m = Hidden()
+    with pytest.warns(UserWarning, match=r"Hidden is not marked with nn.functor.*W, b.*@nn.functor"):
+        assert len(nn.params(m)) == 0
+    # also inside a Chain or a list, and naming the user's line (not nn's)
+    with pytest.warns(UserWarning, match="Hidden") as w:
+        assert len(nn.params(nn.Chain(nn.Dense(2, 2), Hidden()))) == 2
+    assert w[0].filename == __file__
+    with pytest.warns(UserWarning, match="Holder.*inner"):
+        class Holder:
+            def __init__(self):
+                self.inner = [Hidden()]
+        nn.params(Holder())
+
+
+def test_objects_without_arrays_are_not_warned_about():
+    import warnings
+
+    class Act:  # a callable object as an activation: nothing trainable inside
+        def __init__(self):
+            self.slope = 0.1
+
+        def __call__(self, x):
+            return x * self.slope
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(nn.params(nn.Chain(nn.Dense(2, 2, Act()), np.tanh, lambda x: x), "label", 3)) == 2
+
+
+def test_train_with_no_parameters_raises_before_any_step():
+    m = Hidden()
+    W0 = nn.value(m.W).copy()
+    data = [(RNG.normal(size=(2, 3)), RNG.normal(size=(1, 3)))] * 3
+    for mode in ("reverse", "forward"):
+        with pytest.warns(UserWarning, match="functor"), pytest.raises(ValueError, match="no parameters.*functor"):
+            nn.train(lambda x, y: nn.mse(m(x), y), m, data, nn.Descent(0.1), mode=mode)
+        with pytest.raises(ValueError, match="no parameters"):
+            nn.train(lambda x, y: nn.mse(m(x), y), nn.Params([]), data, nn.Descent(0.1), mode=mode)
+    np.testing.assert_array_equal(nn.value(m.W), W0)
+
+
+def test_train_with_a_loss_that_uses_none_of_the_parameters_raises():
+    other, model = nn.Dense(2, 1), nn.Dense(2, 1)
+    data = [(RNG.normal(size=(2, 3)), RNG.normal(size=(1, 3)))] * 3
+    for mode in ("reverse", "forward"):
+        with pytest.raises(ValueError, match="does not depend on any of the 2 parameters"):
+            nn.train(lambda x, y: nn.mse(model(x), y), nn.params(other), data, nn.Descent(0.1), mode=mode)
+
+
+# ==== forward and reverse mode see every parameter params collects ============================================
+
+@nn.functor
+class Mixed:
+    """Plain float arrays and a tracked parameter, used directly (no nn.live), in fields, a tuple and a dict."""
+
+    def __init__(self):
+        self.W = RNG.normal(size=(3, 4))
+        self.pair = (RNG.normal(size=3), "not an array")
+        self.extra = {"s": nn.param(RNG.normal(size=(3, 1)))}
+        self.scales = [RNG.normal(size=3)]
+
+    def __call__(self, x):
+        h = np.tanh(self.W @ x + self.pair[0][:, None])
+        return h * self.extra["s"] + self.scales[0][:, None] ** 2
+
+
+def _mixed_problem():
+    m = Mixed()
+    x, y = RNG.normal(size=(4, 5)), RNG.normal(size=(3, 5))
+    return m, (x, y), (lambda x, y: nn.mse(m(x), y))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_both_modes_differentiate_plain_arrays_used_directly_in_a_functor_class(mode):
+    m, d, loss = _mixed_problem()
+    ps = nn.params(m)
+    assert len(ps) == 4
+    arrays = [m.W, m.pair[0], m.extra["s"], m.scales[0]]
+    assert [id(p) for p in ps] == [id(a) for a in arrays]
+    l, gs = nn.loss_and_gradient(loss, ps, d, mode=mode)
+    assert l == pytest.approx(float(nn.value(loss(*d))), rel=1e-14)
+    for p in ps:
+        def f(v, p=p):  # the loss as a function of this one array, the others fixed
+            old = nn.value(p).copy()
+            nn.value(p)[...] = v
+            try:
+                return float(nn.value(loss(*d)))
+            finally:
+                nn.value(p)[...] = old
+        np.testing.assert_allclose(gs[p], central_differences(f, nn.value(p)), rtol=1e-6, atol=1e-8)
+    # the model holds its own arrays again
+    assert [m.W, m.pair[0], m.extra["s"], m.scales[0]] == arrays and all(
+        a is b for a, b in zip([m.W, m.pair[0], m.extra["s"], m.scales[0]], arrays))
+    assert m.pair[1] == "not an array"
+
+
+def test_training_plain_arrays_in_both_modes_ends_at_the_same_parameters():
+    ends = []
+    for mode in ("reverse", "forward"):
+        global RNG
+        RNG = np.random.default_rng(11)
+        m, d, loss = _mixed_problem()
+        W = m.W
+        losses = nn.train(loss, m, [d] * 6, nn.Momentum(0.05), mode=mode)
+        assert m.W is W and losses[-1] < losses[0]  # updated in place, where the model reads it
+        ends.append(([nn.value(p).copy() for p in nn.params(m)], losses))
+    for a, b in zip(ends[0][0], ends[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    np.testing.assert_allclose(ends[0][1], ends[1][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_plain_array_nn_cannot_reach_is_refused_not_given_no_gradient(mode):
+    W = RNG.normal(size=(1, 2))  # collected by itself: nothing tells nn where the loss reads it
+    data = [(RNG.normal(size=(2, 3)), RNG.normal(size=(1, 3)))]
+    with pytest.raises(TypeError, match=r"plain float array of shape \(1, 2\).*nn.param"):
+        nn.train(lambda x, y: nn.mse(W @ x, y), nn.params(W), data, nn.Descent(0.1), mode=mode)
+    # read through nn.live, the same array trains in both modes
+    (x, y), = data
+    l, gs = nn.loss_and_gradient(lambda x, y: nn.mse(nn.live(W) @ x, y), nn.params(W), (x, y), mode=mode)
+    np.testing.assert_allclose(gs[W], 2 * (W @ x - y) @ x.T / 3, rtol=1e-12)

@@ -93,7 +93,8 @@ def test_fmap_keeps_shared_arrays_and_layers_shared():
 
 def test_unmarked_classes_are_opaque_as_in_flux():
     u = Unmarked(np.ones(2))
-    assert trainables(u) == []
+    with pytest.warns(UserWarning, match=r"Unmarked is not marked with nn.functor.*field\(s\) W"):
+        assert trainables(u) == []
     assert fmap(lambda a: a * 0, u) is u
     functor(Unmarked)
     try:

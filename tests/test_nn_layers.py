@@ -158,7 +158,8 @@ def test_params_walks_containers_dataclasses_functor_classes_and_plain_arrays():
             return self.W @ x + self.b
 
     a = MyAffine(3, 2)
-    assert len(nn.params(a)) == 0  # Flux does not look inside a class until it is marked
+    with pytest.warns(UserWarning, match="functor"):  # and says so, naming the class and its fields
+        assert len(nn.params(a)) == 0  # Flux does not look inside a class until it is marked
     nn.functor(MyAffine)
     plain = np.ones(2)
     h = Head(Dense(2, 2), plain)
