@@ -552,7 +552,13 @@ def _unary_vjp(d, fn):
     if fn:
         def vjp(node, g):
             x = node._parents[0].data
-            gx = _times(g, d(x, node.data))
+            try:
+                dx = d(x, node.data)
+            except _FLOAT_ERRORS:
+                dx = _ieee(d, x, node.data)
+            if type(dx) is complex:
+                dx = _ieee(d, x, node.data)
+            gx = _times(g, dx)
             if type(gx) is np.ndarray and type(x) is np.ndarray and gx.shape == x.shape and gx.dtype == x.dtype:
                 return (gx,)
             return (_fit(gx, x),)
@@ -579,7 +585,13 @@ def _binary_vjp(pa, pb):
         ga = gb = None
         if ta:
             if fa:
-                ga = _fit(_times(g, da(xa, xb, node.data)), xa)
+                try:
+                    dx = da(xa, xb, node.data)
+                except _FLOAT_ERRORS:
+                    dx = _ieee(da, xa, xb, node.data)
+                if type(dx) is complex:
+                    dx = _ieee(da, xa, xb, node.data)
+                ga = _fit(_times(g, dx), xa)
             elif one_a and type(g) is np.ndarray and type(xa) is np.ndarray and g.shape == xa.shape \
                     and g.dtype == xa.dtype:
                 ga = g  # _fit(g, xa) would return g as it is
@@ -587,7 +599,13 @@ def _binary_vjp(pa, pb):
                 ga = _scaled(_fit(g, xa), da)
         if tb:
             if fb:
-                gb = _fit(_times(g, db(xa, xb, node.data)), xb)
+                try:
+                    dx = db(xa, xb, node.data)
+                except _FLOAT_ERRORS:
+                    dx = _ieee(db, xa, xb, node.data)
+                if type(dx) is complex:
+                    dx = _ieee(db, xa, xb, node.data)
+                gb = _fit(_times(g, dx), xb)
             elif one_b and type(g) is np.ndarray and type(xb) is np.ndarray and g.shape == xb.shape \
                     and g.dtype == xb.dtype:
                 gb = g
@@ -595,6 +613,24 @@ def _binary_vjp(pa, pb):
                 gb = _scaled(_fit(g, xb), db)
         return (ga, gb)
     return vjp
+
+
+_FLOAT_ERRORS = (ZeroDivisionError, OverflowError)
+
+
+def _ieee(d, *args):
+    """A partial's formula on numpy floats: Python's float arithmetic raises (1/0) or turns complex ((-8)**(1/3))
+    where numpy gives inf or NaN, and a scalar's derivative must be the same element of the array's."""
+    with np.errstate(all="ignore"):
+        return d(*[np.float64(a) if type(a) is float or type(a) is int else a for a in args])
+
+
+def _formula(d, *args):
+    try:
+        r = d(*args)
+    except _FLOAT_ERRORS:
+        return _ieee(d, *args)
+    return _ieee(d, *args) if type(r) is complex else r
 
 
 def _rule_vjp(rule, node, g):
@@ -620,7 +656,7 @@ def _partials_times(prep, node, g):
         x = parents[0].data
         d, fn = prep[0]
         if fn:
-            return (_fit(_times(g, d(x, out)), x),)
+            return (_fit(_times(g, _formula(d, x, out)), x),)
         return (_scaled(_fit(g, x), d),)
     tag = node._tag
     if len(parents) == 2:  # binary operators are the hot path: unrolled
@@ -633,14 +669,14 @@ def _partials_times(prep, node, g):
         ga = gb = None
         if ta and pa is not None:
             d, fn = pa
-            ga = _fit(_times(g, d(xa, xb, out)), xa) if fn else _scaled(_fit(g, xa), d)
+            ga = _fit(_times(g, _formula(d, xa, xb, out)), xa) if fn else _scaled(_fit(g, xa), d)
         if tb and pb is not None:
             d, fn = pb
-            gb = _fit(_times(g, d(xa, xb, out)), xb) if fn else _scaled(_fit(g, xb), d)
+            gb = _fit(_times(g, _formula(d, xa, xb, out)), xb) if fn else _scaled(_fit(g, xb), d)
         return (ga, gb)
     vals = [p.data if type(p) is Tracked and p._tag == tag else p for p in parents]
     return [None if dp is None or type(p) is not Tracked or p._tag != tag else
-            (_fit(_times(g, dp[0](*vals, out)), x) if dp[1] else _scaled(_fit(g, x), dp[0]))
+            (_fit(_times(g, _formula(dp[0], *vals, out)), x) if dp[1] else _scaled(_fit(g, x), dp[0]))
             for p, x, dp in zip(parents, vals, prep)]
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import math
 import numbers
 import operator
 import types
@@ -314,15 +313,17 @@ def _backprop(y, seed, tag):
 
 
 def _check_loss(y, fname):
-    """The ones-seed for a scalar, finite loss ``y``; a clear error for anything else."""
+    """The ones-seed for a scalar loss ``y``; a clear error for anything that is not one number.
+
+    An infinite or NaN loss is differentiated as the math gives, as jax.grad and PyTorch do (d log x = 1/x is
+    inf at 0; the other inputs' gradients stay finite where they are): refusing to train on it is nn.train's
+    business, not the derivative's.
+    """
     if isinstance(y, (list, tuple, dict)):
         raise ValueError(f"{fname}: the function must return a scalar loss, got a {type(y).__name__}")
     v = value(y)
     t = type(v)
-    if t is float or t is np.float64 or t is np.float32:  # the usual scalar loss: quick checks
-        if not math.isfinite(v):
-            raise FloatingPointError(f"{fname}: the loss is {v} (NaN or Inf), so every gradient would be NaN; "
-                                     "check the data, the learning rate, and log/sqrt/divide at 0")
+    if t is float or t is np.float64 or t is np.float32:  # the usual scalar loss
         return 1.0 if t is float else t(1)
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError(f"{fname}: the function must return a number, got {type(v).__name__} {v!r}")
@@ -330,9 +331,6 @@ def _check_loss(y, fname):
         raise ValueError(f"{fname}: the function must return a scalar loss, but it returned an array of shape "
                          f"{np.shape(v)}; reduce it (np.sum, np.mean), or use back(y, seed) for a "
                          "vector-Jacobian product")
-    if not np.all(np.isfinite(v)):
-        raise FloatingPointError(f"{fname}: the loss is {np.ravel(v)[0]} (NaN or Inf), so every gradient would be "
-                                 "NaN; check the data, the learning rate, and log/sqrt/divide at 0")
     if isinstance(v, np.ndarray):
         return np.ones_like(v)
     return v.dtype.type(1) if isinstance(v, np.floating) else 1.0
@@ -449,7 +447,9 @@ def _finish(g, x):
             d = d.data
         if isinstance(d, (DualArray, Dual)):
             d = value(d)
-        return np.zeros_like(d) if isinstance(d, np.ndarray) else 0.0 * d
+        if isinstance(d, np.ndarray):
+            return np.zeros_like(d)
+        return type(d)(0.0) if isinstance(d, (float, np.floating)) else 0.0  # not 0 * d: inf * 0 is NaN
     if type(g) is Tracked or isinstance(g, (DualArray, Dual)):
         return g
     if isinstance(g, np.ndarray):
