@@ -1,118 +1,305 @@
 """numpy functions that are compositions of other numpy functions, written once for every array type.
 
 ``max``/``min`` from each type's extremum, ``clip``/``where`` from their rules, ``prod`` = a chain of ``*``,
-``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``,
-``norm = √Σx²``, ``dot``/``inner``/``outer`` from ``matmul``/``multiply``/``sum``, ``vstack``/``hstack`` from
-``concatenate``. Each calls numpy, so it reaches the primitives of whatever type it is given: DualArray and
-Tracked implement the primitives and add the handlers :func:`make` builds to their tables. Functions that
-only look at values (``argmax``, ``isnan``, ...) and constants (``zeros_like``) are among them too.
+``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``, ``norm = √Σx²`` (and the other orders),
+``dot``/``inner``/``vdot``/``outer`` from ``matmul``/``multiply``/``reshape``, the ``atleast_*d`` and
+``*stack`` family from ``reshape`` and ``concatenate``. Each calls numpy, so it reaches the primitives of
+whatever type it is given: DualArray and Tracked implement the primitives and add the handlers :func:`make`
+builds to their tables. Every handler gives numpy's result (shape and numbers) or raises where numpy does
+(tests/test_numpy_agreement.py checks this for every handler). Functions that only look at values
+(``argmax``, ``isnan``, ...) and constants (``zeros_like``) are among them too.
+
+Square roots at 0 (``std`` of one element or of equal elements, ``norm`` of a zero vector) take the
+subgradient 0, as PyTorch does, not ``1/(2√0) · 0 = NaN``: √ is not differentiable there, and 0 is the
+derivative of the constant function ``std`` of a single element is.
 """
 import numpy as np
 
 from .protocol import ndim_of, no_out, normalize_axes, shape_of
 from .rules import RULES
 
+_NoValue = np._NoValue
+
 
 def _count(a, axes):
     return int(np.prod([shape_of(a)[i] for i in axes])) if axes else 1
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
-    no_out("np.mean", out)
-    if where is not np._NoValue:
-        raise TypeError("np.mean with derivatives does not take where=")
-    if isinstance(a, (list, tuple)):
-        a = np.stack(a)
-    axes = normalize_axes(axis, ndim_of(a))
-    return np.sum(a, axis=axes, keepdims=keepdims) / _count(a, axes)
-
-
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    no_out("np.var", out)
-    axes = normalize_axes(axis, ndim_of(a))
-    d = a - mean(a, axis=axes, keepdims=True)
-    return np.sum(d * d, axis=axes, keepdims=keepdims) / (_count(a, axes) - ddof)
-
-
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=np._NoValue):
-    return np.sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
-
-
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-    """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
-    no_out("np.prod", out)
-    r = a
-    for ax in sorted(normalize_axes(axis, ndim_of(a)), reverse=True):
-        m = np.moveaxis(r, ax, 0)
-        n = shape_of(m)[0]
-        acc = m[0] if n else np.ones(shape_of(m)[1:])
-        for i in range(1, n):
-            acc = acc * m[i]
-        r = np.expand_dims(acc, ax) if keepdims else acc
-    return r
+def _float_dtype(name, dtype):
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"{name}(..., dtype={np.dtype(dtype)}) would drop the derivatives (not a float type)")
 
 
 def make(unsupported, value, apply, extremum):
     """The handlers, given the type's ``unsupported(name, why)`` error, its ``value`` (strip derivatives), its
     ``apply(rule, args)`` (a rule of the table on its values) and its ``extremum(a, axis, keepdims, np.max)``."""
 
-    def amax(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-        no_out("np.max", out)
-        return extremum(a, axis, keepdims, np.max)
+    def sqrt0(s):
+        """√s, with derivative 0 where s == 0 (the subgradient; 1/(2√0) · 0 would be NaN)."""
+        zero = np.asarray(value(s)) == 0
+        if not zero.any():
+            return np.sqrt(s)
+        # both branches of where are differentiated: the one not taken must be finite there too
+        return np.where(zero, 0.0, np.sqrt(np.where(zero, 1.0, s)))
 
-    def amin(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
-        no_out("np.min", out)
-        return extremum(a, axis, keepdims, np.min)
+    def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NoValue):
+        """mean = Σx / n over the axes (over the elements ``where`` selects)."""
+        no_out("np.mean", out)
+        _float_dtype("np.mean", dtype)
+        if isinstance(a, (list, tuple)):
+            a = np.stack(a)
+        axes = normalize_axes(axis, ndim_of(a))
+        if where is not _NoValue:
+            w = np.broadcast_to(np.asarray(value(where), dtype=bool), shape_of(a))
+            n = np.sum(w, axis=axes, keepdims=keepdims).astype(float)
+            return np.sum(np.where(w, a, 0.0), axis=axes, keepdims=keepdims) / n
+        return np.sum(a, axis=axes, keepdims=keepdims) / float(_count(a, axes))
 
-    def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
+    def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
+            correction=_NoValue):
+        """var = Σ(x - x̄)² / (n - ddof)."""
+        no_out("np.var", out)
+        _float_dtype("np.var", dtype)
+        if correction is not _NoValue:
+            if ddof != 0:
+                raise ValueError("ddof and correction can't be provided simultaneously.")
+            ddof = correction
+        axes = normalize_axes(axis, ndim_of(a))
+        if where is not _NoValue:
+            w = np.broadcast_to(np.asarray(value(where), dtype=bool), shape_of(a))
+            m = mean_(a, axis=axes, keepdims=True, where=w) if mean is _NoValue else mean
+            d = np.where(w, a - m, 0.0)
+            n = np.sum(w, axis=axes, keepdims=keepdims).astype(float)
+        else:
+            m = mean_(a, axis=axes, keepdims=True) if mean is _NoValue else mean
+            d = a - m
+            n = float(_count(a, axes))
+        with np.errstate(divide="ignore", invalid="ignore"):  # n <= ddof: inf or NaN, as numpy (it warns)
+            return np.sum(d * d, axis=axes, keepdims=keepdims) / np.maximum(n - ddof, 0.0)
+
+    mean_ = mean
+
+    def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
+            correction=_NoValue):
+        """std = √var; its derivative is 0 where var = 0 (one element, or all equal)."""
+        no_out("np.std", out)
+        return sqrt0(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, mean=mean,
+                         correction=correction))
+
+    def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
+        """Product as a chain of multiplications: exact even with zeros (no division by the element)."""
+        no_out("np.prod", out)
+        _float_dtype("np.prod", dtype)
+        if where is not _NoValue:
+            a = np.where(np.asarray(value(where), dtype=bool), a, 1.0)
+        r = a
+        for ax in sorted(normalize_axes(axis, ndim_of(a)), reverse=True):
+            m = np.moveaxis(r, ax, 0)
+            n = shape_of(m)[0]
+            acc = m[0] if n else np.ones(shape_of(m)[1:])
+            for i in range(1, n):
+                acc = acc * m[i]
+            r = np.expand_dims(acc, ax) if keepdims else acc
+        return r if initial is _NoValue else r * initial
+
+    def _extreme(name, fn, pick, fill):
+        def handler(a, axis=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
+            no_out(f"np.{name}", out)
+            if where is not _NoValue:
+                if initial is _NoValue:
+                    raise ValueError(f"reduction operation '{pick.__name__}' does not have an identity, so to "
+                                     "use a where mask one has to specify 'initial'")
+                a = np.where(np.asarray(value(where), dtype=bool), a, fill)
+            r = extremum(a, axis, keepdims, fn)
+            return r if initial is _NoValue else pick(r, initial)
+        handler.__name__ = name
+        return handler
+
+    amax = _extreme("max", np.max, np.maximum, -np.inf)
+    amin = _extreme("min", np.min, np.minimum, np.inf)
+
+    def clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=_NoValue, max=_NoValue, **kw):
+        """clip(x, lo, hi) = min(max(x, lo), hi), with its rule's derivative (slope 1 on [lo, hi])."""
         no_out("np.clip", out)
-        lo = a_min if a_min is not None else min
-        hi = a_max if a_max is not None else max
-        lo = -np.inf if lo is None else lo
-        hi = np.inf if hi is None else hi
+        if kw:
+            raise TypeError(f"np.clip on a differentiable array does not take {', '.join(kw)}")
+        if a_min is _NoValue and a_max is _NoValue:  # numpy's own argument checks, in its order
+            a_min = None if min is _NoValue else min
+            a_max = None if max is _NoValue else max
+        elif a_min is _NoValue:
+            raise TypeError("clip() missing 1 required positional argument: 'a_min'")
+        elif a_max is _NoValue:
+            raise TypeError("clip() missing 1 required positional argument: 'a_max'")
+        elif min is not _NoValue or max is not _NoValue:
+            raise ValueError("Passing `min` or `max` keyword argument when `a_min` and `a_max` are provided is "
+                             "forbidden.")
+        lo = -np.inf if a_min is None else a_min
+        hi = np.inf if a_max is None else a_max
+        if np.any(np.asarray(value(lo)) > np.asarray(value(hi))):
+            # numpy then gives hi everywhere: min(max(x, lo), hi) = hi, so lo's derivative must go to hi
+            lo = np.minimum(lo, hi)
         return apply(RULES["clip"], (a, lo, hi))
 
-    def where(condition, x=None, y=None):
-        if x is None and y is None:
+    def where(condition, x=_NoValue, y=_NoValue):
+        if x is _NoValue and y is _NoValue:
             return np.nonzero(value(condition))
+        if x is _NoValue or y is _NoValue:
+            raise ValueError("either both or neither of x and y should be given")
         return apply(RULES["where"], (np.asarray(value(condition)).astype(bool), x, y))
 
     def ravel(a, order="C"):
-        return np.reshape(a, -1, order=order)
+        if order == "F":  # column-major: the transpose's row-major order
+            return np.reshape(np.transpose(a), -1)
+        if order != "C":
+            raise TypeError(f"np.ravel(order={order!r}) is not supported with derivatives; use order='C' or 'F'")
+        return np.reshape(a, -1)
 
+    # ---- norms ------------------------------------------------------------------------------------------------
     def norm(x, ord=None, axis=None, keepdims=False):
-        if ord not in (None, 2, "fro") or (ord == 2 and ndim_of(x) == 2 and axis is None):
-            raise unsupported(f"np.linalg.norm(ord={ord!r})", "only the 2-norm of vectors and the Frobenius "
-                              "norm are")
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        """‖x‖: vector orders p (Σ|x|ᵖ)^(1/p), ±inf, 0; matrix orders 'fro', ±1, ±inf (not 2, -2, 'nuc')."""
+        nd = ndim_of(x)
+        if axis is None:
+            if ord is None:  # the 2-norm of everything, flattened
+                r = sqrt0(np.sum(x * x))
+                return np.reshape(r, (1,) * nd) if keepdims else r
+            if nd not in (1, 2):
+                raise ValueError("Improper number of dimensions to norm.")
+            axes = tuple(range(nd))
+        else:
+            axes = normalize_axes(axis, nd)
+        if len(axes) == 1:
+            r = _vector_norm(x, ord, axes)
+        elif len(axes) == 2:
+            if axes[0] == axes[1]:
+                raise ValueError("Duplicate axes given.")
+            r = _matrix_norm(x, ord, axes)
+        else:
+            raise ValueError("Improper number of dimensions to norm.")
+        if keepdims:
+            r = np.reshape(r, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
+        return r
+
+    def _vector_norm(x, ord, axes):
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        if ord is None or ord == 2:
+            return sqrt0(np.sum(x * x, axis=axes))
+        if ord == np.inf:
+            return amax(np.abs(x), axis=axes)
+        if ord == -np.inf:
+            return amin(np.abs(x), axis=axes)
+        if ord == 0:  # the number of non-zero elements: piecewise constant, derivative 0
+            return np.sum(np.asarray(value(x)) != 0, axis=axes).astype(float)
+        if ord == 1:
+            return np.sum(np.abs(x), axis=axes)
+        return np.sum(np.abs(x) ** ord, axis=axes) ** (1.0 / ord)
+
+    def _matrix_norm(x, ord, axes):
+        row, col = axes
+        if ord is None or ord == "fro":
+            return sqrt0(np.sum(x * x, axis=axes))
+        if ord in (1, -1):
+            pick = amax if ord == 1 else amin
+            return pick(np.sum(np.abs(x), axis=row), axis=col - 1 if col > row else col)
+        if ord in (np.inf, -np.inf):
+            pick = amax if ord == np.inf else amin
+            return pick(np.sum(np.abs(x), axis=col), axis=row - 1 if row > col else row)
+        if ord in (2, -2, "nuc"):
+            raise unsupported(f"np.linalg.norm(ord={ord!r}) of a matrix",
+                              "it needs singular values; use ord='fro', 1 or np.inf")
+        raise ValueError("Invalid norm order for matrices.")
+
+    # ---- products ---------------------------------------------------------------------------------------------
+    def _aligned(name, sa, sb, ia, ib):
+        if sa[ia] != sb[ib]:
+            raise ValueError(f"{name}: shapes {sa} and {sb} not aligned: {sa[ia]} (dim {ia % len(sa)}) != "
+                             f"{sb[ib]} (dim {ib % len(sb)})")
 
     def dot(a, b, out=None):
+        """dot = a * b for a scalar, Σ over a's last axis and b's second-to-last (its only one if 1-d)."""
         no_out("np.dot", out)
-        if ndim_of(a) == 0 or ndim_of(b) == 0:
+        na, nb = ndim_of(a), ndim_of(b)
+        if na == 0 or nb == 0:
             return np.multiply(a, b)
-        if ndim_of(a) <= 2 and ndim_of(b) <= 2:
+        sa, sb = shape_of(a), shape_of(b)
+        _aligned("np.dot", sa, sb, -1, 0 if nb == 1 else -2)
+        if nb == 1 or (na <= 2 and nb == 2):  # matmul's own meaning: (..., n) @ (n,), (m, n) @ (n, p)
             return np.matmul(a, b)
-        raise unsupported("np.dot of arrays with more than 2 dimensions", "use np.matmul (@) for stacks")
+        n = sb[-2]
+        bm = np.reshape(np.moveaxis(b, -2, 0), (n, -1))  # b's contracted axis first, the rest flattened
+        r = np.matmul(np.reshape(a, (-1, n)), bm)
+        return np.reshape(r, sa[:-1] + sb[:-2] + sb[-1:])
 
     def inner(a, b):
-        if ndim_of(a) <= 1 and ndim_of(b) <= 1:
-            return np.sum(np.multiply(a, b))
-        raise unsupported("np.inner/np.vdot of arrays with more than 1 dimension")
+        """inner = a * b for a scalar, else Σ over the last axes of both."""
+        na, nb = ndim_of(a), ndim_of(b)
+        if na == 0 or nb == 0:
+            return np.multiply(a, b)
+        sa, sb = shape_of(a), shape_of(b)
+        _aligned("np.inner", sa, sb, -1, -1)
+        if na == 1 and nb == 1:
+            return np.matmul(a, b)
+        n = sa[-1]
+        r = np.matmul(np.reshape(a, (-1, n)), np.transpose(np.reshape(b, (-1, n))))
+        return np.reshape(r, sa[:-1] + sb[:-1])
+
+    def vdot(a, b):
+        """vdot = Σ a.ravel() · b.ravel() (real numbers: no conjugate)."""
+        fa, fb = np.reshape(a, -1), np.reshape(b, -1)
+        if shape_of(fa) != shape_of(fb):
+            raise ValueError(f"np.vdot: vectors have different lengths ({shape_of(fa)[0]} and {shape_of(fb)[0]})")
+        return np.matmul(fa, fb)
 
     def outer(a, b, out=None):
         no_out("np.outer", out)
         return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
 
-    def atleast(*arys):
-        res = [np.reshape(a, (1,)) if ndim_of(a) == 0 else a for a in arys]
-        return res[0] if len(res) == 1 else res
+    # ---- shapes and joining: numpy's own definitions ----------------------------------------------------------
+    def _at_least(n, arys, where):
+        res = []
+        for a in arys:
+            s = shape_of(a)
+            if len(s) < n:
+                if where == "front":  # atleast_2d: (k,) -> (1, k)
+                    s = (1,) * (n - len(s)) + s
+                else:  # atleast_3d: () -> (1, 1, 1), (k,) -> (1, k, 1), (m, k) -> (m, k, 1)
+                    s = {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)]
+                a = np.reshape(a, s)
+            res.append(a)
+        return res[0] if len(res) == 1 else tuple(res)
 
-    def vstack(tup, dtype=None, casting="same_kind"):
-        return np.concatenate([np.reshape(a, (1, -1)) if ndim_of(a) < 2 else a for a in tup], axis=0)
+    def atleast_1d(*arys):
+        return _at_least(1, arys, "front")
 
-    def hstack(tup, dtype=None, casting="same_kind"):
-        arrays = [np.reshape(a, (1,)) if ndim_of(a) == 0 else a for a in tup]
-        return np.concatenate(arrays, axis=0 if ndim_of(arrays[0]) == 1 else 1)
+    def atleast_2d(*arys):
+        return _at_least(2, arys, "front")
+
+    def atleast_3d(*arys):
+        return _at_least(3, arys, "back")
+
+    def _seq(name, tup):
+        if not isinstance(tup, (list, tuple)):
+            raise TypeError(f"{name} takes a list or tuple of arrays, got {type(tup).__name__}")
+        return [a for a in tup]
+
+    def _each(f, tup):
+        return [f(a) for a in tup]
+
+    def vstack(tup, *, dtype=None, casting="same_kind"):
+        return np.concatenate(_each(atleast_2d, _seq("np.vstack", tup)), axis=0)
+
+    def hstack(tup, *, dtype=None, casting="same_kind"):
+        arrs = _each(atleast_1d, _seq("np.hstack", tup))
+        return np.concatenate(arrs, axis=0 if arrs and ndim_of(arrs[0]) == 1 else 1)
+
+    def dstack(tup):
+        return np.concatenate(_each(atleast_3d, _seq("np.dstack", tup)), axis=2)
+
+    def column_stack(tup):
+        def column(a):
+            n = ndim_of(a)
+            return np.reshape(a, (-1, 1)) if n < 2 else a
+        return np.concatenate(_each(column, _seq("np.column_stack", tup)), axis=1)
 
     def full_like(a, fill_value, *args, **kwargs):
         if value(fill_value) is not fill_value:  # a differentiable fill: broadcast it, derivatives and all
@@ -126,11 +313,17 @@ def make(unsupported, value, apply, extremum):
 
     handlers = {np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.clip: clip, np.where: where,
                 np.ravel: ravel, np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm,
-                np.dot: dot, np.inner: inner, np.vdot: inner, np.outer: outer, np.atleast_1d: atleast,
-                np.atleast_2d: atleast, np.vstack: vstack, np.hstack: hstack, np.full_like: full_like}
+                np.dot: dot, np.inner: inner, np.vdot: vdot, np.outer: outer, np.atleast_1d: atleast_1d,
+                np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.vstack: vstack, np.hstack: hstack,
+                np.dstack: dstack, np.column_stack: column_stack, np.full_like: full_like}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
               np.flatnonzero, np.result_type, np.zeros_like, np.ones_like, np.empty_like):
         handlers[f] = value_only(f)
     return handlers
+
+
+def prod(a, **kwargs):
+    """np.prod for any array type (np.multiply.reduce names it): reaches the type's handler, built by make."""
+    return np.prod(a, **kwargs)

@@ -85,8 +85,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def __init__(self, value, partials=None, tag: int = 0):
         if not isinstance(value, DualArray):
             value = np.array(as_constant(value, "DualArray value"), dtype=float)
-        if partials is None:
-            partials = np.zeros((1,) + _shape(value))
+        if partials is None:  # a constant: k = 0 partials, read as zeros in whatever k it meets (_top)
+            partials = np.zeros((0,) + _shape(value))
         elif not isinstance(partials, DualArray):
             partials = np.array(as_constant(partials, "DualArray partials"), dtype=float)
         if _shape(partials) == _shape(value) and _ndim(partials) != _ndim(value) + 1:
@@ -309,24 +309,43 @@ def _expand(p, nd):
 
 
 def _parts(a, tag, nd, k):
-    """a's partials at ``tag`` expanded to ``nd`` dims, or None if ``a`` is constant at that level."""
+    """a's partials at ``tag`` expanded to ``nd`` dims, or None if ``a`` is constant at that level (k = 0 too)."""
     if isinstance(a, DualArray) and a.tag == tag:
-        return _expand(a.partials, nd)
+        p = a.partials
+        if _shape(p)[0] != k:  # k = 0 (a constant, as _top checked) in an operation with k directions
+            return None
+        return _expand(p, nd)
     return None
 
 
 def _top(args):
-    """Lift scalar Duals; return (args, top tag, k)."""
-    top = None
-    for i, a in enumerate(args):
-        if type(a) is Dual:
-            args = [lift(b) if type(b) is Dual else b for b in args]
-            return _top(args)
-        if type(a) is DualArray and (top is None or a.tag > top.tag):
-            top = a
-    if top is None:
+    """Lift scalar Duals; return (args, top tag, k).
+
+    k is the number of partials of the DualArrays at the top tag. One with k = 0 (``DualArray(c)``) is a
+    constant whose partials are zeros for any k; two different non-zero k at one tag are an error, never
+    broadcast (a k = 1 partial spread over k directions would be a silently wrong derivative).
+    """
+    tag, k = None, 0
+    for a in args:
+        t = type(a)
+        if t is DualArray:
+            node = a._lazy
+            ka = node.k if node is not None else a._p.shape[0]
+            if tag is None or a.tag > tag:
+                tag, k = a.tag, ka
+            elif a.tag == tag and ka != k:
+                if k == 0:
+                    k = ka
+                elif ka != 0:
+                    raise ValueError(f"DualArrays with different numbers of partials meet in one operation: "
+                                     f"k = {k} and k = {ka} (tag {tag}). Seed every input of one "
+                                     "differentiation with the same k directions; build a constant without "
+                                     "partials, DualArray(c), and it joins any k as zeros.")
+        elif t is Dual:
+            return _top([lift(b) if type(b) is Dual else b for b in args])
+    if tag is None:
         return args, -1, 0
-    return args, top.tag, top.partials.shape[0]
+    return args, tag, k
 
 
 def _val(a, tag):
@@ -376,12 +395,14 @@ def _chain(rule, args, tag, k):
     nd = len(shape)
     acc = None
     borrowed = False  # acc is an input's own partials (d = 1): shared read-only, copied only if written into
-    if not rule.zero:
+    if k and not rule.zero:
         partials, nondiff = rule.partials, rule.nondiff
         for i, a in enumerate(args):
             if type(a) is not DualArray or a.tag != tag or i in nondiff:
                 continue
             p = a.partials
+            if p.shape[0] != k:  # k = 0: a constant (_top allows no other mismatch)
+                continue
             if len(p.shape) <= nd:  # fewer dimensions than the output: line them up from the right
                 p = _expand(p, nd)
             d = partials[i]
@@ -551,8 +572,10 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
         if s is not None:
             return s
     _no_out("np.sum", out)
-    if initial is not np._NoValue or where is not np._NoValue:
-        raise TypeError("np.sum on a DualArray does not take initial= or where=")
+    if where is not np._NoValue:
+        a = HANDLED[np.where](primal(_scalar(where)), a, 0.0)
+    if initial is not np._NoValue:
+        return _sum(a, axis=axis, keepdims=keepdims) + initial
     if type(a) is Dual:
         a = lift(a)
     if not isinstance(a, DualArray):
@@ -611,14 +634,15 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
 @implements(np.transpose)
 def _transpose(a, axes=None):
     a = lift(a) if type(a) is Dual else a
-    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(ax % a.ndim for ax in axes)
+    axes = tuple(range(a.ndim))[::-1] if axes is None else _axes(axes, a.ndim)
+    if sorted(axes) != list(range(a.ndim)):
+        raise ValueError(f"np.transpose: axes {axes} don't match an array of {a.ndim} dimensions")
     return _structural(a, lambda v: np.transpose(v, axes), lambda p: np.transpose(p, (0,) + _shifted(axes)))
 
 
 @implements(np.swapaxes)
 def _swapaxes(a, axis1, axis2):
-    nd = _ndim(a)
-    i, j = axis1 % nd, axis2 % nd
+    i, j = _axes((axis1, axis2), _ndim(a))
     return _structural(a, lambda v: np.swapaxes(v, i, j), lambda p: np.swapaxes(p, i + 1, j + 1))
 
 
@@ -632,7 +656,11 @@ def _moveaxis(a, source, destination):
 @implements(np.squeeze)
 def _squeeze(a, axis=None):
     nd = _ndim(a)
+    if nd == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        axis = None  # numpy takes axis 0 of a 0-d array here, and squeezes nothing
     axes = tuple(i for i, n in enumerate(_shape(a)) if n == 1) if axis is None else _axes(axis, nd)
+    if any(_shape(a)[i] != 1 for i in axes):
+        raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
     return _structural(a, lambda v: np.squeeze(v, axes) if axes else v,
                        lambda p: np.squeeze(p, _shifted(axes)) if axes else p)
 
@@ -654,7 +682,7 @@ def _broadcast_to(a, shape, subok=False):
 
 @implements(np.copy)
 def _copy(a, order="K", subok=False):
-    return a.copy()
+    return lift(a).copy() if type(a) is Dual else a.copy()
 
 
 def _per_direction(func):
@@ -671,6 +699,24 @@ def _per_direction(func):
 for _f in (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diff, np.trace, np.diag,
            np.diagonal, np.triu, np.tril):
     HANDLED[_f] = _per_direction(_f)
+
+
+@implements(np.diff)
+def _diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """prepend/append are values, not directions: join them to ``a`` first (numpy's own order), then diff."""
+    if prepend is not np._NoValue or append is not np._NoValue:
+        a = lift(a) if type(a) is Dual else a
+        if _ndim(a) == 0:
+            raise ValueError("diff requires input that is at least one dimensional")
+        ax = _axes(axis, _ndim(a))[0]
+        edge = _shape(a)[:ax] + (1,) + _shape(a)[ax + 1:]
+        parts = [prepend, a, append]
+        parts = [np.broadcast_to(p, edge) if _ndim(p) == 0 else p for p in parts if p is not np._NoValue]
+        a = np.concatenate(parts, axis=ax)
+    return _per_diff(a, n, axis)
+
+
+_per_diff = _per_direction(np.diff)
 
 
 @implements(np.sort)
@@ -690,7 +736,9 @@ def _take_along(a, idx, ax):
 
 
 @implements(np.take_along_axis)
-def _take_along_axis(arr, indices, axis):
+def _take_along_axis(arr, indices, axis=-1):
+    if axis is None:  # numpy: the flattened array
+        arr, axis = _reshape(arr, -1), 0
     return _take_along(arr, np.asarray(indices), _axes(axis, _ndim(arr))[0])
 
 
@@ -718,16 +766,21 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = list(arrays)
     if axis is None:
         arrays, axis = [np.ravel(a) for a in arrays], 0
-    nd = _ndim(arrays[0])
-    return _join(arrays, axis % nd if nd else axis, lambda xs, ax: np.concatenate(xs, axis=ax))
+    nd = _ndim(arrays[0]) if arrays else 1
+    if nd == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    return _join(arrays, _axes(axis, nd)[0], lambda xs, ax: np.concatenate(xs, axis=ax))
 
 
 @implements(np.stack)
 def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     _no_out("np.stack", out)
     arrays = list(arrays)
-    nd = _ndim(arrays[0]) + 1
-    return _join(arrays, axis % nd, lambda xs, ax: np.stack(xs, axis=ax))
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"np.stack: axis must be an integer, got {axis!r}")
+    return _join(arrays, _axes(axis, _ndim(arrays[0]) + 1)[0], lambda xs, ax: np.stack(xs, axis=ax))
 
 
 def _clean_index(idx):
