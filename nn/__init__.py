@@ -10,7 +10,7 @@ fmap), ``optimisers``, ``train``, ``data``. Gradients come from ``dualnum.tracke
 the comparison, from dual numbers (``train(..., mode="forward")``).
 """
 from .activations import identity, leakyrelu, logsoftmax, relu, sigmoid, softmax, tanh, σ
-from .data import DataLoader, accuracy, digits, onecold, onehot
+from .data import DataLoader, InputError, accuracy, digits, onecold, onehot
 from .functor import children, fmap, functor, params, trainables
 from .landscape import (Grid, filter_normalize, grid_gradient, loss_grid, model_grid, random_directions,
                         slice_2d, surface_and_contour)
@@ -31,7 +31,7 @@ __all__ = [
     "params", "trainables", "functor", "fmap", "children", "gradient", "param", "Params", "Grads", "value", "live",
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "Optimiser", "apply", "update",
     "train", "stop", "throttle", "StopTraining", "NonFiniteLoss", "loss_and_gradient",
-    "DataLoader", "onehot", "onecold", "accuracy", "digits",
+    "DataLoader", "InputError", "onehot", "onecold", "accuracy", "digits",
     "Grid", "loss_grid", "model_grid", "grid_gradient", "filter_normalize", "random_directions", "slice_2d",
     "surface_and_contour",
 ]

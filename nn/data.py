@@ -12,6 +12,16 @@ import numpy as np
 from ._backend import value
 
 
+class InputError(TypeError, ValueError):
+    """An argument is not in the form nn expects; the message names it and the form. (A TypeError and a
+    ValueError both, so either ``except`` catches it.)"""
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray) or hasattr(x, "shape") and (hasattr(x, "__array__") or
+                                                                 hasattr(x, "__array_function__"))
+
+
 class DataLoader:
     """Iterate over ``data`` (an array or a tuple of arrays) in batches of ``batchsize`` columns.
 
@@ -22,12 +32,16 @@ class DataLoader:
 
     def __init__(self, data, batchsize=1, shuffle=False, *, partial=True, seed=None):
         self.tuple = isinstance(data, tuple)
-        self.data = tuple(np.asarray(d) if isinstance(d, (list, int, float)) else d
-                          for d in (data if self.tuple else (data,)))
+        self.data = tuple(_samples(d) for d in (data if self.tuple else (data,)))
+        if not self.data:
+            raise InputError("DataLoader: data is an empty tuple; give an array, or a tuple (x, y) of arrays")
         ns = {np.shape(d)[-1] for d in self.data}
         if len(ns) != 1:
             raise ValueError(f"DataLoader: all arrays need the same number of samples (last axis), got "
                              f"shapes {[np.shape(d) for d in self.data]}")
+        if isinstance(batchsize, bool) or not isinstance(batchsize, (int, np.integer)):
+            raise InputError(f"DataLoader: batchsize must be a whole number of samples (an int ≥ 1), got "
+                             f"{type(batchsize).__name__} {batchsize!r}")
         if batchsize < 1:
             raise ValueError(f"DataLoader: batchsize must be at least 1, got {batchsize}")
         self.n = ns.pop()
@@ -52,9 +66,41 @@ class DataLoader:
                 f"{len(self)} batches)")
 
 
+_FORM = "an array with the samples along its last axis, or a tuple (x, y) of such arrays"
+
+
+def _samples(d):
+    """d as an array whose last axis counts samples, or an InputError naming the form DataLoader expects."""
+    if isinstance(d, list):
+        if any(_is_array(e) or isinstance(e, tuple) for e in d):
+            raise InputError(f"DataLoader: data is a list of {len(d)} arrays; to batch arrays together (x with its "
+                             "labels y) pass them as a tuple, DataLoader((x, y), ...), as Flux does (a list is "
+                             "read as one array of numbers)")
+        try:
+            d = np.asarray(d)
+        except ValueError as e:
+            raise InputError(f"DataLoader: data is a list that is not an array of numbers ({e}); give "
+                             f"{_FORM}") from None
+    elif not _is_array(d):
+        raise InputError(f"DataLoader: data must be {_FORM}; got {type(d).__name__} {d!r:.60}")
+    if np.ndim(d) == 0:
+        raise InputError(f"DataLoader: data must be {_FORM}; got a single number (shape ())")
+    return d
+
+
 def onehot(labels, nclasses):
-    """onehot([2, 0], 3) = [[0, 1], [0, 0], [1, 0]]: column j has a 1 in row labels[j] (labels count from 0)."""
-    lab = np.asarray(labels)
+    """onehot([2, 0], 3) = [[0, 1], [0, 0], [1, 0]]: column j has a 1 in row labels[j] (labels count from 0).
+
+    Labels are 1-D (a (1, n) row or (n, 1) column is read as n labels); one label gives one column, shape
+    (nclasses,)."""
+    if isinstance(nclasses, bool) or not isinstance(nclasses, (int, np.integer)) or nclasses < 1:
+        raise ValueError(f"onehot: nclasses must be a whole number ≥ 1, got {nclasses!r}")
+    lab = np.asarray(value(labels))
+    if lab.ndim == 2 and 1 in lab.shape:
+        lab = lab.reshape(-1)  # a row or a column of labels is a list of labels: (nclasses, n), never 3-D
+    if lab.ndim > 1:
+        raise ValueError(f"onehot: labels must be 1-D (one class per sample; a single row or column is fine), got "
+                         f"shape {lab.shape}; flatten them first (labels.ravel()) if they are one list")
     if lab.dtype.kind not in "iu":
         if lab.dtype.kind == "f" and np.all(lab == np.round(lab)):
             lab = lab.astype(int)
@@ -109,4 +155,4 @@ def digits(test_fraction=0.25, seed=0):
     return x[:, train], y[train], x[:, test], y[test]
 
 
-__all__ = ["DataLoader", "onehot", "onecold", "accuracy", "digits"]
+__all__ = ["DataLoader", "InputError", "onehot", "onecold", "accuracy", "digits"]

@@ -134,6 +134,11 @@ class Affine:
         if kind not in "biuf":
             raise ShapeError(f"{self!r} got non-numeric input (dtype {np.asarray(data).dtype}) {want}")
         shape = np.shape(data)
+        if len(shape) > 2:
+            # W @ x would treat x as a stack of matrices: a wrong product, or an error about other sizes
+            raise ShapeError(f"{self!r} got a {len(shape)}-D input of shape {shape} {want}; flatten it into "
+                             f"columns first, e.g. x.reshape({n_in}, -1) if its first axis holds the {n_in} "
+                             "features")
         if len(shape) == 0 or shape[0] != n_in:
             got = "a scalar" if len(shape) == 0 else f"input with {shape[0]} rows"
             raise ShapeError(f"{self!r} got {got} {want}")

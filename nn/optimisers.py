@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._backend import update_in_place, value
+from .data import InputError
 
 #: added to denominators so that a zero running average does not divide by zero (Flux's ϵ)
 EPS = 1e-8
@@ -116,21 +117,43 @@ class Adam(Optimiser):
         return step
 
 
+def _check_shape(x, g, who):
+    """A gradient of another shape than its parameter would broadcast into it: a wrong step, silently."""
+    if np.shape(g) != np.shape(value(x)):
+        raise ValueError(f"{who}: the gradient has shape {np.shape(g)} but its parameter has shape "
+                         f"{np.shape(value(x))}; a gradient has its parameter's shape (gs[x] for x in ps)")
+
+
 def apply(opt, x, dx):
     """The step opt would take for parameter x with gradient dx (Flux's ``apply!``, without mutating dx)."""
+    _check_shape(x, dx, "apply(opt, x, dx)")
     return opt.apply(x, dx)
 
 
 def update(opt, ps, gs):
     """One optimiser step, in place: x -= opt.apply(x, gs[x]) for every x in ps whose gradient is not None.
 
-    (``dualnum.tracker.update(x, δ)``, which adds δ to one parameter, is a different function: Flux's
-    ``update!`` had both meanings too.)"""
-    for x in ps:
+    ``gs`` is looked up by parameter, as the ``Grads`` that ``gradient(fn, ps)`` returns. (``dualnum.tracker
+    .update(x, δ)``, which adds δ to one parameter, is a different function: Flux's ``update!`` had both
+    meanings too.)"""
+    if isinstance(gs, (list, tuple, np.ndarray)) or _is_plain_array(gs):
+        raise InputError(
+            f"update(opt, ps, gs): gs is a {type(gs).__name__}; it must map each parameter to its gradient, as the "
+            "Grads of gs = nn.gradient(lambda: loss(x, y), ps) do (gs[W]). Gradients in a sequence, as the "
+            "explicit gradient(f, W, b) returns them, are applied one by one: "
+            "for W, g in zip(ps, grads): dualnum.tracker.update(W, -opt.apply(W, g)).")
+    for i, x in enumerate(ps):
         g = gs[x]
         if g is None:
             continue  # x did not take part in the loss: nothing to learn from this batch
-        update_in_place(x, -opt.apply(x, np.asarray(value(g), dtype=float)))
+        g = np.asarray(value(g), dtype=float)
+        if g.shape != np.shape(value(x)):
+            _check_shape(x, g, f"update(opt, ps, gs): parameter {i} (counted from 0)")
+        update_in_place(x, -opt.apply(x, g))
+
+
+def _is_plain_array(x):
+    return hasattr(x, "shape") and hasattr(x, "__array_function__")
 
 
 __all__ = ["Optimiser", "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "apply", "update", "EPS"]

@@ -10,7 +10,12 @@ Reverse mode (the tracker) is the default: one backward pass gives every paramet
 n / chunk passes for n parameters, which is why nobody trains networks in forward mode (the lesson).
 For each pass, every parameter's dual array stands in for it: nn's layers read their weights through
 ``live(W)``, which returns the stand-in, and a tracked parameter used directly (a closure, as in the seeds)
-carries the stand-in as its ``data`` until the pass ends.
+carries the stand-in as its ``data`` until the pass ends. A plain float array that ``params`` found in a
+model's field is replaced in that field for the pass (by its dual array, or in reverse mode a tracked copy),
+so both modes see the same parameters; one nn cannot reach is refused rather than left without a gradient.
+
+Before any step, train refuses what it could not do as asked (no parameters, data in a form it would misread,
+more epochs than the data can give); during training, a non-finite loss or gradient stops it before the update.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import dualnum
 
 from . import _backend
 from ._backend import STAND_INS, READ, is_float_array, is_tracked, value
+from .data import InputError, _is_array
 from .functor import params
 from dualnum.tracker import Grads, Params
 from .optimisers import update
@@ -38,7 +44,7 @@ def stop():
 
 
 class NonFiniteLoss(FloatingPointError, ValueError):
-    """The loss was NaN or infinite: training stops before that batch's update is applied."""
+    """The loss, or a gradient, was NaN or infinite: training stops before that batch's update is applied."""
 
 
 def throttle(f, seconds):
@@ -230,6 +236,44 @@ def loss_and_gradient(loss, ps, d, mode="reverse"):
     raise ValueError(f"mode must be 'reverse' (the tracker) or 'forward' (dual numbers), got {mode!r}")
 
 
+def _check_finite(ps, gs, i, epoch):
+    """A finite loss can still have an infinite or NaN gradient (√x at 0): one step would poison the parameter."""
+    for k, p in enumerate(ps):
+        g = gs[p]
+        if g is not None and not np.all(np.isfinite(value(g))):
+            raise NonFiniteLoss(f"the gradient of parameter {k} (shape {np.shape(value(p))}) is not finite (NaN or "
+                                f"inf) on batch {i} of epoch {epoch} (all counted from 0), though the loss is; "
+                                "training stopped before updating with it. A function with an infinite slope "
+                                "(√x or log x at 0, |x|^p with p < 1) in the loss is the usual cause.")
+
+
+def _check_data(data):
+    """Refuse, before any step, data that train would iterate over in a way nobody means."""
+    if _is_array(data):
+        raise InputError(f"train: data is one array of shape {np.shape(data)}; train iterates over data, which would "
+                         "give its rows one by one as batches. Pass [x] (one batch), [(x, y)], or "
+                         "nn.DataLoader((x, y), batchsize=...) for mini-batches.")
+    if isinstance(data, tuple) and data and all(_is_array(d) for d in data):
+        raise InputError(f"train: data is a tuple of {len(data)} arrays, one batch (x, y) not wrapped in a list: "
+                         "iterating over it would give x, then y, as batches. Pass [(x, y)] for one batch, or "
+                         "nn.DataLoader((x, y), batchsize=...) for mini-batches.")
+    try:
+        iter(data)
+    except TypeError:
+        raise InputError(f"train: data must be an iterable of batches (a list of (x, y) tuples, a DataLoader), "
+                         f"got {type(data).__name__}") from None
+
+
+def _batch(d, i):
+    """The arguments of loss for batch d: a tuple is spread, loss(*d); anything else is one argument."""
+    if isinstance(d, tuple):
+        return d
+    if isinstance(d, list):
+        raise InputError(f"train: batch {i} of data is a list of {len(d)} items; train calls loss(*batch) only for "
+                         "a tuple (loss(batch) otherwise), so write each batch as a tuple: data = [(x, y), ...]")
+    return (d,)
+
+
 def _check_epochs(epochs, data):
     """Refuse, before any step, an epoch count that train could not honour."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -256,6 +300,7 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
             "train: there are no parameters to train: ps holds no trainable arrays, so every step would change "
             "nothing. nn's layers hold theirs as tracked params; a class of your own is looked inside only once "
             "it is marked with @nn.functor (or is a dataclass). Pass nn.params(model) or the model itself.")
+    _check_data(data)
     _check_epochs(epochs, data)
     cb = runall(cb)
     losses = []
@@ -263,7 +308,7 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
         for epoch in range(epochs):
             start = len(losses)
             for i, d in enumerate(data):
-                d = d if isinstance(d, tuple) else (d,)
+                d = _batch(d, i)
                 l, gs = loss_and_gradient(loss, ps, d, mode)
                 if not math.isfinite(l):
                     raise NonFiniteLoss(f"the loss is {l} on batch {i} of epoch {epoch} (both counted from 0); "
@@ -274,6 +319,7 @@ def train(loss, ps, data, opt, *, cb=None, epochs=1, mode="reverse", progress=Fa
                         f"train: the loss does not depend on any of the {len(ps)} parameters in ps (no gradient "
                         "reached them on the first batch), so training would change nothing. Does the loss use the "
                         "model whose parameters were collected, and are its arrays the tracked params themselves?")
+                _check_finite(ps, gs, i, epoch)
                 losses.append(l)
                 update(opt, ps, gs)
                 cb()

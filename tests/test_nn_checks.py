@@ -324,3 +324,108 @@ def test_a_plain_array_nn_cannot_reach_is_refused_not_given_no_gradient(mode):
     (x, y), = data
     l, gs = nn.loss_and_gradient(lambda x, y: nn.mse(nn.live(W) @ x, y), nn.params(W), (x, y), mode=mode)
     np.testing.assert_allclose(gs[W], 2 * (W @ x - y) @ x.T / 3, rtol=1e-12)
+
+
+# ==== errors that say what to do =============================================================================
+
+def test_dataloader_refuses_what_it_would_misread():
+    x, y = RNG.normal(size=(2, 6)), np.arange(6)
+    with pytest.raises(TypeError, match=r"list of 2 arrays.*tuple.*DataLoader\(\(x, y\)"):
+        nn.DataLoader([x, y], batchsize=2)  # it stacked them into one (2, 2, 6) array
+    for bad in (5.0, None, "abc", np.float64(2.0), np.array(3.0)):
+        with pytest.raises(TypeError, match="DataLoader: data must be an array"):
+            nn.DataLoader(bad)
+    for bad in (2.5, 2.0, "2", True):
+        with pytest.raises(TypeError, match="batchsize must be a whole number"):
+            nn.DataLoader((x, y), batchsize=bad)  # 2.5 silently became 2
+    with pytest.raises(ValueError, match="at least 1"):
+        nn.DataLoader((x, y), batchsize=0)
+    # what stays valid: a tuple, one array, a list of numbers, numpy integers
+    assert [b[1].tolist() for b in nn.DataLoader((x, y), batchsize=np.int64(4))] == [[0, 1, 2, 3], [4, 5]]
+    assert [b.tolist() for b in nn.DataLoader([1.0, 2.0, 3.0], batchsize=2)] == [[1.0, 2.0], [3.0]]
+
+
+def test_train_refuses_one_unwrapped_batch_list_batches_and_a_bare_array():
+    W, batches, loss = _line_problem()
+    x, y = batches[0]
+    with pytest.raises(TypeError, match=r"one batch \(x, y\) not wrapped in a list.*\[\(x, y\)\]"):
+        nn.train(loss, nn.params(W), (x, y), nn.Descent(0.1))
+    with pytest.raises(TypeError, match=r"batch 0 of data is a list.*tuple"):
+        nn.train(loss, nn.params(W), [[x, y]], nn.Descent(0.1))
+    with pytest.raises(TypeError, match="one array of shape"):
+        nn.train(lambda x: np.sum((W @ x) ** 2), nn.params(W), x, nn.Descent(0.1))
+    with pytest.raises(TypeError, match="iterable of batches"):
+        nn.train(loss, nn.params(W), 3, nn.Descent(0.1))
+    assert not np.any(nn.value(W))
+    # the right forms train: [(x, y)] and a DataLoader of (x, y)
+    assert len(nn.train(loss, nn.params(W), [(x, y)], nn.Descent(0.1))) == 1
+    assert len(nn.train(loss, nn.params(W), nn.DataLoader((x, y), batchsize=2), nn.Descent(0.1))) == 2
+
+
+def test_dense_refuses_a_3d_input_naming_layer_sizes_and_the_fix():
+    d = nn.Dense(4, 3)
+    for shape in ((4, 2, 5), (2, 4, 5)):
+        with pytest.raises(ValueError, match=r"Dense\(4 => 3\) got a 3-D input of shape .*reshape\(4, -1\)"):
+            d(np.ones(shape))
+    with pytest.raises(ValueError, match=r"chain\[1\].*3-D"):
+        nn.Chain(lambda x: x, nn.Affine(4, 3))(nn.param(np.ones((4, 1, 1))))
+    # batches and single samples still work, and equal W @ x + b
+    x = RNG.normal(size=(4, 5))
+    np.testing.assert_allclose(nn.value(d(x)), nn.value(d.W) @ x + nn.value(d.b)[:, None], rtol=1e-14)
+
+
+def test_update_refuses_gradients_as_a_list_or_of_another_shape():
+    W, b = nn.param(np.ones((2, 3))), nn.param(np.zeros(2))
+    ps = nn.params(W, b)
+    with pytest.raises(TypeError, match=r"gs is a list.*gs\[W\]"):
+        nn.update(nn.Descent(), ps, [np.ones((2, 3)), np.ones(2)])
+    with pytest.raises(TypeError, match="gs is a tuple"):
+        nn.update(nn.Descent(), ps, tracker.gradient(lambda W, b: np.sum(W) + np.sum(b), W, b))
+    gs = nn.gradient(lambda: np.sum(W) + np.sum(b), ps)
+    wrong = tracker.Grads(ps, {id(W): np.ones((1, 3)), id(b): np.ones(2)})  # (1, 3) broadcast into (2, 3)
+    for opt in (nn.Descent(), nn.Momentum(), nn.Adam()):
+        with pytest.raises(ValueError, match=r"parameter 0.*\(1, 3\).*\(2, 3\)"):
+            nn.update(opt, ps, wrong)
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(2, 3\)"):
+        nn.apply(nn.Descent(), W, np.ones((3, 2)))
+    np.testing.assert_array_equal(nn.value(W), 1.0)
+    nn.update(nn.Descent(0.5), ps, gs)  # the right form still steps
+    np.testing.assert_array_equal(nn.value(W), 0.5)
+
+
+def test_onehot_gives_a_matrix_or_an_error_never_a_3d_array():
+    lab = np.array([2, 0, 1])
+    expect = np.eye(3)[:, lab]
+    np.testing.assert_array_equal(nn.onehot(lab[:, None], 3), expect)  # (3, 1): it gave shape (3, 3, 1)
+    np.testing.assert_array_equal(nn.onehot(lab[None, :], 3), expect)
+    with pytest.raises(ValueError, match=r"1-D.*\(2, 2\)"):
+        nn.onehot([[0, 1], [1, 0]], 2)
+    for bad in ([3], [-1]):
+        with pytest.raises(ValueError, match=r"0\.\.2"):
+            nn.onehot(bad, 3)
+    for bad in (0, 2.5, -1):
+        with pytest.raises(ValueError, match="nclasses"):
+            nn.onehot([0], bad)
+
+
+# ==== a non-finite loss or gradient stops training, whatever the tracker does with it =======================
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_non_finite_loss_and_gradient_stop_before_the_update(monkeypatch):
+    W = nn.param(np.ones((1, 2)))
+    x = np.array([[1.0], [0.0]])
+    for mode in ("reverse", "forward"):
+        for loss in (lambda x: np.sum(np.log(W @ x - 1.0)),   # log 0: the loss is -inf
+                     lambda x: np.sum(np.sqrt(W @ x - 1.0))):  # √0: the loss is 0, its gradient inf
+            with pytest.raises(nn.NonFiniteLoss, match="batch 1 of epoch 0"):
+                nn.train(loss, nn.params(W), [(x + 1,), (x,)], nn.Descent(0.0), mode=mode)
+            np.testing.assert_array_equal(nn.value(W), 1.0)
+    # a tracker that computes the gradient of a non-finite loss instead of raising: train still checks the loss
+
+    def computes_anyway(fn, ps):
+        fn()
+        return tracker.Grads(ps, {id(p): np.full(np.shape(nn.value(p)), np.nan) for p in ps})
+    monkeypatch.setattr(tracker, "gradient", computes_anyway)
+    with pytest.raises(nn.NonFiniteLoss, match="the loss is -inf on batch 0"):
+        nn.train(lambda x: np.sum(np.log(W @ x - 1.0)), nn.params(W), [(x,)], nn.Descent(0.1))
+    np.testing.assert_array_equal(nn.value(W), 1.0)
