@@ -491,11 +491,18 @@ def apply_rule(rule, args):
         a, b = args
         ta = a._tag if type(a) is Tracked else -1
         tb = b._tag if type(b) is Tracked else -1
+        if ta != tb and ta >= 0 and tb >= 0:  # two levels meet: a finished one is only its value
+            stripped = _strip_idle(args)
+            if stripped is not args:
+                return apply_rule(rule, stripped)
         if ta >= tb:
             tag, vals = ta, (a.data, b.data if tb == ta else b)
         else:
             tag, vals = tb, (a, b.data)
     else:
+        stripped = _strip_idle(args)
+        if stripped is not args:
+            return apply_rule(rule, stripped)
         tag = -1
         for a in args:
             if type(a) is Tracked and a._tag > tag:
@@ -514,6 +521,30 @@ def apply_rule(rule, args):
 
 
 _object_new = object.__new__
+
+
+def _idle(t):
+    """A tracked value with every layer nobody is differentiating now peeled off (its plain value, at most)."""
+    while type(t) is Tracked and not is_active(t._tag):
+        t = t.data
+    return t
+
+
+def _strip_idle(args):
+    """``args`` (a tuple) with its idle tracked values replaced by their data, when they meet a value being
+    differentiated: an nn weight in ``gradient(lambda x: model(x), x)`` is a constant there, and must enter
+    the values and the adjoints as plain numbers (else the gradient comes back tracked). Values that meet only
+    idle ones keep recording (``W*4 + b`` outside any gradient). Returns ``args`` itself when nothing changes."""
+    live = idle = False
+    for a in args:
+        if type(a) is Tracked:
+            if is_active(a._tag):
+                live = True
+            else:
+                idle = True
+    if not (live and idle):
+        return args
+    return tuple([_idle(a) if type(a) is Tracked else a for a in args])
 
 
 _PREPARED: dict = {}  # id(rule) -> (rule, vjp(node, g) made for that rule by _prepare)
@@ -757,6 +788,10 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
 def matmul(a, b):
     ta = a._tag if type(a) is Tracked else -1
     tb = b._tag if type(b) is Tracked else -1
+    if ta != tb and ta >= 0 and tb >= 0:  # two levels meet: a finished one is only its value
+        stripped = _strip_idle((a, b))
+        if stripped[0] is not a or stripped[1] is not b:
+            return matmul(*stripped)
     tag = ta if ta >= tb else tb
     need_a, need_b = ta == tag, tb == tag  # which factors are tracked at this level (the others are constants)
     A = a.data if need_a else (a if type(a) is np.ndarray else _const(a))
@@ -1036,7 +1071,7 @@ def scatter(g, idx, shape, dtype=float):
 
 def _join(arrays, axis, func, piece):
     """func(values) for concatenate/stack; the adjoint hands each input back its ``piece`` of z̄."""
-    arrays = [_const(a) for a in arrays]
+    arrays = list(_strip_idle(tuple([_const(a) for a in arrays])))
     tag = _top(arrays)
     vals = [_val(a, tag) for a in arrays]
     shapes = [_shape(v) for v in vals]

@@ -70,3 +70,74 @@ def test_tied_weights_inside_one_argument_share_one_gradient():
     total = 2 + np.cos(W)
     np.testing.assert_allclose(g[0], total)
     np.testing.assert_allclose(g[1], total)
+
+
+# ---- a parameter nobody differentiates is a constant: plain numbers in, plain gradients out --------------------
+W0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+CONSTANT_USES = {
+    "matmul": lambda W, x: W @ x,
+    "rmatmul": lambda W, x: x[:2] @ W,
+    "multiply": lambda W, x: W * x,
+    "subtract": lambda W, x: x - W,
+    "divide": lambda W, x: W / (x * x + 1.0),
+    "power": lambda W, x: np.abs(W) ** x,
+    "maximum": lambda W, x: np.maximum(W, x),
+    "arctan2": lambda W, x: np.arctan2(W, x),
+    "getitem": lambda W, x: W[1] * x + W[0, 1],
+    "concatenate": lambda W, x: np.concatenate([W[0], x, W[1]]) * np.arange(9.0),
+    "stack": lambda W, x: np.stack([x, W[0]]) ** 2,
+    "where": lambda W, x: np.where(np.array([True, False, True]), W[0], x) * x,
+    "where-rule": lambda W, x: np.where(np.array([True, False, True]), x, W),
+    "clip": lambda W, x: np.clip(x, W[0], W[1] + 2.0),
+    "broadcast": lambda W, x: np.broadcast_to(W[0], (4, 3)) * x,
+    "dot": lambda W, x: np.dot(W, x),
+    "outer": lambda W, x: np.outer(W[0], x),
+    "sum-axis": lambda W, x: np.sum(W, axis=0) * x,
+    "mean": lambda W, x: np.mean(W * x, axis=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANT_USES))
+def test_an_idle_parameter_is_a_plain_constant_inside_a_gradient(name):
+    use = CONSTANT_USES[name]
+    W = T.param(W0)
+    x = np.array([0.3, -0.7, 1.1])
+    f = lambda x: np.sum(np.sin(use(W, x)))  # noqa: E731
+    g = T.gradient(f, x)[0]
+    assert type(g) is np.ndarray, type(g)  # not a tracked value
+    ref = dn.gradient(lambda x: np.sum(np.sin(use(W0, x))), x)[0]  # the same numbers as a plain array: forward mode
+    np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-12)
+    # the explicit form with the parameter as an argument too: both gradients plain
+    gW, gx = T.gradient(lambda W, x: np.sum(np.sin(use(W, x))), W, x)
+    assert type(gW) is np.ndarray and type(gx) is np.ndarray
+    np.testing.assert_allclose(gx, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_with_respect_to_a_models_input_is_plain():
+    nn = pytest.importorskip("nn")
+    model = nn.Chain(nn.Dense(3, 4, nn.tanh), nn.Dense(4, 2))
+    x = np.array([0.5, -1.0, 2.0])
+    g = T.gradient(lambda x: np.sum(model(x)), x)[0]
+    assert type(g) is np.ndarray
+    W1, b1 = T.value(model[0].W), T.value(model[0].b)
+    W2 = T.value(model[1].W)
+    # d/dx Σ W2 tanh(W1 x + b1) + b2 = W1ᵀ ((1 - tanh²) ⊙ W2ᵀ 1)
+    h = np.tanh(W1 @ x + b1)
+    np.testing.assert_allclose(g, W1.T @ ((1 - h ** 2) * (W2.T @ np.ones(2))), rtol=1e-12)
+    # scalar input, scalar parameter
+    p = T.param(3.0)
+    g = T.gradient(lambda s: p * s * s, 2.0)[0]
+    assert type(g) is float and g == 12.0
+
+
+def test_idle_values_inside_nested_and_implicit_gradients():
+    W = T.param(np.array([1.0, 2.0]))
+    # reverse over reverse: the parameter is a constant at both levels
+    d2 = T.gradient(lambda x: T.gradient(lambda y: np.sum(W * y ** 3) * x, 2.0, nest=True)[0] * x, 1.5)[0]
+    assert type(d2) is float and d2 == pytest.approx(2 * 1.5 * np.sum(T.value(W)) * 12.0)
+    # a gradient that escaped a finished call (tracked, idle) used inside an implicit gradient: a constant
+    c = T.gradient(lambda y: y ** 2, 3.0, nest=True)[0]  # 6.0 (tracked), nobody differentiates it now
+    assert T.istracked(c)
+    gs = T.gradient(lambda: np.sum(W * c), T.params(W))
+    assert type(gs[W]) is np.ndarray
+    np.testing.assert_array_equal(gs[W], [6.0, 6.0])
