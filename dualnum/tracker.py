@@ -63,7 +63,7 @@ def _as_float(x, where="param"):
     if type(x) is Dual or isinstance(x, DualArray):
         return x
     if isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{where}: got a bool ({x}); differentiate with respect to numbers")
+        raise _bool_error(where)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{where}: expected a number or an array of numbers, got {type(x).__name__} {x!r}")
     if isinstance(x, np.floating):
@@ -78,10 +78,27 @@ def _as_float(x, where="param"):
         raise ValueError(f"{where}: a ragged nested list is not an array of numbers: {x!r}") from e
     if arr.dtype.kind == "f":
         return arr
-    if arr.dtype.kind in "biu":
+    if arr.dtype.kind == "b":
+        raise _bool_error(where)
+    if arr.dtype.kind in "iu":
         return arr.astype(float)
     raise TypeError(f"{where}: expected a number or an array of numbers, got {type(x).__name__} "
                     f"(dtype {arr.dtype})")
+
+
+def _bool_error(where):
+    # the same words as forward mode's: bools are refused as differentiation inputs in every mode
+    return TypeError(f"{where} is a bool (or bool array); differentiate with respect to numbers, e.g. "
+                     "x.astype(float) if you mean 0 and 1")
+
+
+def _all_bools(x):
+    """A bool, a bool array, or a non-empty (nested) list of them: what a differentiation input must not be."""
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind == "b"
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(_all_bools(e) for e in x)
 
 
 def param(x) -> Tracked:
@@ -391,7 +408,7 @@ def gradient(f, *args, nest: bool = False):
     made = []
     # one memo per argument: the same array inside one model is one (tied) parameter, but gradient(f, a, a)
     # gives each argument its own leaves and its own gradient, as forward mode, JAX and PyTorch do
-    xs = [_inputs(a, tag, outer, {}, made, top=True) for a in args]
+    xs = [_inputs(a, tag, outer, {}, made, top=i + 1) for i, a in enumerate(args)]
     activate(tag)
     try:
         y = f(*xs)
@@ -496,11 +513,11 @@ def _numeric_list(x):
                (isinstance(e, (list, tuple)) and e and _numeric_list(e)) for e in x) and len(x) > 0
 
 
-def _input_leaf(x, tag, outer, made):
+def _input_leaf(x, tag, outer, made, where="gradient"):
     while type(x) is Tracked and not is_active(x._tag):
         x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
     if type(x) is not Tracked:
-        x = _as_float(x, "gradient")
+        x = _as_float(x, where)
         if outer is not None:
             x = leaf(x, outer)  # nest=True: record the backward pass at this outer level
     t = leaf(x, tag)
@@ -521,18 +538,24 @@ def _differentiable(a, top):
     return top and isinstance(a, numbers.Real) and not isinstance(a, (bool, np.bool_))
 
 
-def _inputs(a, tag, outer, memo, made, top=False):
-    """``a`` with every differentiable number/array replaced by a fresh leaf of level ``tag``."""
+def _inputs(a, tag, outer, memo, made, top=0):
+    """``a`` with every differentiable number/array replaced by a fresh leaf of level ``tag``.
+
+    ``top`` is the argument's position (from 1) for the arguments of gradient itself, 0 inside them: a bool
+    there is refused, a bool inside a model (a mask) is a constant."""
     if id(a) in memo:
         return memo[id(a)]
+    where = f"gradient: argument {top}" if top else "gradient"
+    if top and _all_bools(a):
+        raise _bool_error(where)
     if _differentiable(a, top):
-        out = _input_leaf(a, tag, outer, made)
+        out = _input_leaf(a, tag, outer, made, where)
         if isinstance(a, (np.ndarray, Tracked, DualArray)):
             memo[id(a)] = out  # the same array twice in one model (tied weights) is one leaf: gradients add up
         return out
     if isinstance(a, (list, tuple)):
         if top and _numeric_list(a):
-            return _input_leaf(a, tag, outer, made)
+            return _input_leaf(a, tag, outer, made, where)
         out = [_inputs(e, tag, outer, memo, made) for e in a]
         return out if isinstance(a, list) else (type(a)(*out) if hasattr(a, "_fields") else tuple(out))
     if isinstance(a, dict):
@@ -544,7 +567,7 @@ def _inputs(a, tag, outer, memo, made, top=False):
             object.__setattr__(c, name, _inputs(getattr(a, name), tag, outer, memo, made))
         return c
     if top:
-        _as_float(a, "gradient")  # raises a clear error for strings, None, complex, ...
+        _as_float(a, where)  # raises a clear error for strings, None, complex, ...
     return a  # not differentiable (functions, strings, ints in a model, ...)
 
 

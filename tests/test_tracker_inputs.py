@@ -141,3 +141,30 @@ def test_idle_values_inside_nested_and_implicit_gradients():
     gs = T.gradient(lambda: np.sum(W * c), T.params(W))
     assert type(gs[W]) is np.ndarray
     np.testing.assert_array_equal(gs[W], [6.0, 6.0])
+
+
+# ---- bools: refused as differentiation inputs, numbers as constants --------------------------------------------
+BOOL_WORDS = r"is a bool \(or bool array\); differentiate with respect to numbers, e\.g\. x\.astype\(float\)"
+
+
+@pytest.mark.parametrize("x", [True, np.bool_(False), np.array([True, False]), [True, False], [[True], [False]]],
+                         ids=["bool", "np.bool_", "bool array", "list", "nested list"])
+def test_bool_inputs_are_refused_in_every_form(x):
+    with pytest.raises(TypeError, match="gradient: argument 1 " + BOOL_WORDS):
+        T.gradient(lambda a: np.sum(a * 1.0), x)
+    with pytest.raises(TypeError, match="gradient: argument 2 " + BOOL_WORDS):
+        T.gradient(lambda a, b: a * np.sum(b * 1.0), 1.0, x)
+    if not isinstance(x, list):
+        with pytest.raises(TypeError, match="param " + BOOL_WORDS):
+            T.param(x)
+
+
+def test_bools_as_constants_keep_numpy_semantics():
+    x = np.array([1.0, -2.0, 3.0])
+    mask = np.array([True, False, True])
+    g = T.gradient(lambda x: np.sum(x * mask) + x[1] * True + np.sum(np.where(mask, x, 0.0)), x)[0]
+    np.testing.assert_array_equal(g, mask * 1.0 + np.array([0.0, 1.0, 0.0]) + mask)
+    # a bool array inside a model is a constant (a mask), not a parameter
+    g = T.gradient(lambda m: np.sum(m["w"] * m["mask"]), {"w": x, "mask": mask})[0]
+    np.testing.assert_array_equal(g["w"], mask * 1.0)
+    assert g["mask"] is None
