@@ -86,8 +86,8 @@ def _check_Z(Z, shape, who):
             f"{who}: the loss returned shape {Z.shape}, expected one number per grid point, {shape}. The two "
             "parameters arrive as arrays of shape (len(ys), len(xs), 1) -- the grid, then one axis that "
             "broadcasts against the data -- so reduce over the data axis only, e.g. "
-            "np.mean((m * x + b - y) ** 2, axis=-1) rather than np.mean(...) or nn.mse (which average "
-            "over everything, the grid included).")
+            "np.mean((m * x + b - y) ** 2, axis=-1) or nn.mse(ŷ, y, agg=lambda l: np.mean(l, axis=-1)), "
+            "rather than np.mean(...), which averages over everything, the grid included.")
     return Z
 
 

@@ -42,14 +42,20 @@ def _mismatch(who, s, t, hint=""):
         f"matrix){hint}")
 
 
-def _labels_hint(s, y):
-    """A pointer to onehot when y looks like class indices for ŷ of shape s."""
+def _hint(s, y, agg):
+    """What probably happened, for ŷ of shape s and a target y of another shape."""
     t = np.shape(y)
+    if [d for d in s if d != 1] == [d for d in t if d != 1]:
+        return (f". The same numbers in another layout: reshape one of them, e.g. y.reshape{s} (a 1-D array is "
+                "one sample; a batch is (features, batch), samples in columns)")
+    if len(s) == 2 and t == s[::-1]:
+        return ". y is transposed: samples are columns, so use y.T"
     if len(t) == 1 and len(s) == 2 and t[0] == s[1] and np.asarray(value(y)).dtype.kind in "iu":
         return (f". y looks like {t[0]} class labels: use nn.onehot(y, {s[0]}) for this loss, or "
                 "logitcrossentropy / crossentropy, which take class labels directly")
-    if sorted(d for d in s if d != 1) == sorted(d for d in t if d != 1):
-        return ". Reshape one of them (a 1-D array is one sample; a batch is (features, batch), samples in columns)"
+    if agg is np.mean and _leading(s, t):
+        return (". If ŷ holds many models along its leading axes (a grid of parameters), give an agg that keeps "
+                "them, e.g. agg=lambda l: np.mean(l, axis=-1); the default mean would average them all into one")
     return ""
 
 
@@ -61,7 +67,7 @@ def _same_shape(who, ŷ, y, agg):
         return
     if agg is not np.mean and (_leading(s, t) or _leading(t, s)):
         return
-    raise _mismatch(who, s, t, _labels_hint(s, y))
+    raise _mismatch(who, s, t, _hint(s, y, agg))
 
 
 def _class_targets(who, ŷ, y, agg):
@@ -78,8 +84,8 @@ def _class_targets(who, ŷ, y, agg):
                                  f"per class), got labels {lab.min()}..{lab.max()}")
             y, t = np.eye(nclasses)[:, lab], (nclasses,) + t
     if s != t and not (agg is not np.mean and _leading(s, t)):
-        raise _mismatch(who, s, t, ". Class labels (a 1-D integer array, one per column of ŷ) or one-hot columns "
-                                   "(nn.onehot(labels, nclasses)) are the two forms of y")
+        raise _mismatch(who, s, t, _hint(s, y, agg) or ". Class labels (a 1-D integer array, one per column of "
+                                   "ŷ) or one-hot columns (nn.onehot(labels, nclasses)) are the two forms of y")
     if not t:
         raise ValueError(f"{who}: ŷ and y are single numbers; a cross-entropy needs a class axis (shape "
                          "(nclasses,) or (nclasses, batch))")
