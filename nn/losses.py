@@ -50,9 +50,12 @@ def _hint(s, y, agg):
                 "one sample; a batch is (features, batch), samples in columns)")
     if len(s) == 2 and t == s[::-1]:
         return ". y is transposed: samples are columns, so use y.T"
-    if len(t) == 1 and len(s) == 2 and t[0] == s[1] and np.asarray(value(y)).dtype.kind in "iu":
-        return (f". y looks like {t[0]} class labels: use nn.onehot(y, {s[0]}) for this loss, or "
-                "logitcrossentropy / crossentropy, which take class labels directly")
+    if len(t) == 1 and len(s) == 2 and t[0] == s[1]:
+        lab = np.asarray(value(y))
+        if lab.dtype.kind in "iu" or lab.dtype.kind == "f" and np.all(lab == np.round(lab)) and np.all(lab >= 0):
+            cast = "" if lab.dtype.kind in "iu" else " (as integers: y.astype(int))"
+            return (f". y looks like {t[0]} class labels{cast}: use nn.onehot(y, {s[0]}) for an elementwise loss; "
+                    "logitcrossentropy and crossentropy take integer class labels directly")
     if agg is np.mean and _leading(s, t):
         return (". If ŷ holds many models along its leading axes (a grid of parameters), give an agg that keeps "
                 "them, e.g. agg=lambda l: np.mean(l, axis=-1); the default mean would average them all into one")

@@ -58,10 +58,12 @@ def test_class_label_gradients_equal_the_one_hot_gradients_in_both_modes():
         np.testing.assert_allclose(gr, expect, atol=1e-14)
 
 
-def test_class_labels_out_of_range_are_refused():
+def test_class_labels_out_of_range_or_as_floats_are_refused():
     for bad in ([0, 3], [-1, 0]):
         with pytest.raises(ValueError, match=r"0\.\.2"):
             nn.logitcrossentropy(np.zeros((3, 2)), np.array(bad))
+    with pytest.raises(ValueError, match=r"class labels \(as integers: y.astype\(int\)\)"):
+        nn.logitcrossentropy(np.zeros((3, 4)), np.array([0.0, 1.0, 2.0, 1.0]))
 
 
 def _shape_pairs(n=4):
