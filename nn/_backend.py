@@ -53,16 +53,18 @@ def update_in_place(x, delta):
 
 
 # ---- stand-ins for forward mode ------------------------------------------------------------------------------
-#: id(parameter) -> the dual array that stands in for it while forward-mode training evaluates the loss
+#: id(parameter) -> what stands in for it while train evaluates the loss: its dual array in forward mode, and
+#: in reverse mode a tracked copy of each plain float array (the tracker cannot see operations on those)
 STAND_INS: dict = {}
 #: ids of the parameters that a layer actually read through ``live`` during that evaluation
 READ: set = set()
 
 
 def live(x):
-    """x itself -- or, while forward-mode training seeds x with dual numbers, the dual array standing in for it.
+    """x itself -- or, while train differentiates with respect to x, what stands in for it (see STAND_INS).
 
-    Layers read their arrays through this one function, so forward mode needs no copy of the model."""
+    Layers read their arrays through this one function, so forward mode needs no copy of the model. (Plain
+    arrays in a model's fields get their stand-ins there too; live matters for arrays kept elsewhere.)"""
     if STAND_INS:  # empty (one cheap test) except inside train(..., mode="forward")
         s = STAND_INS.get(id(x))
         if s is not None:

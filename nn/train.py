@@ -111,17 +111,21 @@ class _StandIns:
 
     def __enter__(self):
         STAND_INS.update(self.subs)
-        if self.into_tracked:
-            for p in self.ps:
-                if is_tracked(p):
-                    self.saved.append((p, p.data))
-                    p.data = self.subs[id(p)]
-        for owner, key in getattr(self.ps, "slots", ()):
-            old = _get(owner, key)
-            new = _replace(old, self.subs)
-            if new is not old:
-                _set(owner, key, new)
-                self.moved.append((owner, key, old))
+        try:
+            if self.into_tracked:
+                for p in self.ps:
+                    if is_tracked(p):
+                        self.saved.append((p, p.data))
+                        p.data = self.subs[id(p)]
+            for owner, key in getattr(self.ps, "slots", ()):
+                old = _get(owner, key)
+                new = _replace(old, self.subs)
+                if new is not old:
+                    _set(owner, key, new)
+                    self.moved.append((owner, key, old))
+        except BaseException:
+            self.__exit__()  # put back what was already moved: the model is never left holding stand-ins
+            raise
         return self
 
     def __exit__(self, *exc):
