@@ -126,15 +126,20 @@ class Dual:
         return primal(self) >= primal(o)
 
     # ---- arithmetic: inlined sum/product/quotient/power rules (checked against rules.py in tests) -----------
+    # Each fast path computes with Python floats; where that would differ from numpy (a division by zero, an
+    # overflowing power) or a partial comes out NaN (0·inf, which the NaN-safe chain rule makes 0), it hands
+    # the operation to apply_scalar, which follows the table with numpy's semantics.
     def __add__(self, o):
         if type(o) is Dual:
             if o.tag == self.tag:
-                return Dual._new(self.value + o.value, tuple(map(operator.add, self.partials, o.partials)),
-                                 self.tag)
+                ps, qs = self.partials, o.partials
+                if len(ps) != len(qs):
+                    ps, qs = _same_count(self, o)
+                return Dual._new(self.value + o.value, tuple(map(operator.add, ps, qs)), self.tag)
             return apply_scalar(_ADD, (self, o))
         if isinstance(o, _REAL):
             return Dual._new(self.value + o, self.partials, self.tag)
-        return NotImplemented
+        return _foreign(self, o, _ADD, False)
 
     def __radd__(self, o):
         t = type(o)
@@ -145,49 +150,65 @@ class Dual:
     def __sub__(self, o):
         if type(o) is Dual:
             if o.tag == self.tag:
-                return Dual._new(self.value - o.value, tuple(map(operator.sub, self.partials, o.partials)),
-                                 self.tag)
+                ps, qs = self.partials, o.partials
+                if len(ps) != len(qs):
+                    ps, qs = _same_count(self, o)
+                return Dual._new(self.value - o.value, tuple(map(operator.sub, ps, qs)), self.tag)
             return apply_scalar(_SUB, (self, o))
         if isinstance(o, _REAL):
             return Dual._new(self.value - o, self.partials, self.tag)
-        return NotImplemented
+        return _foreign(self, o, _SUB, False)
 
     def __rsub__(self, o):
         if isinstance(o, _REAL):
             return Dual._new(o - self.value, tuple(-p for p in self.partials), self.tag)
-        return NotImplemented
+        return _foreign(self, o, _SUB, True)
 
     def __mul__(self, o):
         t = type(o)
         if t is float or t is int:  # 3*x: the commonest case first
             ps = self.partials
-            return Dual._new(self.value * o, (ps[0] * o,) if len(ps) == 1 else tuple([p * o for p in ps]),
-                             self.tag)
+            if o and o * 0.0 == 0.0:  # finite and nonzero: p·o is NaN only where p is (then it is meant)
+                return Dual._new(self.value * o, (ps[0] * o,) if len(ps) == 1 else tuple([p * o for p in ps]),
+                                 self.tag)
+            return apply_scalar(_MUL, (self, o))  # 0·inf and inf·0 are 0 in the chain rule
         if t is Dual:
             if o.tag == self.tag:
                 a, b = self.value, o.value
-                return Dual._new(a * b, tuple([b * p + a * q for p, q in zip(self.partials, o.partials)]),
-                                 self.tag)
+                ps, qs = self.partials, o.partials
+                if len(ps) != len(qs):
+                    ps, qs = _same_count(self, o)
+                parts = tuple([b * p + a * q for p, q in zip(ps, qs)])
+                if _has_nan(parts):
+                    return apply_scalar(_MUL, (self, o))
+                return Dual._new(a * b, parts, self.tag)
             return apply_scalar(_MUL, (self, o))
         if isinstance(o, _REAL):
-            return Dual._new(self.value * o, tuple(p * o for p in self.partials), self.tag)
-        return NotImplemented
+            return self.__mul__(float(o)) if o == o else apply_scalar(_MUL, (self, o))
+        return _foreign(self, o, _MUL, False)
 
-    __rmul__ = __mul__
+    __rmul__ = __mul__  # a product commutes (in value and in derivative)
 
     def __truediv__(self, o):
         if type(o) is Dual:
             if o.tag == self.tag:
                 b = o.value
+                if b == 0:
+                    return apply_scalar(_DIV, (self, o))  # numpy semantics (inf/nan), not ZeroDivisionError
+                ps, qs = self.partials, o.partials
+                if len(ps) != len(qs):
+                    ps, qs = _same_count(self, o)
                 z = self.value / b
-                return Dual._new(z, tuple((p - z * q) / b for p, q in zip(self.partials, o.partials)),
-                                 self.tag)
+                parts = tuple([(p - z * q) / b for p, q in zip(ps, qs)])
+                if _has_nan(parts):
+                    return apply_scalar(_DIV, (self, o))
+                return Dual._new(z, parts, self.tag)
             return apply_scalar(_DIV, (self, o))
         if isinstance(o, _REAL):
-            if o == 0:
-                return apply_scalar(_DIV, (self, float(o)))  # numpy semantics (inf/nan), not ZeroDivisionError
-            return Dual._new(self.value / o, tuple(p / o for p in self.partials), self.tag)
-        return NotImplemented
+            if o == 0 or o * 0.0 != 0.0:  # 1/0 and ∞/∞: numpy's inf/nan, and the NaN-safe chain rule
+                return apply_scalar(_DIV, (self, float(o)))
+            return Dual._new(self.value / o, tuple([p / o for p in self.partials]), self.tag)
+        return _foreign(self, o, _DIV, False)
 
     def __rtruediv__(self, o):
         if isinstance(o, _REAL):
@@ -195,25 +216,40 @@ class Dual:
             if a == 0:
                 return apply_scalar(_DIV, (float(o), self))
             z = o / a
-            return Dual._new(z, tuple(-z / a * p for p in self.partials), self.tag)
-        return NotImplemented
+            parts = tuple([-z / a * p for p in self.partials])
+            if _has_nan(parts):
+                return apply_scalar(_DIV, (float(o), self))
+            return Dual._new(z, parts, self.tag)
+        return _foreign(self, o, _DIV, True)
 
     def __pow__(self, o):
         if type(o) is int and not (o < 0 and self.value == 0):
-            if o == 0:
-                return Dual._new(1.0, tuple(0.0 * p for p in self.partials), self.tag)
-            a = self.value
-            c = o * a ** (o - 1)
             ps = self.partials
-            return Dual._new(a ** o, (c * ps[0],) if len(ps) == 1 else tuple([c * p for p in ps]), self.tag)
+            if o == 0:  # x**0 is the constant 1, even at 0, inf or NaN: its derivative is exactly 0
+                return Dual._new(1.0, (0.0,) * len(ps), self.tag)
+            a = self.value
+            try:
+                c = o * a ** (o - 1)
+                v = a ** o
+            except OverflowError:  # Python floats raise where numpy gives inf
+                return apply_scalar(_POW, (self, o))
+            if len(ps) == 1:
+                r = c * ps[0]
+                if r == r:
+                    return Dual._new(v, (r,), self.tag)
+            else:
+                parts = tuple([c * p for p in ps])
+                if not _has_nan(parts):
+                    return Dual._new(v, parts, self.tag)
+            return apply_scalar(_POW, (self, o))
         if isinstance(o, (Dual,) + _REAL):
             return apply_scalar(_POW, (self, o))
-        return NotImplemented
+        return _foreign(self, o, _POW, False)
 
     def __rpow__(self, o):
         if isinstance(o, _REAL):
             return apply_scalar(_POW, (float(o), self))
-        return NotImplemented
+        return _foreign(self, o, _POW, True)
 
     def __neg__(self):
         return Dual._new(-self.value, tuple(-p for p in self.partials), self.tag)
@@ -274,7 +310,15 @@ def _is_array(a):
 
 def apply_scalar(rule, args):
     """Apply a rule to scalar arguments, at least one a Dual: the chain rule at the outermost tag."""
-    tag = max(a.tag for a in args if type(a) is Dual)
+    tag = -1
+    mixed = False
+    for a in args:
+        if type(a) is Dual and a.tag != tag:
+            mixed = tag != -1
+            if a.tag > tag:
+                tag = a.tag
+    if mixed:  # duals of several levels meet: each must belong to a call still in progress
+        _check_levels(args)
     vals = [a.value if type(a) is Dual and a.tag == tag else a for a in args]
     if rule.guarded:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -283,27 +327,123 @@ def apply_scalar(rule, args):
 
 
 def _chain_scalar(rule, args, vals, tag):
+    """f(a + bε) = f(a) + Σᵢ ∂ᵢf(a) bᵢ ε, with each term ∂ᵢf · bᵢ exactly 0 where either factor is (NaN-safe)."""
     out = _scal(rule.f(*vals))
+    k = -1  # the number of partials at this tag; a dual with none is a constant
     parts = None
     for i, a in enumerate(args):
-        if type(a) is not Dual or a.tag != tag or i in rule.nondiff:
+        if type(a) is not Dual or a.tag != tag:
+            continue
+        ps = a.partials
+        n = len(ps)
+        if n != k:
+            if k > 0 and n:
+                raise _count_error(k, n, tag)
+            k = max(k, n)
+        if not n or i in rule.nondiff:
             continue
         d = rule.partials[i]
         if callable(d):
-            try:
-                d = _scal(d(*vals, out))
-            except ZeroDivisionError:  # Python floats raise where numpy gives inf: follow numpy
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    d = _scal(d(*[np.float64(v) if type(v) is float else v for v in vals],
-                                np.float64(out) if type(out) is float else out))
-        if type(d) is not Dual and d == 1.0:
-            c = a.partials
+            d = _scal(rules.evaluate(d, *vals, out))  # numpy semantics: inf/nan, never an exception
+        if (type(d) is float or type(d) is int) and d == 1.0:
+            c = ps
         else:
-            c = tuple(d * p for p in a.partials)
+            c = tuple([_term(d, p) for p in ps])
         parts = c if parts is None else tuple(map(operator.add, parts, c))
-    if parts is None:  # only non-differentiable arguments were duals (e.g. the condition of where)
-        parts = tuple(0.0 for _ in next(a for a in args if type(a) is Dual and a.tag == tag).partials)
-    return Dual._new(out, parts, tag)
+    return Dual._new(out, parts if parts is not None else (0.0,) * k, tag)
+
+
+def _term(d, p):
+    """d·p, but exactly 0 where d or p is exactly 0: 0·inf and 0·NaN contribute nothing (NaN-safe mode)."""
+    r = d * p
+    if r != r and (_is_zero(d) or _is_zero(p)):
+        return 0.0
+    return r
+
+
+def _is_zero(x):
+    """x is exactly zero at every level: 0.0, or a dual whose value and partials all are (Dual(0, 1) is not)."""
+    t = type(x)
+    if t is float or t is int or isinstance(x, (np.floating, np.integer)):
+        return x == 0
+    if t is Dual:
+        return _is_zero(x.value) and all(_is_zero(p) for p in x.partials)
+    return False  # a tracked value may carry a derivative of its own level: never assume it is zero
+
+
+def _has_nan(parts):
+    for p in parts:
+        if p != p:
+            return True
+    return False
+
+
+def _count_error(k1, k2, tag):
+    return ValueError(
+        f"Dual numbers with different numbers of partials meet in one operation: k = {k1} and k = {k2} "
+        f"(tag {tag}). Seed every input of one differentiation with the same k directions; build a constant "
+        "without partials, Dual(c), and it joins any k as zeros.")
+
+
+def _same_count(a, b):
+    """The partials of two duals of one tag, a constant's (no partials) padded with zeros; else ValueError."""
+    ps, qs = a.partials, b.partials
+    if not ps:
+        return (0.0,) * len(qs), qs
+    if not qs:
+        return ps, (0.0,) * len(ps)
+    raise _count_error(len(ps), len(qs), a.tag)
+
+
+def _check_levels(args):
+    from .tags import LIVE
+    if not LIVE:
+        return  # no differentiation in progress: duals built by hand, with any tags
+    for a in args:
+        if type(a) is Dual and a.tag and a.tag not in LIVE:
+            raise escaped_error(a.tag)
+
+
+def escaped_error(tag):
+    return ValueError(
+        f"a dual number of a finished differentiation (tag {tag}) is used here: it escaped the derivative/"
+        "gradient/jacobian call that made it (was it stored in a list or a variable outside f?), and its "
+        "perturbation would be confused with the current one. Keep dual numbers inside the function being "
+        "differentiated; store dualnum.value(y) if you need the number afterwards.")
+
+
+# ---- dual numbers meet tracked values (levels): a tag decides who is the outer layer ----------------------------
+
+def _foreign(self, o, rule, reflected):
+    """self (op) o, or o (op) self, for an operand that is neither a number nor a Dual (e.g. a tracked value)."""
+    tracked = _tracked()
+    if type(o) is not tracked.Tracked:
+        return NotImplemented
+    o = _strip(o, tracked)
+    if type(o) is tracked.Tracked:
+        if o._tag >= self.tag:
+            return NotImplemented  # the tracked level is the outer one: it records, with this dual a constant
+        if o.shape != ():
+            return _OPERATORS[rule.name](*((o, _dualarray().lift(self)) if reflected else
+                                           (_dualarray().lift(self), o)))
+        return apply_scalar(rule, (o, self) if reflected else (self, o))  # an older level: a constant here
+    return _OPERATORS[rule.name](*((o, self) if reflected else (self, o)))  # nobody differentiates it
+
+
+def _strip(o, tracked):
+    """A tracked value that no gradient call differentiates is just its data (dualnum's levels contract)."""
+    while type(o) is tracked.Tracked and not tracked.is_active(o._tag):
+        o = o.data
+    return o
+
+
+_OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
+              "true_divide": operator.truediv, "power": operator.pow}
+
+
+def _tracked():
+    from . import tracked  # tracked.py builds on this module: imported when first needed
+    return tracked
 
 
 def _dualarray():

@@ -75,8 +75,31 @@ def rule(name, f, *partials, aliases=(), **kw) -> Rule:
     return r
 
 
+def evaluate(d, *args):
+    """d(x, …, z) with numpy's float semantics even on Python floats: 1/0 is inf, (-8)**(1/3) is NaN.
+
+    Python's own float arithmetic raises ZeroDivisionError or OverflowError, or (``**``) returns a complex
+    number, where numpy gives inf or NaN; every mode that evaluates a formula on scalars calls it through here,
+    so a scalar derivative agrees with the same element of an array.
+    """
+    try:
+        r = d(*args)
+    except (ZeroDivisionError, OverflowError):
+        pass
+    else:
+        if not isinstance(r, (complex, np.complexfloating)):
+            return r
+    with np.errstate(all="ignore"):  # the same formula on numpy scalars, which follow IEEE arithmetic
+        return d(*[np.float64(a) if type(a) is float or type(a) is int else a for a in args])
+
+
 def _select(c, a, b):
-    """a where c holds, else b: np.where, named so a compiled backend can swap in a scalar branch."""
+    """a where c holds, else b: np.where, named so a compiled backend can swap in a scalar branch.
+
+    One condition (a scalar) is a plain branch, as in the compiled kernels: the branch not taken is not part of
+    the result, so its NaN or inf (x**(y-1) at x = 0) never reaches a derivative, of any order."""
+    if type(c) is bool or type(c) is np.bool_:
+        return a if c else b
     return np.where(c, a, b)
 
 
@@ -86,8 +109,9 @@ def _half_step(d):
 
 
 def _pow_dbase(x, y, z):
-    # y * x**(y-1), but exactly 0 when y == 0 (x**0 is the constant 1, even at x = 0)
-    return _select(y == 0, 0.0, y * x ** (y - 1))
+    # y * x**(y-1), but exactly 0 when y == 0 (x**0 is the constant 1, even at x = 0). np.power, not **:
+    # Python's ** on floats raises at 0**-1 and gives a complex number for (-8)**(1/3), numpy gives inf/NaN
+    return _select(y == 0, 0.0, y * np.power(x, y - 1))
 
 
 def _pow_dexp(x, y, z):

@@ -12,3 +12,8 @@ _counter = itertools.count(1)
 
 def new_tag() -> int:
     return next(_counter)
+
+
+#: tags of the forward-mode calls in progress (in any thread; tags are unique): a dual of any other tag but 0
+#: (built by hand) has escaped the call that made it
+LIVE: set = set()
