@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 import threading
 
 import numpy as np
@@ -174,63 +175,101 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
+            if type(o) is Dual or isinstance(o, DualArray):
+                return _with_dual(operator.add, _ADD, self, o)
         return apply_rule(_ADD, (self, o))
 
     def __radd__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_ADD, (o, self))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.add, _ADD, o, self)
+        return apply_rule(_ADD, (o, self))
 
     def __sub__(self, o):
         if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
+            if type(o) is Dual or isinstance(o, DualArray):
+                return _with_dual(operator.sub, _SUB, self, o)
         return apply_rule(_SUB, (self, o))
 
     def __rsub__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_SUB, (o, self))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.sub, _SUB, o, self)
+        return apply_rule(_SUB, (o, self))
 
     def __mul__(self, o):
         if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
+            if type(o) is Dual or isinstance(o, DualArray):
+                return _with_dual(operator.mul, _MUL, self, o)
         return apply_rule(_MUL, (self, o))
 
     def __rmul__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_MUL, (o, self))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.mul, _MUL, o, self)
+        return apply_rule(_MUL, (o, self))
 
     def __truediv__(self, o):
         if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
+            if type(o) is Dual or isinstance(o, DualArray):
+                return _with_dual(operator.truediv, _DIV, self, o)
         return apply_rule(_DIV, (self, o))
 
     def __rtruediv__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_DIV, (o, self))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.truediv, _DIV, o, self)
+        return apply_rule(_DIV, (o, self))
 
     def __pow__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_POW, (self, o))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.pow, _POW, self, o)
+        return apply_rule(_POW, (self, o))
 
     def __rpow__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else apply_rule(_POW, (o, self))
+        if o is None:
+            return NotImplemented
+        if type(o) is Dual or isinstance(o, DualArray):
+            return _with_dual(operator.pow, _POW, o, self)
+        return apply_rule(_POW, (o, self))
 
     def __matmul__(self, o):
         if type(o) is not Tracked and type(o) is not np.ndarray:
             o = _operand(o)
             if o is None:
                 return NotImplemented
+            if isinstance(o, DualArray):
+                return _with_dual(operator.matmul, matmul, self, o)
         return matmul(self, o)
 
     def __rmatmul__(self, o):
         o = _operand(o)
-        return NotImplemented if o is None else matmul(o, self)
+        if o is None:
+            return NotImplemented
+        if isinstance(o, DualArray):
+            return _with_dual(operator.matmul, matmul, o, self)
+        return matmul(o, self)
 
     # ---- in place: W -= lr * gs[W] updates a parameter (Flux's W .-= lr .* W̄); anything being differentiated
     # records the operation and rebinds the name, as Python does for immutable numbers (and JAX for arrays)
@@ -280,6 +319,16 @@ class Tracked(ArrayMethods):
 
     # ---- numpy protocols ------------------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if len(inputs) > 1:
+            for a in inputs:
+                if type(a) not in _NO_DUAL and (type(a) is Dual or isinstance(a, DualArray)):
+                    levels = _levels(inputs, kwargs)  # a dual number is here: who is the outer layer?
+                    if levels is NotImplemented:
+                        return NotImplemented
+                    if levels is not None:
+                        f = ufunc if method == "__call__" else getattr(ufunc, method)
+                        return f(*levels[0], **levels[1])
+                    break
         if method == "__call__" and not kwargs:  # the common case, kept short
             r = rules.BY_FUNCTION.get(ufunc)
             if r is not None:
@@ -291,6 +340,15 @@ class Tracked(ArrayMethods):
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if len(types) > 1:
+            for t in types:
+                if t is Dual or issubclass(t, DualArray):
+                    levels = _levels(args, kwargs)  # a dual number is here: who is the outer layer?
+                    if levels is NotImplemented:
+                        return NotImplemented
+                    if levels is not None:
+                        return func(*levels[0], **levels[1])
+                    break
         h = HANDLED.get(func)
         if h is not None:
             return h(*args, **kwargs)
@@ -521,6 +579,60 @@ def apply_rule(rule, args):
 
 
 _object_new = object.__new__
+
+
+# ---- dual numbers meet tracked values: the larger tag is the outer layer (dualnum's levels) -------------------
+_NO_DUAL = frozenset([Tracked, np.ndarray, float, int, bool, np.float64, np.float32])
+
+
+def _levels(args, kwargs):
+    """Who performs an operation whose operands include a dual number (Dual, DualArray) and a tracked value.
+
+    Tracked values nobody differentiates are only their data when they meet a dual (so ``derivative`` sees
+    through an nn model's weights). Then the operand with the larger tag is the outer layer. Returns None: a
+    tracked level is outermost, the tracker records it with the duals as constants (forward-over-reverse);
+    NotImplemented: a dual is outermost, its type does it with the tracked values as constants
+    (reverse-over-forward); or (args, kwargs) with the idle tracked values replaced by their data, to do the
+    operation again on (numpy then finds whichever type leads).
+    """
+    acc = [-1, -1, False]  # largest dual tag, largest tracked tag still being differentiated, anything stripped
+    new_args = tuple([_strip_for_duals(a, acc) for a in args])
+    new_kwargs = {k: _strip_for_duals(v, acc) for k, v in kwargs.items()} if kwargs else kwargs
+    if acc[2]:
+        return new_args, new_kwargs
+    if acc[1] < 0 or acc[0] > acc[1]:
+        return NotImplemented
+    return None
+
+
+def _strip_for_duals(a, acc):
+    t = type(a)
+    if t is Tracked:
+        b = _idle(a)
+        if b is not a:
+            acc[2] = True
+        if type(b) is Tracked:
+            acc[1] = max(acc[1], b._tag)
+        elif type(b) is Dual or isinstance(b, DualArray):
+            acc[0] = max(acc[0], b.tag)
+        return b
+    if t is Dual or isinstance(a, DualArray):
+        acc[0] = max(acc[0], a.tag)
+        return a
+    if t is list or t is tuple:
+        out = [_strip_for_duals(e, acc) for e in a]
+        return out if t is list else tuple(out)
+    return a
+
+
+def _with_dual(op, record, a, b):
+    """``op(a, b)`` for an operator whose other operand is a dual number: see :func:`_levels`."""
+    levels = _levels((a, b), None)
+    if levels is NotImplemented:
+        return NotImplemented
+    if levels is None:
+        return apply_rule(record, (a, b)) if type(record) is _Rule else record(a, b)
+    return op(*levels[0])
 
 
 def _idle(t):
