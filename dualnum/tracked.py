@@ -566,11 +566,16 @@ def apply_rule(rule, args):
             if type(a) is Tracked and a._tag > tag:
                 tag = a._tag
         vals = [a.data if type(a) is Tracked and a._tag == tag else a for a in args]
-    if rule.guarded:
-        with np.errstate(divide="ignore", invalid="ignore"):
+    try:
+        if rule.guarded:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = rule.f(*vals)
+        else:
             out = rule.f(*vals)
-    else:
-        out = rule.f(*vals)
+    except _FLOAT_ERRORS:  # a rule written with Python arithmetic, on Python floats: numpy's inf/NaN instead
+        out = _ieee(rule.f, *vals)
+    if type(out) is complex:  # (-8.0) ** (1/3) in Python: NaN, as numpy gives
+        out = _ieee(rule.f, *vals)
     t = _object_new(Tracked)  # _new_node, inlined: this runs for every operation
     t.data, t.grad, t._parents, t._op, t._tag, t._g = out, None, args if type(args) is tuple else tuple(args), \
         rule, tag, None

@@ -785,3 +785,19 @@ def test_nonfinite_losses_have_the_gradients_the_math_gives():
         y = np.sum(np.log(W))
         back(y)
         np.testing.assert_array_equal(W.grad, [np.inf, 1.0])
+
+
+def test_a_rule_written_with_python_arithmetic_follows_numpy_on_scalars():
+    # a user's rule (not numpy functions): Python floats raise or turn complex where numpy gives inf/NaN
+    from dualnum.tracked import apply_rule
+    recip = dn.rules.Rule("recip_python", lambda x: 1.0 / x, (lambda x, z: -1.0 / (x * x),))
+    cbrt = dn.rules.Rule("cbrt_python", lambda x: x ** (1 / 3), (lambda x, z: (1 / 3) * x ** (-2 / 3),))
+    with np.errstate(all="ignore"):
+        for r, x in ((recip, 0.0), (cbrt, -8.0), (cbrt, 0.0)):
+            y = apply_rule(r, (param(x),))
+            ya = apply_rule(r, (param(np.array([x])),))
+            np.testing.assert_array_equal(value(y), value(ya)[0])
+            assert type(value(y)) is not complex
+            g = gradient(lambda v: apply_rule(r, (v,)), x)[0]
+            ga = gradient(lambda v: np.sum(apply_rule(r, (v,))), np.array([x]))[0]
+            np.testing.assert_array_equal(g, ga[0])
