@@ -262,6 +262,12 @@ class Dual:
 
     # ---- numpy protocols ------------------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        for a in inputs:
+            if type(a) not in _SCALAR_TYPES:  # a tracked value among them: the levels decide who goes first
+                inputs = _levels(inputs)
+                if inputs is None:
+                    return NotImplemented
+                break
         if any(_is_array(a) for a in inputs):
             # meets an array: become a 0-d DualArray and let the array code broadcast
             return _dualarray().dispatch_ufunc(ufunc, method, inputs, kwargs)
@@ -305,7 +311,7 @@ def _all_partials(d):
 
 def _is_array(a):
     return (type(a) is np.ndarray and a.ndim > 0) or getattr(a, "_is_dualarray", False) or \
-        isinstance(a, (list, tuple))
+        isinstance(a, (list, tuple)) or (type(a) not in _SCALAR_TYPES and getattr(a, "shape", ()) != ())
 
 
 def apply_scalar(rule, args):
@@ -435,6 +441,24 @@ def _strip(o, tracked):
     while type(o) is tracked.Tracked and not tracked.is_active(o._tag):
         o = o.data
     return o
+
+
+_SCALAR_TYPES = frozenset([Dual, float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_])
+
+
+def _levels(inputs):
+    """Ufunc inputs with the levels nobody differentiates stripped; None if a tracked level is the outer one."""
+    tracked = _tracked()
+    top = max((a.tag for a in inputs if type(a) is Dual), default=-1)
+    out = []
+    for a in inputs:
+        if type(a) is tracked.Tracked:
+            a = _strip(a, tracked)
+            if type(a) is tracked.Tracked:
+                if a._tag >= top:
+                    return None  # the tracker records, with the duals as its constants
+        out.append(a)
+    return tuple(out)
 
 
 _OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,

@@ -12,9 +12,10 @@ import numbers
 
 import numpy as np
 
-from .dual import Dual
+from .dual import Dual, escaped_error
 from .dualarray import DualArray, _stack_any, _stack_scalars, from_objects, readonly
-from .tags import new_tag
+from .tags import LIVE, new_tag
+from .tracked import Tracked, is_active
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
 #: pass, so larger chunks pay off here (see benchmarks/).
@@ -44,8 +45,18 @@ def as_input(x, fname, pos=None):
     where = f"{fname}: argument {pos}" if pos is not None else f"{fname}: x"
     if type(x) is Dual or isinstance(x, DualArray):
         return x
+    if type(x) is Tracked:
+        x = _strip(x)  # an nn weight or a param nobody differentiates: its numbers
+        if type(x) is Tracked:  # reverse-over-forward: the input is being differentiated by tracker.gradient
+            if x.shape != ():
+                raise TypeError(
+                    f"{where} is a tracked array that tracker.gradient is differentiating: forward mode inside a "
+                    "reverse-mode gradient works for scalars only. For second derivatives of arrays use "
+                    "dualnum.hessian(f, x, method=\"forward-over-reverse\") or tracker.gradient(..., nest=True).")
+            return x
+        return as_input(x, fname, pos)
     if isinstance(x, bool) or isinstance(x, np.bool_):
-        raise TypeError(f"{where} is a bool ({x}); differentiate with respect to numbers")
+        raise TypeError(_bool_message(where))
     if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
         return float(x)
     if isinstance(x, (str, bytes)) or x is None:
@@ -62,6 +73,8 @@ def as_input(x, fname, pos=None):
                          f"array of numbers: {_describe(x)}") from e
     if arr.dtype.kind == "c":
         raise TypeError(f"{where} holds complex numbers; dualnum differentiates real functions")
+    if arr.dtype.kind == "b":
+        raise TypeError(_bool_message(where))
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where} must be a number or an array of numbers, got {_describe(x)} "
                         f"(dtype {arr.dtype})")
@@ -70,17 +83,42 @@ def as_input(x, fname, pos=None):
     return readonly(np.asarray(arr, dtype=float))  # no copy of the caller's array, and no way to write into it
 
 
+def _bool_message(where):
+    return (f"{where} is a bool (or bool array); differentiate with respect to numbers, e.g. x.astype(float) if "
+            "you mean 0 and 1")
+
+
+def _check_chunk(chunk, fname):
+    """chunk: None (the default heuristic) or a positive int, the number of directions per pass."""
+    if chunk is None or (type(chunk) is int and chunk > 0):
+        return chunk
+    if isinstance(chunk, (int, np.integer)) and not isinstance(chunk, (bool, np.bool_)) and chunk > 0:
+        return int(chunk)
+    raise ValueError(f"{fname}: chunk must be a positive integer (the number of input directions carried per "
+                     f"pass of f) or None for the default, got {chunk!r}")
+
+
+def _strip(y):
+    """A tracked value that no gradient call differentiates is just its data (dualnum's levels contract)."""
+    while type(y) is Tracked and not is_active(y._tag):
+        y = y.data
+    return y
+
+
 def _holds_duals(xs):
     return any(type(e) is Dual or isinstance(e, DualArray) or
                (isinstance(e, (list, tuple)) and _holds_duals(e)) for e in xs)
 
 
+_SCALARS = (float, Dual, Tracked)  # what as_input returns for a scalar (a Tracked only if it is one)
+
+
 def _shape(x):
-    return () if type(x) in (float, Dual) else x.shape
+    return () if type(x) in _SCALARS else x.shape
 
 
 def _size(x):
-    return 1 if type(x) in (float, Dual) else x.size
+    return 1 if type(x) in _SCALARS else x.size
 
 
 # ---- seeding and reading off ------------------------------------------------------------------------------
@@ -90,7 +128,7 @@ def _seed(x, offset, start, c, tag):
     m = _size(x)
     if max(start, offset) >= min(start + c, offset + m):
         return x  # no direction of this chunk touches x: a constant in this pass
-    if type(x) in (float, Dual):
+    if type(x) in _SCALARS:
         parts = [0.0] * c
         parts[offset - start] = 1.0
         return Dual._new(x, tuple(parts), tag)
@@ -113,17 +151,37 @@ def _unit_block(c, m, k):
 
 
 def _check_escape(y, tag):
-    if (type(y) is Dual or isinstance(y, DualArray)) and y.tag > tag:
-        raise ValueError("a dual number from an inner differentiation escaped it (was it stored in a variable "
-                         "outside the function?); derivatives would be confused")
+    """Every level of dual numbers in f's output belongs to this call, one in progress, or was built by hand (0)."""
+    while type(y) is Dual or isinstance(y, DualArray):
+        if y.tag != tag and y.tag and y.tag not in LIVE:
+            raise escaped_error(y.tag)
+        y = y.value
+
+
+def _stack_partials(ps):
+    if any(type(p) is Tracked for p in ps):  # reverse-over-forward: the partials are tracked values, kept so
+        return np.stack([p if type(p) is Tracked else np.float64(p) for p in ps])
+    return _stack_scalars(ps)
 
 
 def _read(y, tag, c, fname):
     """(value, partials with shape (c,) + shape(y)) of f's output at this tag."""
+    if type(y) is Tracked:
+        y = _strip(y)  # model(x) wraps the result of a layer in the (inactive) level of its weights
+        if type(y) is Tracked:  # a value of an outer reverse-mode level: a constant to this call, unless ...
+            inner = y
+            while type(inner) is Tracked:
+                inner = inner.data
+            if (type(inner) is Dual or isinstance(inner, DualArray)) and inner.tag in LIVE | {tag}:
+                raise TypeError(  # ... the tracker recorded this call's duals as its constants: never drop them
+                    f"{fname}: f returned a tracked value of an outer tracker.gradient holding this call's dual "
+                    "numbers, whose derivative would be lost; the dual numbers must be the outer layer "
+                    "(dualnum's levels: the newer call's values wrap the older's)")
+            return y, np.zeros((c,) + y.shape)
     _check_escape(y, tag)
     if type(y) is Dual:
         if y.tag == tag:
-            return y.value, _stack_scalars(y.partials)
+            return y.value, _stack_partials(y.partials)
         return y, np.zeros(c)
     if isinstance(y, DualArray):
         if y.tag == tag:
@@ -170,17 +228,32 @@ def derivative(f, x, order: int = 1):
                                 "meant gradient(f, x) (scalar f) or jacobian(f, x) (array-valued f)")
             x = x[()]
     tag = new_tag()
-    y = f(Dual._new(x, (1.0,), tag))
+    LIVE.add(tag)
+    try:
+        y = f(Dual._new(x, (1.0,), tag))
+    finally:
+        LIVE.discard(tag)
     if type(y) is Dual and y.tag == tag:
         p = y.partials[0]
-        return float(p) if type(p) is not Dual else p
+        return float(p) if type(p) is float else _plain(p)
     if isinstance(y, (tuple, list)):
         return type(y)(_plain(_read(e, tag, 1, "derivative")[1][0]) for e in y)
     return _plain(_read(y, tag, 1, "derivative")[1][0])
 
 
+def _call(f, tag, *args):
+    """f(*args) while this tag is live: a dual of it found later, outside the call, has escaped."""
+    LIVE.add(tag)
+    try:
+        return f(*args)
+    finally:
+        LIVE.discard(tag)
+
+
 def gradient(f, *args, chunk: int | None = None):
     """∇f for scalar f, with respect to every argument: a tuple, one entry per argument, each of its shape."""
+    if chunk is not None:
+        chunk = _check_chunk(chunk, "gradient")
     if len(args) == 1:  # the common case, one array, without the bookkeeping of several arguments
         x = as_input(args[0], "gradient", 1)
         if type(x) is np.ndarray and x.size:
@@ -191,7 +264,7 @@ def gradient(f, *args, chunk: int | None = None):
                 cc = min(c, n - start)
                 tag = new_tag()
                 seeds = _unit_block(cc, n, start)
-                y = f(DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
+                y = _call(f, tag, DualArray._new(x, seeds if x.ndim == 1 else seeds.reshape((cc,) + x.shape), tag))
                 pieces.append(_scalar_partials(y, tag, cc))
             g = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
             if type(g) is np.ndarray and not g.flags.writeable:
@@ -209,20 +282,20 @@ def gradient(f, *args, chunk: int | None = None):
     for start in range(0, n, c):
         cc = min(c, n - start)
         tag = new_tag()
-        pieces.append(_scalar_partials(f(*[_seed(x, offsets[i], start, cc, tag) for i, x in enumerate(xs)]),
-                                       tag, cc))
+        pieces.append(_scalar_partials(_call(f, tag, *[_seed(x, offsets[i], start, cc, tag)
+                                                       for i, x in enumerate(xs)]), tag, cc))
     flat = pieces[0] if len(pieces) == 1 else _join(pieces) if pieces else np.zeros(0)
     out = []
     for i, x in enumerate(xs):
         g = flat[offsets[i]:offsets[i + 1]]
-        out.append(_plain(g[0]) if type(x) in (float, Dual) else
+        out.append(_plain(g[0]) if type(x) in _SCALARS else
                    g.reshape(x.shape) if type(g) is np.ndarray else np.reshape(g, x.shape))
     return tuple(out)
 
 
 def _scalar_partials(y, tag, c):
     """The c partials of f's output y at this tag, which must be a scalar."""
-    if type(y) is DualArray and y.tag == tag and y._lazy is None and y._v.ndim == 0:
+    if type(y) is DualArray and y.tag == tag and y._lazy is None and type(y._v) is np.ndarray and y._v.ndim == 0:
         return y._p  # np.sum's 0-d result, computed (the common case): its partials have shape (c,) already
     yv, p = _read(y, tag, c, "gradient")
     if _size_any(yv) != 1:
@@ -249,6 +322,7 @@ def _join(pieces):
 
 def jacobian(f, x, chunk: int | None = None):
     """J[i, j] = ∂fᵢ/∂xⱼ, shape f(x).shape + x.shape ((m, n) for f: Rⁿ → Rᵐ)."""
+    chunk = _check_chunk(chunk, "jacobian")
     x = as_input(x, "jacobian")
     n = _size(x)
     c = chunk or chunk_size(n)
@@ -257,7 +331,7 @@ def jacobian(f, x, chunk: int | None = None):
     for start in range(0, n, c):
         cc = min(c, n - start)
         tag = new_tag()
-        yv, p = _read(f(_seed(x, 0, start, cc, tag)), tag, cc, "jacobian")
+        yv, p = _read(_call(f, tag, _seed(x, 0, start, cc, tag)), tag, cc, "jacobian")
         yshape = _primal_shape(yv)
         pieces.append(p)
     J = _join(pieces)  # (n,) + yshape
@@ -279,14 +353,15 @@ def hessian(f, x, chunk: int | None = None, method: str = "forward-over-forward"
     """
     if method not in HESSIAN_METHODS:
         raise ValueError(f"hessian: method must be one of {HESSIAN_METHODS}, got {method!r}")
+    chunk = _check_chunk(chunk, "hessian")
     x = as_input(x, "hessian")
     if method == "forward-over-reverse":
         from .tracker import gradient as reverse_gradient  # the tracker is built on this module
-        if type(x) in (float, Dual):
+        if type(x) in _SCALARS:
             return derivative(lambda z: reverse_gradient(f, z)[0], x)
         # one pass carries every direction up to 256: the reverse pass costs Python per operation, not per input
         return jacobian(lambda z: reverse_gradient(f, z)[0], x, chunk=chunk or chunk_size(_size(x), 256))
-    if type(x) in (float, Dual):
+    if type(x) in _SCALARS:
         return derivative(f, x, order=2)
     return jacobian(lambda z: gradient(f, z, chunk=chunk)[0], x, chunk=chunk)
 
@@ -298,10 +373,10 @@ def jvp(f, x, v):
     if _shape(v) != _shape(x):
         raise ValueError(f"jvp: the tangent v must have the shape of x, {_shape(x)}, got {_shape(v)}")
     tag = new_tag()
-    if type(x) in (float, Dual):
+    if type(x) in _SCALARS:
         seeded = Dual._new(x, (v,), tag)
     else:
         seeded = DualArray._new(x, np.reshape(v, (1,) + _shape(x)) if isinstance(v, np.ndarray)
                                 else np.expand_dims(v, 0), tag)
-    yv, p = _read(f(seeded), tag, 1, "jvp")
+    yv, p = _read(_call(f, tag, seeded), tag, 1, "jvp")
     return _plain(yv), _plain(p[0])

@@ -348,7 +348,7 @@ def test_nan_flows_through():
     assert math.isnan(derivative(lambda x: x**2, math.nan))
     assert derivative(lambda x: x * 2, math.nan) == 2.0  # a linear function has slope 2 even at NaN
     g, = gradient(lambda x: np.sum(x**2), [1.0, math.nan])
-    assert math.isnan(g[1])  # (g[0] is NaN too: NaN · 0 = NaN in the chunked partials, as in ForwardDiff/JAX)
+    assert math.isnan(g[1])  # (g[0] is 2: a term with a zero partial is 0, NaN-safe as ForwardDiff's option)
     with np.errstate(invalid="ignore"):
         y, t = jvp(np.log, -1.0, 1.0)
     assert math.isnan(y) and t == -1.0  # the formula 1/x still holds; JAX gives the same
@@ -402,3 +402,80 @@ def test_integer_valued_builtins_on_a_dual():
     x = Dual(2.7, 1.0)
     assert (math.floor(x), math.ceil(x), math.trunc(x), round(x), int(x)) == (2, 3, 2, 3, 2)
     assert max(Dual(1.0, 1.0), Dual(2.0, 5.0)).partials == (5.0,)
+
+
+# ---- duals that escaped the call that made them ------------------------------------------------------------------
+def _leak():
+    kept = []
+
+    def f(x):
+        kept.append(x)
+        return x * x
+    derivative(f, 1.0)
+    gradient(lambda v: (kept.append(v), np.sum(v * v))[1], np.ones(2))
+    return kept  # [a scalar Dual, a DualArray], both of finished calls
+
+
+@pytest.mark.parametrize("use", [
+    lambda old, y: old,  # returned as it is
+    lambda old, y: old * y,  # combined with a live dual (the older tag is the outer one here)
+    lambda old, y: y * 2 + np.sin(old),
+    lambda old, y: [y, old],  # inside a list the caller reads
+])
+def test_an_escaped_dual_is_refused_with_a_clear_message(use):
+    old, old_arr = _leak()
+    with pytest.raises(ValueError, match="escaped the derivative/gradient/jacobian call"):
+        derivative(lambda y: use(old, y), 2.0)
+    with pytest.raises(ValueError, match="escaped"):
+        gradient(lambda v: np.sum(v * old_arr), np.ones(2))
+    with pytest.raises(ValueError, match="escaped"):
+        gradient(lambda v: np.sum(v) + old, np.ones(2))
+    with pytest.raises(ValueError, match="escaped"):
+        jacobian(lambda v: v * old, np.ones(2))
+    with pytest.raises(ValueError, match="escaped"):
+        jvp(lambda v: v * old, 1.0, 1.0)
+
+
+def test_live_and_hand_built_duals_are_not_escaped():
+    # nested calls: the outer call's dual is live inside the inner one
+    assert derivative(lambda x: derivative(lambda y: x * y * y, x), 3.0) == 2 * 3.0 * 2
+    assert derivative(lambda x: x * Dual(2.0, 0.0), 3.0) == 2.0  # tag 0: built by hand, a constant
+    assert np.allclose(hessian(lambda v: np.sum(v ** 3), np.ones(2)), 6 * np.eye(2))
+    assert Dual(1.0, 1.0, tag=5) * Dual(2.0, 1.0, tag=7) == 2.0  # by hand, outside any call: any tags
+
+
+# ---- chunk and bool arguments -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("chunk", [-1, 0, 2.5, "a", True, np.float64(2.0)])
+def test_a_bad_chunk_is_refused_naming_the_argument(chunk):
+    f = lambda v: np.sum(v ** 2)  # noqa: E731
+    for call in (lambda: gradient(f, np.ones(3), chunk=chunk), lambda: gradient(f, np.ones(3), 1.0, chunk=chunk),
+                 lambda: jacobian(lambda v: v * 2, np.ones(3), chunk=chunk), lambda: hessian(f, np.ones(3), chunk=chunk)):
+        with pytest.raises(ValueError, match=r"chunk must be a positive integer .* got"):
+            call()
+
+
+def test_a_good_chunk_as_numpy_int_works():
+    g, = gradient(lambda v: np.sum(v ** 2), np.arange(5.0), chunk=np.int64(2))
+    assert np.array_equal(g, 2 * np.arange(5.0))
+
+
+BOOL_MESSAGE = r"is a bool \(or bool array\); differentiate with respect to numbers, e.g. x.astype\(float\)"
+
+
+@pytest.mark.parametrize("x", [True, np.True_, np.array([True, False]), [True, False], np.array(True)])
+def test_bool_inputs_are_refused_in_every_forward_call(x):
+    scalar = np.ndim(x) == 0
+    calls = [lambda: gradient(lambda v: np.sum(v * 1.0), x), lambda: gradient(lambda a, v: np.sum(v * a), 1.0, x),
+             lambda: jacobian(lambda v: v * 1.0, x), lambda: hessian(lambda v: np.sum(v * v), x),
+             lambda: jvp(lambda v: v * 1.0, x, x), lambda: jvp(lambda v: v * 1.0, 1.0 if scalar else [1.0, 2.0], x)]
+    if scalar:
+        calls.append(lambda: derivative(lambda v: v * 1.0, x))
+    for call in calls:
+        with pytest.raises(TypeError, match=BOOL_MESSAGE):
+            call()
+
+
+def test_bools_inside_f_are_numbers():
+    assert derivative(lambda x: x * True + False, 2.0) == 1.0
+    g, = gradient(lambda v: np.sum(v * np.array([True, False])), np.ones(2))
+    assert np.array_equal(g, [1.0, 0.0])
