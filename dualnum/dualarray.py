@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -52,6 +53,12 @@ def as_constant(a, where="DualArray operation"):
     """A non-dual operand as something numpy can compute with; strings, None and complex are refused."""
     if isinstance(a, (float, int, np.floating, np.integer, np.bool_)) and not isinstance(a, np.ndarray):
         return a
+    if type(a) in DEFER_TO:  # never np.asarray() a tracked value: idle, it is its data; active, a constant here
+        from .tracked import is_active
+        while type(a) in DEFER_TO and not is_active(a._tag):
+            a = a.data
+        if type(a) in DEFER_TO or isinstance(a, DualArray) or type(a) is Dual:
+            return a
     if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
         return a
     if isinstance(a, (str, bytes)) or a is None:
@@ -148,7 +155,9 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     def __float__(self):
         if self.size != 1:
-            raise TypeError(f"only size-1 DualArrays can be converted to float, this has shape {self.shape}")
+            raise TypeError(f"only size-1 DualArrays can be converted to float, this has shape {self.shape} (a "
+                            "DualArray cannot go into a plain float array: it would drop the derivatives; build "
+                            "arrays with np.stack/np.concatenate/np.where)")
         return float(self.reshape(())[()]) if self.ndim else float(_to_scalar(self))
 
     def __bool__(self):
@@ -172,8 +181,11 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
                 z = fusion.binary(rule, other, self) if reflected else fusion.binary(rule, self, other)
                 if z is not None:
                     return z
-            if type(other) in DEFER_TO:
-                return NotImplemented
+            if type(other) in DEFER_TO:  # a tracked operand: the levels decide who computes (_levels)
+                other = _levels((self, other))
+                if other is NotImplemented:
+                    return NotImplemented
+                other = other[1]
             return _eval_rule(rule, [_const(other), self] if reflected else [self, _const(other)])
         op.__name__ = f"__{'r' if reflected else ''}{rule.name}__"
         return op
@@ -187,9 +199,22 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def __pow__(self, other):
         if (type(other) is int or type(other) is float) and other in _POWER_SHORTCUTS:  # x**2: the hot path
             return apply_rule(rules.RULES[_POWER_SHORTCUTS[other]], (self,))
-        if type(other) in DEFER_TO:
-            return NotImplemented
-        return dispatch_ufunc(np.power, "__call__", (self, other), {})
+        return dispatch_ufunc(np.power, "__call__", (self, other), {})  # (it applies the levels rule)
+
+    # ---- in place: y += 1 writes into y (views of y see it), with numpy's rule that the result fits y ---------
+    def _inplace(op, sym):
+        def iop(self, other):
+            if type(other) in DEFER_TO and _levels((self, other)) is NotImplemented:
+                return NotImplemented  # the tracker records y + t at its outer level; Python rebinds y
+            return _assign_into(self, op(self, other), f"y {sym} z", f"y = y {sym[:-1]} z")
+        iop.__name__ = f"__i{op.__name__.strip('_')}__"
+        return iop
+
+    __iadd__, __isub__ = _inplace(operator.add, "+="), _inplace(operator.sub, "-=")
+    __imul__, __itruediv__ = _inplace(operator.mul, "*="), _inplace(operator.truediv, "/=")
+    __ipow__, __imatmul__ = _inplace(operator.pow, "**="), _inplace(operator.matmul, "@=")
+    __ifloordiv__, __imod__ = _inplace(operator.floordiv, "//="), _inplace(operator.mod, "%=")
+    del _inplace
 
     def __neg__(self):
         return apply_rule(rules.RULES["negative"], (self,))
@@ -204,16 +229,25 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
             if s is not None:
                 return s
         if DEFER_TO and not DEFER_TO.isdisjoint(types):
-            return NotImplemented
+            args = _levels(args + (kwargs,))
+            if args is NotImplemented:
+                return NotImplemented
+            args, kwargs = tuple(args[:-1]), args[-1]
         return dispatch_function(func, args, kwargs)
 
     # ---- indexing --------------------------------------------------------------------------------------------
     def __getitem__(self, idx):
         if type(idx) is slice and self._lazy is None and type(self._v) is np.ndarray and self._v.ndim:
+            v, p = self._v, self._p
+            if not (v.flags.writeable and type(p) is np.ndarray and p.flags.writeable):
+                _own(self)  # a view shares writable memory with its base (see _own)
+                v, p = self._v, self._p
             d = object.__new__(DualArray)  # x[1:]: the hot path
-            d._v, d._p, d.tag, d._lazy = self._v[idx], self._p[:, idx], self.tag, None
+            d._v, d._p, d.tag, d._lazy = v[idx], p[:, idx], self.tag, None
             return d
         idx = _clean_index(idx)
+        if _makes_view(idx):
+            _own(self)
         v = self.value[idx]
         p = _index_partials(self.partials, idx, _shape(v))
         if _ndim(v) == 0:
@@ -232,11 +266,29 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         tidx = idx if isinstance(idx, tuple) else (idx,)
         target_nd = _ndim(self.value[idx])
         if isinstance(val, DualArray) and val.tag == self.tag:
-            self.value[idx] = val.value
-            self.partials[(slice(None),) + tidx] = _expand(val.partials, target_nd)
+            p, k, kv = val.partials, self.npartials, val.npartials
+            if kv != k:  # a constant DualArray(c) has k = 0 partials: zeros in any k
+                if k and kv:
+                    raise ValueError(f"cannot store a DualArray with {kv} partials into one with {k}: seed every "
+                                     "input of one differentiation with the same directions")
+                if not k:
+                    self.partials = np.zeros((kv,) + self.shape)
+            self._hold("value", val.value)[idx] = val.value
+            if kv:
+                self._hold("partials", p)[(slice(None),) + tidx] = _expand(p, target_nd)
         else:
-            self.value[idx] = val if isinstance(val, DualArray) else as_constant(val, "DualArray assignment")
+            v = val if isinstance(val, DualArray) else as_constant(val, "DualArray assignment")
+            self._hold("value", v)[idx] = v
             self.partials[(slice(None),) + tidx] = 0.0
+
+    def _hold(self, name, x):
+        """self.value or self.partials, made able to store x: a plain array that receives a dual of an older tag
+        (nested differentiation: y += x**2 inside a Hessian) becomes a DualArray of that tag, zero partials."""
+        a = getattr(self, name)
+        if type(a) is np.ndarray and isinstance(x, DualArray):
+            a = DualArray._new(a, np.zeros((x.npartials,) + a.shape), x.tag)
+            setattr(self, name, a)
+        return a
 
     def _make_writable(self):
         for name in ("value", "partials"):
@@ -249,9 +301,15 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         return DualArray._new(self.value.copy(), self.partials.copy(), self.tag)
 
     def astype(self, dtype, copy=True):
-        if np.dtype(dtype).kind != "f":
-            raise TypeError(f"astype({dtype}) would drop the derivatives of a DualArray")
-        return self
+        """The value and partials in another float type (float32: both rounded, as numpy rounds the value)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"astype({dtype}) would drop the derivatives of a DualArray (not a float type); "
+                            "use np.round/np.floor (derivative 0) or dualnum.value(x).astype(...) on purpose")
+        v, p = self.value, self.partials
+        if v.dtype == dtype and p.dtype == dtype and not copy:
+            return self
+        return DualArray._new(v.astype(dtype), p.astype(dtype), self.tag)  # (astype copies, as numpy's)
 
 
 # =============================================================================================================
@@ -445,30 +503,120 @@ def _big(vals, k):
     return False
 
 
+def _own(a):
+    """Before a view of ``a`` is made: copy its read-only buffers (an input's, or partials shared with another
+    result), so that the view and ``a`` share writable memory and an in-place write into either is seen by
+    both, as numpy's views are. (Writing into a read-only buffer copies it first: a view made earlier from it
+    would no longer see the write.)"""
+    v, p = a.value, a.partials
+    if (type(v) is np.ndarray and not v.flags.writeable) or (type(p) is np.ndarray and not p.flags.writeable):
+        a._make_writable()
+    # nested (a Hessian's duals): a plain value or partials beside a dual one may later receive an inner dual
+    # (y *= x); it is made a dual of that inner tag now, so that the view shares the inner derivatives too
+    if isinstance(a.value, DualArray) and type(a.partials) is np.ndarray:
+        a._hold("partials", a.value)
+    elif type(a.value) is np.ndarray and isinstance(a.partials, DualArray):
+        a._hold("value", a.partials)
+
+
+def _makes_view(idx):
+    """Basic indexing (ints, slices, None, ...) gives a view; a fancy index copies."""
+    for i in (idx if type(idx) is tuple else (idx,)):
+        if not (i is None or i is Ellipsis or type(i) is slice or isinstance(i, (int, np.integer))):
+            return False
+    return True
+
+
+def _assign_into(y, r, what, instead):
+    """``y op= z``: the result r written into y (numpy's rule: r must have y's shape, broadcasting z only)."""
+    if type(r) is Dual:
+        r = lift(r)
+    if not isinstance(r, DualArray):
+        raise TypeError(f"{what}: the result is a {type(r).__name__}, which a DualArray cannot hold; "
+                        f"write {instead}")
+    if r.shape != y.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {y.shape} doesn't match the broadcast "
+                         f"shape {r.shape} (in {what})")
+    if r.tag > y.tag:
+        raise TypeError(f"{what}: the result carries the derivatives of an inner differentiation (tag {r.tag}) "
+                        f"that y (tag {y.tag}) cannot hold in place; write {instead}")
+    y[...] = r
+    return y
+
+
 def _as_array(out):
-    if isinstance(out, DualArray):
+    if isinstance(out, DualArray) or type(out) in DEFER_TO:  # (a tracked value of an older, active level)
         return out
     if type(out) is Dual:
         return lift(out)
     return np.asarray(out, dtype=float)
 
 
-def _defer(args):
+# ---- levels: dual numbers meet tracked values (the tracker's Tracked, registered in DEFER_TO) ---------------
+# Every differentiation call, forward or reverse, draws its tag from one counter, so tags order all levels.
+# A tracked value nobody differentiates now (an nn weight outside tracker.gradient) is just its data; otherwise
+# the operand with the larger tag is the outer level and computes, the others are its constants.
+
+def _levels(args):
+    """``args`` with inactive tracked layers stripped, or NotImplemented when an active tracked operand has a
+    larger tag than every dual operand: the tracker records that operation (its data holds the duals). An active
+    tracked operand of a smaller tag (reverse-over-forward) stays: a constant at the duals' level, which the
+    rule's formulas then compute with, so the tracker records its own level inside them."""
+    from .tracked import is_active  # (tracked.py imports this module)
+
+    def strip(a):
+        t = type(a)
+        if t in DEFER_TO:
+            while type(a) in DEFER_TO and not is_active(a._tag):
+                a = a.data
+            return a
+        if t is list or t is tuple:
+            return t(strip(e) for e in a)
+        if t is dict:
+            return {k: strip(v) for k, v in a.items()}
+        return a
+    args = [strip(a) for a in args]
+    top, tracked = -1, []
+
+    def scan(a):
+        nonlocal top
+        t = type(a)
+        if t is DualArray or t is Dual:
+            top = max(top, a.tag)
+        elif t in DEFER_TO:
+            tracked.append(a)
+        elif t is list or t is tuple:
+            for e in a:
+                scan(e)
+        elif t is dict:
+            for e in a.values():
+                scan(e)
     for a in args:
-        if type(a) in DEFER_TO:
-            return True
-    return False
+        scan(a)
+    if any(t._tag > top for t in tracked):
+        return NotImplemented
+    return args
 
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
-    if _defer(inputs):
-        return NotImplemented
+    for a in inputs:
+        if type(a) in DEFER_TO:
+            inputs = _levels(inputs)
+            if inputs is NotImplemented:
+                return NotImplemented
+            break
     if method == "__call__" and not kwargs:  # the hot path: x * y, np.sin(x)
         r = rules.BY_FUNCTION.get(ufunc)
         if r is not None and not (ufunc is np.power and _is_number(inputs[1])):
             return apply_rule(r, inputs)
     name = f"np.{ufunc.__name__}"
-    _no_out(name, kwargs.get("out"))
+    out = kwargs.get("out")
+    if out is not None:
+        y = out[0] if type(out) is tuple and len(out) == 1 else out
+        if type(y) is DualArray and method == "__call__":  # np.add(y, 1, out=y): in place, as y += 1
+            r = dispatch_ufunc(ufunc, method, inputs, {k: v for k, v in kwargs.items() if k != "out"})
+            return r if r is NotImplemented else _assign_into(y, r, f"{name}(..., out=y)", f"y = {name}(...)")
+        _no_out(name, out)  # a plain array cannot hold derivatives
     extra = _ufunc_extra(kwargs)
     if method == "reduce":
         return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
@@ -617,6 +765,7 @@ def _cumsum(a, axis=None, dtype=None, out=None):
 
 def _structural(a, fv, fp):
     a = lift(a) if type(a) is Dual else a
+    _own(a)  # transpose & co. are views, as in numpy
     return DualArray._new(fv(a.value), fp(a.partials), a.tag)
 
 
@@ -627,6 +776,7 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
     if order != "C":
         raise TypeError("reshape(order=...) other than 'C' is not supported on DualArray")
     a = lift(a) if type(a) is Dual else a
+    _own(a)  # a reshape is a view, as in numpy
     v = np.reshape(a.value, shape)
     return DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)
 
@@ -690,6 +840,8 @@ def _per_direction(func):
     def handler(a, *args, **kwargs):
         a = lift(a) if type(a) is Dual else a
         v = func(a.value, *args, **kwargs)
+        if type(v) is np.ndarray and np.may_share_memory(v, a.value):
+            v = v.copy()  # (np.flip gives a view) the partials below are new: the value must be new too
         slices = [func(a.partials[j], *args, **kwargs) for j in range(a.npartials)]
         p = _stack(slices, axis=0) if any(isinstance(s, DualArray) for s in slices) else np.stack(slices)
         return DualArray._new(_as_array(v), p, a.tag)

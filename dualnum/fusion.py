@@ -83,7 +83,8 @@ def unary(rule, a):
             return None  # nested duals, float32, a non-native float64: the general path
         shape, k = v.shape, p.shape[0]
         if len(shape) != 1:
-            v, p = v.reshape(-1), p.reshape(k, -1)
+            v = v.reshape(-1)
+            p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
         if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
             return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
         return _pending_array(rule, (a,), a.tag, shape, k, rule.name + "(L)", (v, p), (), 2, 1)
@@ -108,7 +109,8 @@ def binary(rule, a, b):
                 return None
             shape, k = v.shape, p.shape[0]
             if len(shape) != 1:
-                v, p = v.reshape(-1), p.reshape(k, -1)
+                v = v.reshape(-1)
+                p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
             ka, ia, ca, sa, oa = "L", (v, p), (), 1, 0
         else:
             shape, k = na.shape, na.k
@@ -128,16 +130,17 @@ def binary(rule, a, b):
             s = v.shape
             if tag is None:
                 shape, k, tag = s, p.shape[0], b.tag
-            elif b.tag != tag or s != shape:
-                return None  # nesting or broadcasting: the general path
+            elif b.tag != tag or s != shape or p.shape[0] != k:
+                return None  # nesting, broadcasting or a k = 0 constant beside k directions: the general path
             if len(s) != 1:
-                v, p = v.reshape(-1), p.reshape(k, -1)
+                v = v.reshape(-1)
+                p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
             kb, ib, cb, sb, ob = "L", (v, p), (), 1, 0
         else:
             if tag is None:
                 shape, k, tag = nb.shape, nb.k, b.tag
-            elif b.tag != tag or nb.shape != shape:
-                return None
+            elif b.tag != tag or nb.shape != shape or nb.k != k:
+                return None  # a tree never mixes k: its loop reads k rows of every input
             kb, ib, cb, sb, ob = nb.key, nb.inputs, nb.consts, nb.size, nb.nops
     elif tag is not None and (type(b) is float or (isinstance(b, _NUMBERS) and type(b) is not bool)):
         kb, ib, cb, sb, ob = "C", (), (float(b),), 1, 0

@@ -322,8 +322,8 @@ def _flat(a):
 def try_apply(rule, args, vals, tag, k):
     """(value, partials) by a compiled kernel, or None when this call should take the numpy path."""
     from .dualarray import DualArray
-    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2):
-        return None
+    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or k == 0:
+        return None  # (k = 0: constants only, numpy computes the values)
     if NUMPY_FASTER and rule.name in (NUMPY_FASTER_K1 if k == 1 else NUMPY_FASTER_KN):
         return None
     n = max([v.size if type(v) is np.ndarray else 1 for v in vals])
@@ -354,7 +354,7 @@ def try_apply(rule, args, vals, tag, k):
     dummy = np.empty((0, 0))
     for i, (a, v) in enumerate(zip(args, vals)):
         flat.append(_flat(v))
-        if isinstance(a, DualArray) and a.tag == tag:
+        if isinstance(a, DualArray) and a.tag == tag and a.npartials == k:  # (k = 0: a constant)
             mode |= 1 << i
             parts.append(np.ascontiguousarray(a.partials).reshape(k, -1))
         else:
