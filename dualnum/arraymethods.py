@@ -4,12 +4,59 @@ wrap numpy arrays.
 Each method is the numpy function of the same name, so it reaches the type's ``__array_function__`` handler:
 ``DualArray`` and the tracker's ``Tracked`` share these lines and differ only in their handlers.
 """
+import sys
+
 import numpy as np
+
+
+def _not_a_sequence(cls):
+    """Clear CPython's "is a sequence" mark (the sq_item slot) of ``cls``; ``x[i]`` keeps working (mp_subscript).
+
+    numpy writes an object into an element of a float array (``out[0] = np.sum(x)``) through ``float(obj)``; when
+    that raises, numpy replaces the message with "setting an array element with a sequence" for any object whose
+    class has ``__getitem__``. Our arrays are not sequences to numpy -- they are array-likes whose ``float()``
+    says what to do -- so the slot numpy checks is cleared, after checking the type layout on a probe class (any
+    doubt, and nothing is touched: numpy's message then chains ours as its cause). True when it was cleared.
+    """
+    try:
+        import ctypes
+        if sys.implementation.name != "cpython" or hasattr(sys, "_is_gil_enabled"):  # free-threaded: other layout
+            return False
+        word = ctypes.sizeof(ctypes.c_void_p)
+        check = ctypes.pythonapi.PySequence_Check
+        check.argtypes, check.restype = [ctypes.py_object], ctypes.c_int
+
+        class Probe:
+            def __getitem__(self, i):
+                return i
+
+        def sq_item(c):  # the address of c's sq_item slot: PyTypeObject.tp_as_sequence -> PySequenceMethods[3]
+            seq = ctypes.c_void_p.from_address(id(c) + 13 * word).value
+            if not seq or not id(c) < seq < id(c) + type(c).__sizeof__(c):  # heap types embed it
+                raise LookupError
+            return seq + 3 * word
+        generic = ctypes.c_void_p.from_address(sq_item(Probe)).value
+        slot = ctypes.c_void_p.from_address(sq_item(cls))
+        if not check(Probe()) or not generic or slot.value != generic or not check(object.__new__(cls)):
+            return False
+        slot.value = None
+        return not check(object.__new__(cls))
+    except Exception:  # noqa: BLE001 -- an unknown interpreter: leave the class as it is
+        return False
 
 
 class ArrayMethods:
     __slots__ = ()
     _scalar_name = "0-d array"  # what len() of a 0-d one calls it
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__getitem__" in cls.__dict__:
+            _not_a_sequence(cls)
+
+    def __reversed__(self):  # (reversed() would otherwise look for the sequence mark)
+        for i in range(len(self) - 1, -1, -1):
+            yield self[i]
 
     def __len__(self):
         if self.ndim == 0:
