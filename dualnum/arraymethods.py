@@ -93,7 +93,8 @@ class ArrayMethods:
     def ravel(self):
         return np.reshape(self, -1)
 
-    flatten = ravel
+    def flatten(self):
+        return np.copy(np.reshape(self, -1))  # a copy, as ndarray's: writing into it leaves self alone
 
     def squeeze(self, axis=None):
         return np.squeeze(self, axis)

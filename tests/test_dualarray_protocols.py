@@ -144,6 +144,18 @@ def test_inplace_write_does_not_reach_a_result_made_from_it():
     np.testing.assert_allclose(g, 2.0)
 
 
+def test_flatten_and_astype_copy_as_numpy_does():
+    y = DualArray(np.array([1.0, 2.0]), np.eye(2)) * 1.0
+    f, a, r = y.flatten(), y.astype(float), y.ravel()
+    f += 1
+    a *= 3
+    r -= 1  # ravel is a view: y sees it
+    np.testing.assert_array_equal(y.value, [0.0, 1.0])
+    np.testing.assert_array_equal(f.value, [2.0, 3.0])
+    np.testing.assert_array_equal(a.partials, 3 * np.eye(2))
+    np.testing.assert_array_equal(y.partials, np.eye(2))
+
+
 def test_inplace_follows_numpys_shape_rule_and_out():
     y = DualArray(np.array([1.0, 2.0, 3.0]), np.eye(3))
     with pytest.raises(ValueError, match="non-broadcastable output operand"):

@@ -436,15 +436,15 @@ def _refused(e, f):
     return isinstance(e, TypeError) and ("not supported" in str(e) or "does not take" in str(e))
 
 
-def run_case(case, f):
+def run_case(case, f, every_mode=False):
     """Failures of one case as a list of strings (empty: agreement in every mode)."""
     problems = []
     modes = []
-    if f in dualarray.HANDLED:
+    if f in dualarray.HANDLED or every_mode:
         modes.append(("forward", lambda ref, jac: check_forward(case, f, ref, jac)))
         if any(np.ndim(a) == 0 for a in case.arrays):
             modes.append(("forward (Dual)", lambda ref, jac: check_forward(case, f, ref, jac, True)))
-    if f in tracked.HANDLED:
+    if f in tracked.HANDLED or every_mode:
         modes.append(("reverse", lambda ref, jac: check_reverse(case, f, ref, jac)))
     try:
         ref = _evaluate(case, f, list(case.arrays))
@@ -505,3 +505,42 @@ PENDING = {
     np.concatenate: "tracked._concatenate takes axis % ndim: ZeroDivisionError for 0-d arrays, not ValueError",
     np.transpose: "tracked.transpose takes ax % ndim: ZeroDivisionError for a 0-d array with axes, not ValueError",
 }
+
+
+# ---- the ndarray-style methods (x.sum(0), x.reshape(2, 3), x.T, ...) agree with ndarray's ----------------------
+
+def _method(name, *args, **kwargs):
+    return lambda f, xs: getattr(xs[0], name)(*args, **kwargs) if name != "T" else xs[0].T
+
+
+METHOD_CASES = {
+    "sum": [(), (0,), ((0, 1),), ({"axis": -1, "keepdims": True})], "mean": [(), (0,), ({"keepdims": True})],
+    "prod": [(), (1,)], "max": [(), (0,), ({"axis": 1, "keepdims": True})], "min": [(), (-1,)],
+    "reshape": [(6, 4), ((3, -1),), (-1,)], "transpose": [(), ((1, 0, 2),), (2, 0, 1)], "ravel": [()],
+    "flatten": [()], "squeeze": [(), (0,)], "clip": [(-0.5, 0.5), (None, 0.5)], "cumsum": [(), (1,)],
+    "dot": [("vector",)], "T": [()], "copy": [()], "astype": [(np.float64,)],
+}
+
+
+def test_every_array_method_has_cases():
+    from dualnum.arraymethods import ArrayMethods
+    names = {n for n in dir(ArrayMethods) if not n.startswith("_")} | {"copy", "astype"}
+    assert not names - set(METHOD_CASES), f"no agreement cases for the methods {sorted(names - set(METHOD_CASES))}"
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_CASES))
+def test_array_methods_agree_with_ndarray(name):
+    failures = []
+    x = data((2, 3, 4))
+    for spec in METHOD_CASES[name]:
+        args, kwargs = (spec, {}) if isinstance(spec, tuple) else ((), spec)
+        arrays = [x]
+        if args == ("vector",):
+            args, arrays = (), [x, data((4,), 1)]
+            call = lambda f, xs: xs[0].dot(xs[1])  # noqa: E731
+        else:
+            call = _method(name, *args, **kwargs)
+        case = Case(f"x.{name}{args or ''}{kwargs or ''}", arrays, call)
+        for p in run_case(case, None, every_mode=True):
+            failures.append(f"{case.label} {p}")
+    assert not failures, "\n".join(failures)
