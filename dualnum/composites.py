@@ -156,7 +156,10 @@ def make(unsupported, value, apply, extremum):
 
     # ---- norms ------------------------------------------------------------------------------------------------
     def norm(x, ord=None, axis=None, keepdims=False):
-        """‖x‖: vector orders p (Σ|x|ᵖ)^(1/p), ±inf, 0; matrix orders 'fro', ±1, ±inf (not 2, -2, 'nuc')."""
+        """‖x‖: vector orders p (Σ|x|ᵖ)^(1/p), ±inf, 0; matrix orders 'fro', ±1, ±inf (not 2, -2, 'nuc').
+
+        At x = 0 the 2-norm's gradient is the subgradient 0 (PyTorch's choice), not numpy-consistent NaN
+        (x/‖x‖ = 0/0): ‖x‖ is not differentiable there, and a NaN would poison every parameter it reaches."""
         nd = ndim_of(x)
         if axis is None:
             if ord is None:  # the 2-norm of everything, flattened
