@@ -465,11 +465,16 @@ def _chain(rule, args, tag, k):
                 p = _expand(p, nd)
             d = partials[i]
             if callable(d):
-                term = d(*vals, out) * p
+                d = d(*vals, out)
+                term = d * p
+                if type(term) is np.ndarray and term.size and (m := np.minimum.reduce(term, None)) != m:
+                    term = _nan_safe(d, p, term)  # a NaN (rare): one reduction, no copy, finds it
             elif d == 1.0:
                 term = p
             elif d == -1.0:
                 term = -p
+            elif d == 0.0:
+                continue  # a zero derivative contributes nothing, even times an inf partial
             else:
                 term = d * p
             borrowed = acc is None and term is p
@@ -485,6 +490,18 @@ def _chain(rule, args, tag, k):
 
 
 fusion.bind(DualArray, _eval_rule)
+
+
+def _nan_safe(d, p, term):
+    """The chain rule's term d·p, but 0 where d == 0 or p == 0 (ForwardDiff's NaN-safe mode).
+
+    An inf or NaN local derivative then stays in the directions that pass through it (sqrt at 0 in
+    d/dx₀ does not reach d/dx₁), and a zero local derivative (the branch np.where does not select)
+    silences an inf or NaN partial. Plain float arrays only: nested levels are fixed by their own _chain.
+    """
+    if not (type(d) is np.ndarray or isinstance(d, float)) or type(p) is not np.ndarray:
+        return term
+    return np.where((d == 0) | (p == 0), 0.0, term)
 
 
 def readonly(a):

@@ -292,6 +292,16 @@ def parse(key):
     return tree()
 
 
+#: the chain rule's product, NaN-safe (ForwardDiff's NaN-safe mode): a term d·p is 0 where p == 0 (this direction
+#: does not pass through the input whose local derivative is inf or NaN) or d == 0 (the unselected branch of a
+#: where, a zero derivative times an inf tangent). Otherwise the plain product, NaN or inf included.
+TIMES = ["def _times(d, p):",
+         "    # d * p, but 0 where d or p is 0: one input's inf/NaN stays out of the other directions",
+         "    t = d * p",
+         "    if t != t and (d == 0.0 or p == 0.0):",
+         "        return 0.0",
+         "    return t"]
+
 BLOCK = 256  # elements per block in the blocked loop (k > 1, n > BLOCKED_FROM)
 BLOCKED_FROM = 2048  # up to here the k partial rows sit close enough to be read across (measured: b3, b2)
 
@@ -339,7 +349,9 @@ def source(tree, kind, one_direction=False):
                 e = new("e")
                 vals.append(f"{e} = _d{i}_{rule.name}({args}, {z})")
                 coefs.append(e)
-                terms.append(f"{e} * {g}")
+                terms.append(f"_times({e}, {g})")  # NaN-safe: 0 where e or g is 0
+            elif float(d) == 0.0:
+                continue  # a zero local derivative contributes nothing, even times an inf tangent
             elif float(d) == 1.0:
                 terms.append(g)
             elif float(d) == -1.0:
@@ -409,7 +421,7 @@ def source(tree, kind, one_direction=False):
         body = ["n = a0.shape[0]", *(["s0 = 0.0", "sv = 0.0"] if total else ["out = np.empty((2, n))"]),
                 *loop("range", True, 0), *(["out[0], out[1] = sv, s0"] if total else []),
                 "return" + ("" if total else " out")]
-        return "\n".join([*head, "", "", f"def kernel({params}):", *block(body, 1), ""])
+        return "\n".join([*head, "", "", *TIMES, "", "", f"def kernel({params}):", *block(body, 1), ""])
     body = [
         "n = a0.shape[0]",
         *(["k = out.shape[0] - 1", "sv = 0.0", "sp = out[1:]", "sp[:] = 0.0"] if total
@@ -429,7 +441,8 @@ def source(tree, kind, one_direction=False):
     ]
     lines = ["import numpy as np", "from numba import njit, prange",
              "from dualnum.kernels import compile_formula as _c", "from dualnum.rules import RULES as _R", "",
-             *head, "", "", f'@njit(cache=True, nogil=True, error_model="numpy", parallel={kernels.PARALLEL})',
+             *head, "", "", '@njit(inline="always", error_model="numpy")', *TIMES, "", "",
+             f'@njit(cache=True, nogil=True, error_model="numpy", parallel={kernels.PARALLEL})',
              f"def kernel({params}):", *block(body, 1), ""]
     return "\n".join(lines)
 

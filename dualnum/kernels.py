@@ -93,6 +93,15 @@ from dualnum.kernels import compile_formula as _c
 from dualnum.rules import RULES as _R
 
 BLOCK = {block}
+
+
+@njit(inline="always", error_model="numpy")
+def _times(d, p):
+    # d * p, but 0 where d or p is 0: one input's inf/NaN stays out of the other directions (NaN-safe)
+    t = d * p
+    if t != t and (d == 0.0 or p == 0.0):
+        return 0.0
+    return t
 '''
 
 _UNARY = '''
@@ -111,7 +120,7 @@ def unary_{n}(x, px, z, pz):
             xi = x[i]
             zi = _f_{n}(xi)
             z[i] = zi
-            q0[i] = _d_{n}(xi, zi) * p0[i]
+            q0[i] = _times(_d_{n}(xi, zi), p0[i])
         return
     for b in prange((n + BLOCK - 1) // BLOCK):
         lo = b * BLOCK
@@ -129,7 +138,7 @@ def unary_{n}(x, px, z, pz):
             ps = px[j, lo:hi]
             qs = pz[j, lo:hi]
             for i in range(m):
-                qs[i] = d[i] * ps[i]
+                qs[i] = _times(d[i], ps[i])
 '''
 
 _BINARY_HEAD = '''
@@ -157,7 +166,7 @@ def binary_{n}_{pat}(x, px, y, py, mode, z, pz):
                 yi = {Y1}
                 zi = _f_{n}(xi, yi)
                 z[i] = zi
-                q0[i] = _dx_{n}(xi, yi, zi) * {PX1}
+                q0[i] = _times(_dx_{n}(xi, yi, zi), {PX1})
         elif mode == 2:
             r0 = py[0]
             for i in prange(n):
@@ -165,7 +174,7 @@ def binary_{n}_{pat}(x, px, y, py, mode, z, pz):
                 yi = {Y1}
                 zi = _f_{n}(xi, yi)
                 z[i] = zi
-                q0[i] = _dy_{n}(xi, yi, zi) * {PY1}
+                q0[i] = _times(_dy_{n}(xi, yi, zi), {PY1})
         else:
             p0 = px[0]
             r0 = py[0]
@@ -174,7 +183,7 @@ def binary_{n}_{pat}(x, px, y, py, mode, z, pz):
                 yi = {Y1}
                 zi = _f_{n}(xi, yi)
                 z[i] = zi
-                q0[i] = _dx_{n}(xi, yi, zi) * {PX1} + _dy_{n}(xi, yi, zi) * {PY1}
+                q0[i] = _times(_dx_{n}(xi, yi, zi), {PX1}) + _times(_dy_{n}(xi, yi, zi), {PY1})
         return
     for b in prange((n + BLOCK - 1) // BLOCK):
         lo = b * BLOCK
@@ -208,20 +217,20 @@ def binary_{n}_{pat}(x, px, y, py, mode, z, pz):
 
 PATTERNS = {
     "vv": dict(X="xs[i]", Y="ys[i]", X1="x[i]", Y1="y[i]", PX1="p0[i]", PY1="r0[i]",
-               LOOP1="ps = px[j, lo:hi]\n                for i in range(m):\n                    qs[i] = d[i] * ps[i]",
-               LOOP2="ps = py[j, lo:hi]\n                for i in range(m):\n                    qs[i] = d[i] * ps[i]",
+               LOOP1="ps = px[j, lo:hi]\n                for i in range(m):\n                    qs[i] = _times(d[i], ps[i])",
+               LOOP2="ps = py[j, lo:hi]\n                for i in range(m):\n                    qs[i] = _times(d[i], ps[i])",
                LOOP3="ps = px[j, lo:hi]\n                rs = py[j, lo:hi]\n                for i in range(m):\n"
-                     "                    qs[i] = d[i] * ps[i] + e[i] * rs[i]"),
+                     "                    qs[i] = _times(d[i], ps[i]) + _times(e[i], rs[i])"),
     "vs": dict(X="xs[i]", Y="y0", X1="x[i]", Y1="y0", PX1="p0[i]", PY1="r0[0]",
-               LOOP1="ps = px[j, lo:hi]\n                for i in range(m):\n                    qs[i] = d[i] * ps[i]",
-               LOOP2="c = py[j, 0]\n                for i in range(m):\n                    qs[i] = d[i] * c",
+               LOOP1="ps = px[j, lo:hi]\n                for i in range(m):\n                    qs[i] = _times(d[i], ps[i])",
+               LOOP2="c = py[j, 0]\n                for i in range(m):\n                    qs[i] = _times(d[i], c)",
                LOOP3="ps = px[j, lo:hi]\n                c = py[j, 0]\n                for i in range(m):\n"
-                     "                    qs[i] = d[i] * ps[i] + e[i] * c"),
+                     "                    qs[i] = _times(d[i], ps[i]) + _times(e[i], c)"),
     "sv": dict(X="x0", Y="ys[i]", X1="x0", Y1="y[i]", PX1="p0[0]", PY1="r0[i]",
-               LOOP1="c = px[j, 0]\n                for i in range(m):\n                    qs[i] = d[i] * c",
-               LOOP2="ps = py[j, lo:hi]\n                for i in range(m):\n                    qs[i] = d[i] * ps[i]",
+               LOOP1="c = px[j, 0]\n                for i in range(m):\n                    qs[i] = _times(d[i], c)",
+               LOOP2="ps = py[j, lo:hi]\n                for i in range(m):\n                    qs[i] = _times(d[i], ps[i])",
                LOOP3="c = px[j, 0]\n                rs = py[j, lo:hi]\n                for i in range(m):\n"
-                     "                    qs[i] = d[i] * c + e[i] * rs[i]"),
+                     "                    qs[i] = _times(d[i], c) + _times(e[i], rs[i])"),
 }
 
 

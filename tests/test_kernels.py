@@ -114,3 +114,61 @@ def test_allocator_tuning_is_on_by_default_and_can_be_turned_off(setting, expect
                          env=dict(os.environ, DUALNUM_MALLOPT=setting))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == expected
+
+
+# ---- NaN-safe forward mode: one input's inf/NaN stays in its own directions -------------------------------
+
+@pytest.mark.parametrize("f, df, x0", [(np.sqrt, lambda x: 0.5 / np.sqrt(x), 0.0),
+                                       (np.log, lambda x: 1.0 / x, 0.0),
+                                       (np.exp, np.exp, 1000.0),
+                                       (lambda x: 1.0 / x, lambda x: -1.0 / x ** 2, 0.0)])
+def test_one_inputs_inf_does_not_poison_the_others_gradient(f, df, x0):
+    import dualnum as dn
+    g = dn.gradient(lambda x: np.sum(f(x)), [x0, 1.0, 2.0])[0]
+    assert np.isinf(g[0])  # jax.grad's answer: the non-finite entry stays where it belongs
+    np.testing.assert_allclose(g[1:], df(np.array([1.0, 2.0])), rtol=1e-14)
+
+
+def test_zero_local_derivative_silences_an_inf_partial():
+    import dualnum as dn
+    np.testing.assert_array_equal(dn.hessian(lambda x: np.sum(x ** 0.0), np.zeros(3)), np.zeros((3, 3)))
+    # np.where's unselected branch: sqrt'(0) = inf is multiplied by where's zero derivative
+    g = dn.gradient(lambda x: np.sum(np.where(x > 0, np.sqrt(np.abs(x)), 0.0)), [0.0, 4.0])[0]
+    np.testing.assert_allclose(g, [0.0, 0.25], rtol=1e-15)
+
+
+@pytest.mark.parametrize("path", ["numpy", "kernels", "fused"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
+    """Element 0 is 0 (sqrt' = inf there); the last direction seeds every other element, and must stay finite."""
+    from dualnum import fusion
+    n = kernels.MIN_SIZE  # (k + 1) n elements: the kernels' size
+    v = np.linspace(0.0, 2.0, n)
+    p = np.zeros((k, n))
+    p[0, 0] = 1.0
+    p[-1, 1:] = 1.0
+    q = np.zeros((k, n))
+    q[0] = 1.0  # y moves in direction 0 only
+    monkeypatch.setattr(fusion, "ENABLED", path == "fused")
+    monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(kernels, "ENABLED", path != "numpy")
+    monkeypatch.setattr(kernels, "NUMPY_FASTER", frozenset())
+    x, y = DualArray(v, p), DualArray(v + 1.0, q)
+    w = v[1:]
+    cases = [  # (expression, its derivative along the last direction on elements 1.., by hand)
+        (lambda: np.sqrt(x), 0.5 / np.sqrt(w)),
+        (lambda: np.sqrt(x) * x, 1.5 * np.sqrt(w)),
+        (lambda: np.sin(np.sqrt(x)) + x, np.cos(np.sqrt(w)) * 0.5 / np.sqrt(w) + 1.0),
+        (lambda: np.sqrt(x) * y, (w + 1.0) * 0.5 / np.sqrt(w) + (np.sqrt(w) if k == 1 else 0.0)),
+        (lambda: np.where(v > 0, np.sqrt(x), 0.0), 0.5 / np.sqrt(w)),
+    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for expr, want in cases:
+            for _ in range(2):  # fused: compiled on the first, reused on the second
+                r = expr()
+                np.testing.assert_allclose(r.partials[-1, 1:], want, rtol=1e-13)
+                if k == 2:
+                    assert not np.isnan(r.partials[0, 1:]).any() and not np.isnan(r.partials[1, 0])
+            if k == 2:  # (k = 1: the one direction also moves element 0, whose inf the sum keeps)
+                s = np.sum(expr())  # the fused sum accumulates the same terms
+                np.testing.assert_allclose(s.partials[-1], np.sum(want), rtol=1e-10)
