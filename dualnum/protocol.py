@@ -47,8 +47,21 @@ def ufunc_extra(kwargs):
 
 
 def ufunc_reduce(ufunc, table, inputs, kwargs, unsupported):
-    """``np.add.reduce(x, axis=...)`` and the like, by the reduction ``table`` names for the ufunc."""
+    """``np.add.reduce(x, axis=...)`` and the like, by the reduction ``table`` names for the ufunc.
+
+    A ufunc's reduce reduces axis 0 unless told otherwise (np.sum reduces everything): that default is given
+    explicitly, and every other keyword is passed on or refused, never dropped."""
     red = table.get(ufunc)
+    name = f"np.{ufunc.__name__}.reduce"
     if red is None:
-        raise unsupported(f"np.{ufunc.__name__}.reduce")
-    return red(*inputs, **{k: v for k, v in kwargs.items() if k in ("axis", "keepdims")})
+        raise unsupported(name)
+    kw = {"axis": 0}
+    for k, v in kwargs.items():
+        if k == "dtype":
+            if v is not None and np.dtype(v).kind != "f":
+                raise TypeError(f"{name}(..., dtype={np.dtype(v)}) would drop the derivatives (not a float type)")
+        elif k in ("axis", "keepdims", "initial", "where"):
+            kw[k] = v
+        elif k != "out":  # (out= is checked by the caller)
+            raise TypeError(f"{name} with derivatives does not take {k}=")
+    return red(*inputs, **kw)

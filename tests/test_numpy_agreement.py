@@ -544,3 +544,19 @@ def test_array_methods_agree_with_ndarray(name):
         for p in run_case(case, None, every_mode=True):
             failures.append(f"{case.label} {p}")
     assert not failures, "\n".join(failures)
+
+
+# ---- ufunc.reduce (np.add.reduce(x) reduces axis 0, np.sum(x) everything) ---------------------------------------
+
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.maximum, np.minimum], ids=lambda u: u.__name__)
+def test_ufunc_reduce_agrees_with_numpy(ufunc):
+    failures = []
+    for shape in SHAPES[1:]:
+        x = data(shape)
+        for kw in [{}, {"axis": None}, {"axis": -1}, {"axis": 0, "keepdims": True}, {"axis": (0, -1)},
+                   {"initial": 0.5}, {"axis": 1}]:
+            case = Case(f"np.{ufunc.__name__}.reduce {shape} {kw}", [x], lambda f, xs, kw=kw: ufunc.reduce(xs[0], **kw),
+                        may_refuse="initial" in kw)
+            for p in run_case(case, None, every_mode=True):
+                failures.append(f"{case.label} {p}")
+    assert not failures, "\n".join(failures[:20])
