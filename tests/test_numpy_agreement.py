@@ -560,3 +560,38 @@ def test_ufunc_reduce_agrees_with_numpy(ufunc):
             for p in run_case(case, None, every_mode=True):
                 failures.append(f"{case.label} {p}")
     assert not failures, "\n".join(failures[:20])
+
+
+# ---- indexing -------------------------------------------------------------------------------------------------
+
+INDICES = [0, -1, slice(None, None, -1), slice(1, None), (0, 1), (Ellipsis, 0), (None, 0), (slice(None), None),
+           np.array([1, 0, 1]), [0, 0], (np.array([0, 1]), slice(None), np.array([1, 2])),
+           (slice(None), np.array([0, 2])), (0, slice(None), np.array([3, 0])), np.array([True, False]),
+           (np.array([[0], [1]]), np.array([0, 2])), (slice(None), 0, np.array([0, 3])), 5, (0, 0, 0, 0)]
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=repr)
+def test_indexing_agrees_with_numpy(idx):
+    x = data((2, 3, 4))
+    case = Case(f"x[{idx!r}]", [x], lambda f, xs: xs[0][idx])
+    failures = run_case(case, None, every_mode=True)
+    assert not failures, "\n".join(failures)
+
+
+def _set(idx, from_input):
+    def call(f, xs):
+        y = xs[0] * 1.0
+        y[idx] = xs[1] if from_input else 0.25
+        return y
+    return call
+
+
+@pytest.mark.parametrize("idx", [0, (1, 2), slice(1, None), (Ellipsis, 0), np.array([True, False]),
+                                 (slice(None), np.array([0, 2])), ((0, 1), (2, 0))], ids=repr)
+def test_item_assignment_agrees_with_numpy_in_forward_mode(idx):
+    # (tracked values refuse item assignment by design: their recorded operations would go stale)
+    x = data((2, 3, 4))
+    z = data(np.shape(x[idx])[-1:], 4)
+    for case in (Case(f"y[{idx!r}] = z", [x, z], _set(idx, True)), Case(f"y[{idx!r}] = 0.25", [x], _set(idx, False))):
+        ref = _evaluate(case, None, list(case.arrays))
+        check_forward(case, None, ref, _jacobian_fd(case, None))
