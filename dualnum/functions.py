@@ -17,13 +17,33 @@ def apply(rule, *args):
     for a in args:
         h = APPLIERS.get(type(a))
         if h is not None:
-            return h(rule, args)
+            if not any(type(b) is Dual or getattr(b, "_is_dualarray", False) for b in args):
+                return h(rule, args)
+            outer, args = _levels(args)  # tracked values meet dual numbers: the newer level goes first
+            if outer:
+                return h(rule, args)
+            break
     if any(getattr(a, "_is_dualarray", False) for a in args):
         from .dualarray import apply_rule
         return apply_rule(rule, args)
     if any(type(a) is Dual for a in args):
         return apply_scalar(rule, args)
     return rule.f(*args)
+
+
+def _levels(args):
+    """(tracked level is the outer one, args with the levels nobody differentiates stripped to their data)."""
+    from .tracked import Tracked, is_active  # tracked.py registers itself here: imported when first needed
+    out = []
+    top_tracked = -1
+    for a in args:
+        while type(a) is Tracked and not is_active(a._tag):
+            a = a.data
+        if type(a) is Tracked:
+            top_tracked = max(top_tracked, a._tag)
+        out.append(a)
+    top_dual = max((a.tag for a in out if type(a) is Dual or getattr(a, "_is_dualarray", False)), default=-1)
+    return top_tracked >= top_dual, tuple(out)
 
 
 def primitive(name):

@@ -8,7 +8,8 @@ import pytest
 
 import dualnum as dn
 import nn
-from dualnum import Dual, derivative, tracker
+from dualnum import derivative, rules, tracker
+from dualnum.functions import apply
 from dualnum.tracked import Tracked
 
 
@@ -110,3 +111,17 @@ def test_dual_with_an_older_active_level_inside_keeps_both_derivatives():
         y = derivative(lambda s: s * x + x * x, 1.0)  # d/ds = x (tracked)
         return y * y
     assert tracker.gradient(g, 3.0) == (6.0,)
+
+
+@pytest.mark.parametrize("g", [
+    lambda x: derivative(lambda s: apply(rules.RULES["logaddexp"], x, s * s), x),  # a binary rule via apply
+    lambda x: derivative(lambda s: apply(rules.RULES["logaddexp"], s, x * 3.0), x),
+    lambda x: derivative(lambda s: dn.sigmoid(x * s) + dn.relu(s - x), x),
+])
+def test_rules_applied_by_functions_apply_follow_the_levels(g):
+    (r,) = tracker.gradient(g, 0.7)
+    assert r == pytest.approx(derivative(g, 0.7), rel=1e-12, abs=1e-15)
+    # a param nobody differentiates is a constant there too
+    p = tracker.param(0.7)
+    assert derivative(lambda s: apply(rules.RULES["logaddexp"], p, s), 0.2) == \
+        derivative(lambda s: apply(rules.RULES["logaddexp"], 0.7, s), 0.2)
