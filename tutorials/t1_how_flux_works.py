@@ -8,6 +8,7 @@ The story: a gradient is something you *ask for* of ordinary code; a model is or
 (its parameters); a layer is a model you can stack; a Chain is the stacking. Nothing here is magic.
 """
 import functools
+import warnings
 
 import numpy as np
 
@@ -162,7 +163,10 @@ print("m(5) =", m(5))
 # Marking the class with nn.functor (Flux's @functor) lets params, fmap and train see its fields.
 step("Layer helpers: functor")
 a = affine(3, 2)
-print("params(a) before functor:", len(nn.params(a)), "arrays")
+with warnings.catch_warnings(record=True) as caught:   # nn says why it found nothing; shown here on purpose
+    warnings.simplefilter("always")
+    print("params(a) before functor:", len(nn.params(a)), "arrays")
+print("nn warns:", caught[0].message if caught else "(nothing)")
 nn.functor(Affine)
 print("params(a) after  functor:", len(nn.params(a)), "arrays")
 children, rebuild = nn.functor(a)    # Functors.functor(a): the children, and a way to put new ones back
