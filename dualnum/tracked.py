@@ -175,7 +175,7 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
-            if type(o) is Dual or isinstance(o, DualArray):
+            if type(o) in _DUALS:
                 return _with_dual(operator.add, _ADD, self, o)
         return apply_rule(_ADD, (self, o))
 
@@ -183,7 +183,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.add, _ADD, o, self)
         return apply_rule(_ADD, (o, self))
 
@@ -192,7 +192,7 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
-            if type(o) is Dual or isinstance(o, DualArray):
+            if type(o) in _DUALS:
                 return _with_dual(operator.sub, _SUB, self, o)
         return apply_rule(_SUB, (self, o))
 
@@ -200,7 +200,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.sub, _SUB, o, self)
         return apply_rule(_SUB, (o, self))
 
@@ -209,7 +209,7 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
-            if type(o) is Dual or isinstance(o, DualArray):
+            if type(o) in _DUALS:
                 return _with_dual(operator.mul, _MUL, self, o)
         return apply_rule(_MUL, (self, o))
 
@@ -217,7 +217,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.mul, _MUL, o, self)
         return apply_rule(_MUL, (o, self))
 
@@ -226,7 +226,7 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
-            if type(o) is Dual or isinstance(o, DualArray):
+            if type(o) in _DUALS:
                 return _with_dual(operator.truediv, _DIV, self, o)
         return apply_rule(_DIV, (self, o))
 
@@ -234,7 +234,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.truediv, _DIV, o, self)
         return apply_rule(_DIV, (o, self))
 
@@ -242,7 +242,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.pow, _POW, self, o)
         return apply_rule(_POW, (self, o))
 
@@ -250,7 +250,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if type(o) is Dual or isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.pow, _POW, o, self)
         return apply_rule(_POW, (o, self))
 
@@ -259,7 +259,7 @@ class Tracked(ArrayMethods):
             o = _operand(o)
             if o is None:
                 return NotImplemented
-            if isinstance(o, DualArray):
+            if type(o) in _DUALS:
                 return _with_dual(operator.matmul, matmul, self, o)
         return matmul(self, o)
 
@@ -267,7 +267,7 @@ class Tracked(ArrayMethods):
         o = _operand(o)
         if o is None:
             return NotImplemented
-        if isinstance(o, DualArray):
+        if type(o) in _DUALS:
             return _with_dual(operator.matmul, matmul, o, self)
         return matmul(o, self)
 
@@ -549,7 +549,7 @@ def apply_rule(rule, args):
         a, b = args
         ta = a._tag if type(a) is Tracked else -1
         tb = b._tag if type(b) is Tracked else -1
-        if ta != tb and ta >= 0 and tb >= 0:  # two levels meet: a finished one is only its value
+        if ta != tb and tb >= 0 and ta >= 0:  # two levels meet: a finished one is only its value
             stripped = _strip_idle(args)
             if stripped is not args:
                 return apply_rule(rule, stripped)
@@ -588,6 +588,7 @@ _object_new = object.__new__
 
 # ---- dual numbers meet tracked values: the larger tag is the outer layer (dualnum's levels) -------------------
 _NO_DUAL = frozenset([Tracked, np.ndarray, float, int, bool, np.float64, np.float32])
+_DUALS = frozenset([Dual, DualArray])  # an operator's other operand is checked against it: one set lookup
 
 
 def _levels(args, kwargs):
