@@ -334,7 +334,8 @@ def apply_scalar(rule, args):
 
 def _chain_scalar(rule, args, vals, tag):
     """f(a + bε) = f(a) + Σᵢ ∂ᵢf(a) bᵢ ε, with each term ∂ᵢf · bᵢ exactly 0 where either factor is (NaN-safe)."""
-    out = _scal(rule.f(*vals))
+    f = rule.f
+    out = _scal(f(*vals) if type(f) is np.ufunc else rules.evaluate(f, *vals))  # (a rule written in Python too)
     k = -1  # the number of partials at this tag; a dual with none is a constant
     parts = None
     for i, a in enumerate(args):

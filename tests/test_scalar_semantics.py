@@ -307,3 +307,15 @@ def test_six_with_the_partial_kept():
     assert z.partials == (2.0,)
     with pytest.raises(TypeError, match="drop the derivative"):
         float(z)
+
+
+def test_a_rule_written_with_python_operators_gets_numpy_semantics_too():
+    """A user's rule (not registered, so no kernel is built) whose value and partial use ** and /."""
+    cube = rules.Rule("cube", lambda x: x ** 3, (lambda x, z: 3.0 * x ** 2,))
+    root = rules.Rule("croot", lambda x: x ** (1 / 3), (lambda x, z: 1.0 / (3.0 * z * z),))
+    assert dn.derivative(lambda x: apply(cube, x), 1e200) == math.inf  # 1e200 ** 2: OverflowError in Python
+    assert dn.derivative(lambda x: apply(cube, x), -2.0) == 12.0
+    assert math.isnan(dn.derivative(lambda x: apply(root, x), -8.0))  # Python's (-8) ** (1/3) is complex
+    assert math.isnan(apply(root, Dual(-8.0, 1.0)).value)
+    assert dn.derivative(lambda x: apply(root, x), 0.0) == math.inf  # 1 / 0.0: ZeroDivisionError in Python
+    assert dn.derivative(lambda x: apply(root, x), 8.0) == pytest.approx(1 / 12)
