@@ -4,6 +4,11 @@
 partials are floats, or themselves duals of an *older* tag (nesting: derivatives of derivatives).
 Every derivative comes from :mod:`dualnum.rules`; ``+ - * / **`` also have a hand-inlined fast path
 (a derivative call on a polynomial is a few microseconds) that the tests check against the table.
+
+A scalar behaves as one element of an array: numpy's float semantics (1/0 is inf, (-8)**(1/3) is NaN; never
+ZeroDivisionError, OverflowError or a complex number), and the NaN-safe chain rule (a term ∂f·p is exactly 0
+where either factor is exactly 0, so one input's inf never spreads to another input's partial). Duals of one
+tag carry the same number of partials; one without any (``Dual(2.0)``) is a constant, padded with zeros.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import operator
 import numpy as np
 
 from . import rules
+from .tags import LIVE
 
 _REAL = (float, int, np.floating, np.integer)  # bool is an int: True + dual works like 1 + dual
 
@@ -403,7 +409,6 @@ def _same_count(a, b):
 
 
 def _check_levels(args):
-    from .tags import LIVE
     if not LIVE:
         return  # no differentiation in progress: duals built by hand, with any tags
     for a in args:
@@ -466,9 +471,14 @@ _OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operato
               "true_divide": operator.truediv, "power": operator.pow}
 
 
+_TRACKED = []
+
+
 def _tracked():
-    from . import tracked  # tracked.py builds on this module: imported when first needed
-    return tracked
+    if not _TRACKED:
+        from . import tracked  # tracked.py builds on this module: imported when first needed
+        _TRACKED.append(tracked)
+    return _TRACKED[0]
 
 
 def _dualarray():
