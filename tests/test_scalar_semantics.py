@@ -319,3 +319,45 @@ def test_a_rule_written_with_python_operators_gets_numpy_semantics_too():
     assert math.isnan(apply(root, Dual(-8.0, 1.0)).value)
     assert dn.derivative(lambda x: apply(root, x), 0.0) == math.inf  # 1 / 0.0: ZeroDivisionError in Python
     assert dn.derivative(lambda x: apply(root, x), 8.0) == pytest.approx(1 / 12)
+
+
+FINITE = [0.0, -1.0, 1.0, -8.0, 0.5, 2.5, -0.3]
+
+
+def _near_kink(r, args):
+    if r.name == "hypot" and not any(args):
+        return True  # the cone √(x²+y²) at its apex: no derivative (NaN, as JAX)
+    if r.smooth:
+        return False
+    if r.arity >= 2 and len(set(args)) < len(args):
+        return True  # maximum(x, x), clip at a bound: ties
+    return any(abs(a - round(a * 2) / 2) < 1e-3 for a in args)  # abs/relu/sign at 0, floor/rint at (half) integers
+
+
+@pytest.mark.parametrize("r", RULES, ids=lambda r: r.name)
+def test_every_rule_scalar_derivative_matches_central_differences_at_finite_edges(r):
+    """Where the function is finite and smooth around the point (0 and negatives included), the scalar derivative
+    is the central difference; where the central difference is not finite, neither is the derivative."""
+    h = 1e-6
+    bad = []
+    pts = [(x,) for x in FINITE] if r.arity == 1 else list(itertools.product(FINITE, repeat=2)) \
+        if r.arity == 2 else [(x, -1.0, 1.0) for x in FINITE]
+    for args in pts:
+        if _near_kink(r, args):
+            continue
+        for i in range(r.arity):
+            f = one_arg(r, args, i, lambda v: v)
+            with np.errstate(all="ignore"):
+                fp, fm, f0 = (float(r.f(*[a + (s if j == i else 0.0) for j, a in enumerate(args)]))
+                              for s in (h, -h, 0.0))
+            fd = (fp - fm) / (2 * h)
+            d = dn.derivative(f, args[i])
+            if not all(math.isfinite(v) for v in (fp, fm, f0)):
+                continue  # outside the domain on one side: no reference
+            if abs(fd) > 1e3 and not math.isfinite(d):
+                continue  # a vertical tangent (∛x at 0): the difference quotient grows without bound
+            if abs(fd) > 1e6:
+                continue  # a pole at the point (1/x at 0): the difference quotient means nothing
+            if not (d == pytest.approx(fd, rel=1e-4, abs=1e-4)):
+                bad.append((args, i, d, fd))
+    assert not bad, f"{r.name}: {bad[:5]} ({len(bad)} in all)"
