@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import weakref
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -85,7 +86,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     # _v/_p hold value and partials once computed; _lazy holds a pending fused expression until then
     # (dualnum/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
-    __slots__ = ("_v", "_p", "tag", "_lazy", "__weakref__")
+    # _base/_views (unset unless used): a view made of read-only memory and the views made of this one (_link)
+    __slots__ = ("_v", "_p", "tag", "_lazy", "_base", "_views", "__weakref__")
     _is_dualarray = True
     _scalar_name = "0-d DualArray"
 
@@ -174,10 +176,9 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     # ---- arithmetic straight to the rules (the mixin's route through np.multiply costs a microsecond more) ----
     def _op(rule, reflected=False):
-        fusable = rule.name in fusion.FUSABLE
-
         def op(self, other):
-            if fusable and fusion.ENABLED and kernels.ENABLED:  # pending: computed, fused, when first read
+            if fusion.ENABLED and kernels.ENABLED and fusion.FUSABLE.get(rule.name) is rule:  # pending: computed,
+                # fused, when first read (the identity check: a rule registered again is not fused as the old)
                 z = fusion.binary(rule, other, self) if reflected else fusion.binary(rule, self, other)
                 if z is not None:
                     return z
@@ -239,20 +240,26 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def __getitem__(self, idx):
         if type(idx) is slice and self._lazy is None and type(self._v) is np.ndarray and self._v.ndim:
             v, p = self._v, self._p
-            if not (v.flags.writeable and type(p) is np.ndarray and p.flags.writeable):
-                _own(self)  # a view shares writable memory with its base (see _own)
+            if type(p) is not np.ndarray:
+                _nest_alike(self)
                 v, p = self._v, self._p
             d = object.__new__(DualArray)  # x[1:]: the hot path
             d._v, d._p, d.tag, d._lazy = v[idx], p[:, idx], self.tag, None
+            if not (type(v) is np.ndarray and v.flags.writeable and type(p) is np.ndarray and p.flags.writeable):
+                _link(self, d, lambda b: (b._v[idx], b._p[:, idx]))  # read-only memory: see _link
             return d
         idx = _clean_index(idx)
-        if _makes_view(idx):
-            _own(self)
+        view = _makes_view(idx)
+        if view:
+            _nest_alike(self)
         v = self.value[idx]
         p = _index_partials(self.partials, idx, _shape(v))
         if _ndim(v) == 0:
             return Dual._new(_scal(v), tuple(_scal(e) for e in _iter_partials(p)), self.tag)
-        return DualArray._new(v, p, self.tag)
+        d = DualArray._new(v, p, self.tag)
+        if view:
+            _link(self, d, lambda b: (b.value[idx], _index_partials(b.partials, idx, _shape(v))))
+        return d
 
     def __setitem__(self, idx, val):
         idx = _clean_index(idx)
@@ -291,10 +298,21 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         return a
 
     def _make_writable(self):
+        """Before a write: copy read-only buffers (an input's, or partials shared with another result), and
+        re-point the views made of them (_link) into the copies, so that they see the write, as numpy's do."""
+        root = self
+        while getattr(root, "_base", None) is not None:
+            root = root._base[0]
         for name in ("value", "partials"):
-            a = getattr(self, name)
+            a = getattr(root, name)
             if isinstance(a, np.ndarray) and not a.flags.writeable:
-                setattr(self, name, a.copy())
+                setattr(root, name, a.copy())
+        _repoint(root)
+        if root is not self:
+            for name in ("value", "partials"):  # (a view whose base was writable all along)
+                a = getattr(self, name)
+                if isinstance(a, np.ndarray) and not a.flags.writeable:
+                    setattr(self, name, a.copy())
 
     # ---- numpy-style methods ---------------------------------------------------------------------------------
     def copy(self):
@@ -423,7 +441,8 @@ def _const(a):
 
 def apply_rule(rule, args):
     """value = f(values); partials = Σᵢ ∂f/∂xᵢ · partialsᵢ over the arguments that carry the outermost tag."""
-    if fusion.ENABLED and kernels.ENABLED and rule.name in fusion.FUSABLE:
+    if fusion.ENABLED and kernels.ENABLED and fusion.FUSABLE.get(rule.name) is rule:  # (a rule registered
+        # again under its name is not the one the loops were written from)
         # pending: computed, fused with what follows, when first read
         z = fusion.unary(rule, args[0]) if len(args) == 1 else fusion.binary(rule, args[0], args[1])
         if z is not None:
@@ -520,16 +539,44 @@ def _big(vals, k):
     return False
 
 
-def _own(a):
-    """Before a view of ``a`` is made: copy its read-only buffers (an input's, or partials shared with another
-    result), so that the view and ``a`` share writable memory and an in-place write into either is seen by
-    both, as numpy's views are. (Writing into a read-only buffer copies it first: a view made earlier from it
-    would no longer see the write.)"""
-    v, p = a.value, a.partials
-    if (type(v) is np.ndarray and not v.flags.writeable) or (type(p) is np.ndarray and not p.flags.writeable):
-        a._make_writable()
-    # nested (a Hessian's duals): a plain value or partials beside a dual one may later receive an inner dual
-    # (y *= x); it is made a dual of that inner tag now, so that the view shares the inner derivatives too
+# ---- views of read-only memory ------------------------------------------------------------------------------
+# A view (x[1:], x.T, reshape) shares its base's memory, so an in-place write into either is seen by both, as
+# in numpy. Read-only memory (an input's, partials shared with another result) is copied by the first write
+# (_make_writable): its views are remembered here, weakly, and re-pointed into the copy then. Nothing is copied
+# or remembered for writable memory, and nothing at all until a write.
+
+def _link(base, view, remake):
+    """Remember ``view`` (= ``remake(base)``'s value and partials) if it shares read-only memory of ``base``."""
+    v, p = base._v, base._p
+    if type(v) is np.ndarray and v.flags.writeable and type(p) is np.ndarray and p.flags.writeable and \
+            getattr(base, "_base", None) is None:
+        return
+    views = getattr(base, "_views", None)
+    if views is None:
+        base._views = views = []
+    elif len(views) > 64:
+        views[:] = [w for w in views if w() is not None]
+    views.append(weakref.ref(view))
+    view._base = (base, remake)
+
+
+def _repoint(a):
+    """After a's buffers were copied: each live view of it takes its memory from the copies (and so on down)."""
+    views = getattr(a, "_views", None)
+    if not views:
+        return
+    a._views = None
+    for w in views:
+        d = w()
+        if d is not None and getattr(d, "_base", None) is not None and d._base[0] is a:
+            d._v, d._p = d._base[1](a)
+            d._base = None
+            _repoint(d)
+
+
+def _nest_alike(a):
+    """Before a view of a nested dual (a Hessian's): a plain value or partials beside a dual one may later
+    receive an inner dual (y *= x); it is made a dual of that inner tag now, so the view shares those too."""
     if isinstance(a.value, DualArray) and type(a.partials) is np.ndarray:
         a._hold("partials", a.value)
     elif type(a.value) is np.ndarray and isinstance(a.partials, DualArray):
@@ -782,8 +829,10 @@ def _cumsum(a, axis=None, dtype=None, out=None):
 
 def _structural(a, fv, fp):
     a = lift(a) if type(a) is Dual else a
-    _own(a)  # transpose & co. are views, as in numpy
-    return DualArray._new(fv(a.value), fp(a.partials), a.tag)
+    _nest_alike(a)
+    d = DualArray._new(fv(a.value), fp(a.partials), a.tag)  # transpose & co. are views, as in numpy
+    _link(a, d, lambda b: (fv(b.value), fp(b.partials)))
+    return d
 
 
 @implements(np.reshape)
@@ -793,9 +842,11 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
     if order != "C":
         raise TypeError("reshape(order=...) other than 'C' is not supported on DualArray")
     a = lift(a) if type(a) is Dual else a
-    _own(a)  # a reshape is a view, as in numpy
+    _nest_alike(a)
     v = np.reshape(a.value, shape)
-    return DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)
+    d = DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)  # a view, as in numpy
+    _link(a, d, lambda b: (np.reshape(b.value, shape), np.reshape(b.partials, (a.npartials,) + _shape(v))))
+    return d
 
 
 @implements(np.transpose)
