@@ -86,8 +86,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     # _v/_p hold value and partials once computed; _lazy holds a pending fused expression until then
     # (dualnum/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
-    # _base/_views (unset unless used): a view made of read-only memory and the views made of this one (_link)
-    __slots__ = ("_v", "_p", "tag", "_lazy", "_base", "_views", "__weakref__")
+    # _base (unset unless used): (base, how to remake this view from it) for a view of read-only memory (_link)
+    __slots__ = ("_v", "_p", "tag", "_lazy", "_base", "__weakref__")
     _is_dualarray = True
     _scalar_name = "0-d DualArray"
 
@@ -245,8 +245,9 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
                 v, p = self._v, self._p
             d = object.__new__(DualArray)  # x[1:]: the hot path
             d._v, d._p, d.tag, d._lazy = v[idx], p[:, idx], self.tag, None
-            if not (type(v) is np.ndarray and v.flags.writeable and type(p) is np.ndarray and p.flags.writeable):
-                _link(self, d, lambda b: (b._v[idx], b._p[:, idx]))  # read-only memory: see _link
+            if not (type(v) is np.ndarray and (v.base is None or v.flags.writeable) and type(p) is np.ndarray
+                    and (p.base is None or p.flags.writeable)):  # (an array owning its memory is writable)
+                _remember(self, d, _remake_slice, idx)  # read-only memory: see _link
             return d
         idx = _clean_index(idx)
         view = _makes_view(idx)
@@ -258,7 +259,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
             return Dual._new(_scal(v), tuple(_scal(e) for e in _iter_partials(p)), self.tag)
         d = DualArray._new(v, p, self.tag)
         if view:
-            _link(self, d, lambda b: (b.value[idx], _index_partials(b.partials, idx, _shape(v))))
+            _link(self, d, _remake_item, idx)
         return d
 
     def __setitem__(self, idx, val):
@@ -545,31 +546,58 @@ def _big(vals, k):
 # (_make_writable): its views are remembered here, weakly, and re-pointed into the copy then. Nothing is copied
 # or remembered for writable memory, and nothing at all until a write.
 
-def _link(base, view, remake):
-    """Remember ``view`` (= ``remake(base)``'s value and partials) if it shares read-only memory of ``base``."""
+def _link(base, view, remake, arg):
+    """Remember ``view`` (value and partials = ``remake(base, arg)``) if it shares read-only memory of ``base``."""
     v, p = base._v, base._p
-    if type(v) is np.ndarray and v.flags.writeable and type(p) is np.ndarray and p.flags.writeable and \
-            getattr(base, "_base", None) is None:
+    if type(v) is np.ndarray and (v.base is None or v.flags.writeable) and type(p) is np.ndarray and \
+            (p.base is None or p.flags.writeable) and getattr(base, "_base", None) is None:
         return
-    views = getattr(base, "_views", None)
-    if views is None:
-        base._views = views = []
-    elif len(views) > 64:
-        views[:] = [w for w in views if w() is not None]
-    views.append(weakref.ref(view))
-    view._base = (base, remake)
+    _remember(base, view, remake, arg)
+
+
+_VIEWS: dict = {}  # id(base) -> (weak reference to base, [weak references to its views of read-only memory])
+
+
+def _remember(base, view, remake, arg):
+    entry = _VIEWS.get(id(base))
+    if entry is None or entry[0]() is not base:
+        if len(_VIEWS) > 256:  # forget the bases that are gone
+            for key in [k for k, e in _VIEWS.items() if e[0]() is None]:
+                del _VIEWS[key]
+        entry = _VIEWS[id(base)] = (weakref.ref(base), [])
+    elif len(entry[1]) > 64:
+        entry[1][:] = [w for w in entry[1] if w() is not None]
+    entry[1].append(weakref.ref(view))
+    view._base = (base, remake, arg)
+
+
+def _remake_slice(b, idx):
+    return b._v[idx], b._p[:, idx]
+
+
+def _remake_item(b, idx):
+    v = b.value[idx]
+    return v, _index_partials(b.partials, idx, _shape(v))
+
+
+def _remake_structural(b, fs):
+    return fs[0](b.value), fs[1](b.partials)
+
+
+def _remake_reshape(b, shape):
+    v = np.reshape(b.value, shape)
+    return v, np.reshape(b.partials, (_shape(b.partials)[0],) + _shape(v))
 
 
 def _repoint(a):
     """After a's buffers were copied: each live view of it takes its memory from the copies (and so on down)."""
-    views = getattr(a, "_views", None)
-    if not views:
+    entry = _VIEWS.pop(id(a), None)
+    if entry is None or entry[0]() is not a:
         return
-    a._views = None
-    for w in views:
+    for w in entry[1]:
         d = w()
         if d is not None and getattr(d, "_base", None) is not None and d._base[0] is a:
-            d._v, d._p = d._base[1](a)
+            d._v, d._p = d._base[1](a, d._base[2])
             d._base = None
             _repoint(d)
 
@@ -831,7 +859,7 @@ def _structural(a, fv, fp):
     a = lift(a) if type(a) is Dual else a
     _nest_alike(a)
     d = DualArray._new(fv(a.value), fp(a.partials), a.tag)  # transpose & co. are views, as in numpy
-    _link(a, d, lambda b: (fv(b.value), fp(b.partials)))
+    _link(a, d, _remake_structural, (fv, fp))
     return d
 
 
@@ -845,7 +873,7 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
     _nest_alike(a)
     v = np.reshape(a.value, shape)
     d = DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)  # a view, as in numpy
-    _link(a, d, lambda b: (np.reshape(b.value, shape), np.reshape(b.partials, (a.npartials,) + _shape(v))))
+    _link(a, d, _remake_reshape, shape)
     return d
 
 
