@@ -562,8 +562,9 @@ def _remember(base, view, remake, arg):
     entry = _VIEWS.get(id(base))
     if entry is None or entry[0]() is not base:
         if len(_VIEWS) > 256:  # forget the bases that are gone
-            for key in [k for k, e in _VIEWS.items() if e[0]() is None]:
-                del _VIEWS[key]
+            for key, e in list(_VIEWS.items()):  # (list(): one step, safe beside other threads)
+                if e[0]() is None:
+                    _VIEWS.pop(key, None)
         entry = _VIEWS[id(base)] = (weakref.ref(base), [])
     elif len(entry[1]) > 64:
         entry[1][:] = [w for w in entry[1] if w() is not None]
