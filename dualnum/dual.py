@@ -29,6 +29,8 @@ def _scal(x):
     t = type(x)
     if t is float or t is Dual:
         return x
+    if t is np.float64:
+        return float(x)
     if t is np.ndarray:
         x = x[()]
         if type(x) is np.ndarray:  # object array: not ours to unwrap
@@ -174,9 +176,14 @@ class Dual:
         t = type(o)
         if t is float or t is int:  # 3*x: the commonest case first
             ps = self.partials
-            if o and o * 0.0 == 0.0:  # finite and nonzero: p·o is NaN only where p is (then it is meant)
-                return Dual._new(self.value * o, (ps[0] * o,) if len(ps) == 1 else tuple([p * o for p in ps]),
-                                 self.tag)
+            if len(ps) == 1:
+                r = ps[0] * o
+                if (r == r) if type(r) is float else not _isnan(r):
+                    return Dual._new(self.value * o, (r,), self.tag)
+            else:
+                parts = tuple([p * o for p in ps])
+                if not _has_nan(parts):
+                    return Dual._new(self.value * o, parts, self.tag)
             return apply_scalar(_MUL, (self, o))  # 0·inf and inf·0 are 0 in the chain rule
         if t is Dual:
             if o.tag == self.tag:
@@ -241,7 +248,7 @@ class Dual:
                 return apply_scalar(_POW, (self, o))
             if len(ps) == 1:
                 r = c * ps[0]
-                if r == r:
+                if (r == r) if type(r) is float else not _isnan(r):
                     return Dual._new(v, (r,), self.tag)
             else:
                 parts = tuple([c * p for p in ps])
@@ -356,10 +363,21 @@ def _chain_scalar(rule, args, vals, tag):
         if not n or i in rule.nondiff:
             continue
         d = rule.partials[i]
-        if callable(d):
-            d = _scal(rules.evaluate(d, *vals, out))  # numpy semantics: inf/nan, never an exception
-        if (type(d) is float or type(d) is int) and d == 1.0:
+        if callable(d):  # rules.evaluate, inlined (this is the hot path of every ufunc on a Dual)
+            try:
+                r = d(*vals, out)
+            except (ZeroDivisionError, OverflowError):  # Python floats raise where numpy gives inf
+                r = rules.on_numpy_scalars(d, *vals, out)
+            else:
+                if type(r) is not np.float64 and rules.is_complex(r):  # Python's (-8.0) ** (1/3)
+                    r = rules.on_numpy_scalars(d, *vals, out)
+            d = _scal(r)
+        t = type(d)
+        if (t is float or t is int) and d == 1.0:
             c = ps
+        elif t is float and len(ps) == 1:
+            c = d * ps[0]
+            c = (0.0 if _isnan(c) and (d == 0 or _is_zero(ps[0])) else c,)  # NaN-safe: 0·inf is 0
         else:
             c = tuple([_term(d, p) for p in ps])
         parts = c if parts is None else tuple(map(operator.add, parts, c))
@@ -369,7 +387,7 @@ def _chain_scalar(rule, args, vals, tag):
 def _term(d, p):
     """d·p, but exactly 0 where d or p is exactly 0: 0·inf and 0·NaN contribute nothing (NaN-safe mode)."""
     r = d * p
-    if r != r and (_is_zero(d) or _is_zero(p)):
+    if _isnan(r) and (_is_zero(d) or _is_zero(p)):
         return 0.0
     return r
 
@@ -386,9 +404,16 @@ def _is_zero(x):
 
 def _has_nan(parts):
     for p in parts:
-        if p != p:
+        if (p != p) if type(p) is float else _isnan(p):
             return True
     return False
+
+
+def _isnan(x):
+    """The value at the bottom of a (nested) dual is NaN (an inner level's NaN-safety is its own)."""
+    while type(x) is Dual:
+        x = x.value
+    return x != x
 
 
 def _count_error(k1, k2, tag):

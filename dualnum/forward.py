@@ -228,11 +228,11 @@ def derivative(f, x, order: int = 1):
                                 "meant gradient(f, x) (scalar f) or jacobian(f, x) (array-valued f)")
             x = x[()]
     tag = new_tag()
-    LIVE.add(tag)
+    _live(tag)
     try:
         y = f(Dual._new(x, (1.0,), tag))
     finally:
-        LIVE.discard(tag)
+        _done(tag)
     if type(y) is Dual and y.tag == tag:
         p = y.partials[0]
         return float(p) if type(p) is float else _plain(p)
@@ -241,13 +241,16 @@ def derivative(f, x, order: int = 1):
     return _plain(_read(y, tag, 1, "derivative")[1][0])
 
 
+_live, _done = LIVE.add, LIVE.discard
+
+
 def _call(f, tag, *args):
     """f(*args) while this tag is live: a dual of it found later, outside the call, has escaped."""
-    LIVE.add(tag)
+    _live(tag)
     try:
         return f(*args)
     finally:
-        LIVE.discard(tag)
+        _done(tag)
 
 
 def gradient(f, *args, chunk: int | None = None):

@@ -75,21 +75,33 @@ def rule(name, f, *partials, aliases=(), **kw) -> Rule:
     return r
 
 
+_COMPLEX = frozenset([complex, np.complex64, np.complex128, np.clongdouble])
+
+
 def evaluate(d, *args):
     """d(x, …, z) with numpy's float semantics even on Python floats: 1/0 is inf, (-8)**(1/3) is NaN.
 
     Python's own float arithmetic raises ZeroDivisionError or OverflowError, or (``**``) returns a complex
-    number, where numpy gives inf or NaN; every mode that evaluates a formula on scalars calls it through here,
-    so a scalar derivative agrees with the same element of an array.
+    number, where numpy gives inf or NaN; every mode that evaluates a formula on scalars calls it through here
+    (or checks the same way), so a scalar derivative agrees with the same element of an array.
     """
     try:
         r = d(*args)
     except (ZeroDivisionError, OverflowError):
-        pass
-    else:
-        if not isinstance(r, (complex, np.complexfloating)):
-            return r
-    with np.errstate(all="ignore"):  # the same formula on numpy scalars, which follow IEEE arithmetic
+        return on_numpy_scalars(d, *args)
+    return on_numpy_scalars(d, *args) if is_complex(r) else r
+
+
+def is_complex(r):
+    """r is a complex number or array (type tests: isinstance(np.float64, np.complexfloating) costs more than
+    most formulas)."""
+    t = type(r)
+    return t in _COMPLEX or (t is np.ndarray and r.dtype.kind == "c")
+
+
+def on_numpy_scalars(d, *args):
+    """d evaluated with its Python float and int arguments as numpy scalars, which follow IEEE arithmetic."""
+    with np.errstate(all="ignore"):
         return d(*[np.float64(a) if type(a) is float or type(a) is int else a for a in args])
 
 
