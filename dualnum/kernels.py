@@ -5,11 +5,18 @@ calls the rule's own value function ``f`` and partial formulas, compiled by numb
 formulas the scalar ``Dual``, the numpy path and the tracker evaluate. Add a rule to the table and it is fast
 here automatically.
 
-* Kernels are generated into one file per version of the table (named by a hash of the rules), compiled lazily
-  on first use, and cached on disk by numba (``cache=True``) next to that file, so a second process loads
-  them instead of compiling. The directory is ``$DUALNUM_CACHE_DIR`` or ``~/.cache/dualnum``; if that is not
-  writable, a temporary directory is used, and if numba is missing or ``DUALNUM_NUMBA=0``, everything stays
-  on the numpy path with identical results.
+* Kernels are generated into one file per version of the table, named by a hash of every rule's formulas
+  (bytecode, constants, closures and the helpers they call: a rule registered anywhere, or registered again
+  with another formula, makes a new file, so nothing stale is ever served), compiled lazily on first use, and
+  cached on disk by numba (``cache=True``) next to that file, so a second process loads them instead of
+  compiling. A rule added or changed in a running process regenerates the module on its next use; a rule
+  numba cannot compile, or one missing from the module, is computed by numpy.
+* The directory is ``$DUALNUM_CACHE_DIR`` or ``~/.cache/dualnum``; if neither is writable (a warning names a
+  configured one), a temporary directory. A damaged file there (a generated module cut short, a numba index
+  or code file that does not load) is deleted and written again, with one warning naming the directory. If
+  numba is missing or ``DUALNUM_NUMBA=0``, everything stays on the numpy path with identical results.
+* The chain rule's products are NaN-safe (``_times``): a term d·p is 0 where d or p is 0, so one element's
+  inf or NaN derivative stays in the directions that pass through it.
 * Only plain float64 arrays of at least :data:`MIN_SIZE` elements (value plus partials) take this path: below
   that numpy's per-call cost is smaller than a kernel launch. Nested duals always use the generic path.
 """
@@ -81,6 +88,9 @@ def compile_formula(f, arity):
         if arity == 2:
             return njit(lambda x, z: c)
         return njit(lambda x, y, z: c)
+    if getattr(f, "__globals__", None) is not vars(rules):
+        # a formula from another module (a user's rule) reads its own module's globals, never rules.py's
+        return njit(error_model="numpy", inline="always")(f)
     return njit(error_model="numpy", inline="always")(_rebind(f, _namespace()))
 
 
@@ -266,8 +276,19 @@ def source() -> str:
 
 
 def _digest():
+    """A hash of everything a kernel depends on: every rule's formulas (not only rules.py's source: a rule
+    registered elsewhere, or registered again under the same name, changes it), this generator, the
+    compile options and numba's version. Computed once per version of the table."""
+    global _digest_of
+    table = tuple(rules.RULES.items())
+    if _digest_of is not None and len(_digest_of[0]) == len(table) and \
+            all(a[1] is b[1] for a, b in zip(_digest_of[0], table)):
+        return _digest_of[1]
     h = hashlib.sha1()
-    h.update(inspect.getsource(rules).encode())
+    for name, r in sorted(table, key=lambda item: item[0]):
+        h.update(repr((name, r.arity, r.zero, r.nondiff)).encode())
+        for f in (r.f, *r.partials):
+            h.update(_content(f, set()).encode())
     h.update(pathlib.Path(__file__).read_bytes())  # the generator itself, templates and compile options
     h.update(str(PARALLEL).encode())
     try:
@@ -275,15 +296,89 @@ def _digest():
         h.update(numba.__version__.encode())
     except ImportError:
         pass
-    return h.hexdigest()[:16]
+    _digest_of = (table, h.hexdigest()[:16])  # holds the Rule objects: their ids cannot be reused meanwhile
+    return _digest_of[1]
+
+
+_digest_of = None
+
+
+def _content(obj, seen):
+    """What a formula computes, as text: bytecode, constants, names, closure values and the functions and
+    numbers it reads from its globals, recursively (a helper's change shows), never an address."""
+    if isinstance(obj, (bool, int, float, str, bytes, type(None))):
+        return repr(obj)
+    if isinstance(obj, np.ufunc):
+        return f"ufunc:{obj.__name__}"
+    if isinstance(obj, (tuple, list, frozenset)):
+        return "(" + ",".join(_content(o, seen) for o in obj) + ")"
+    if isinstance(obj, types.CodeType):
+        return "code:" + obj.co_code.hex() + _content(obj.co_consts, seen) + repr(obj.co_names) + \
+            repr(obj.co_argcount)
+    if isinstance(obj, types.FunctionType) and not (obj.__module__ or "").startswith(_LIBRARIES):
+        if id(obj) in seen:
+            return f"fn:{obj.__qualname__}"
+        seen.add(id(obj))
+        parts = [_content(obj.__code__, seen), _content(obj.__defaults__, seen)]
+        for cell in obj.__closure__ or ():
+            try:
+                parts.append(_content(cell.cell_contents, seen))
+            except ValueError:  # an empty cell
+                parts.append("empty")
+        for name in _global_names(obj.__code__):
+            if name in obj.__globals__:
+                g = obj.__globals__[name]
+                parts.append(f"{name}=" + (f"module:{g.__name__}" if isinstance(g, types.ModuleType)
+                                           else _content(g, seen)))
+        return "fn:" + "|".join(parts)
+    if isinstance(obj, np.ndarray):
+        return f"array:{obj.dtype}:{obj.shape}:{obj.tobytes().hex()}"
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if name is not None:  # builtins, numpy functions, classes
+        return f"{type(obj).__name__}:{getattr(obj, '__module__', '')}.{name}"
+    text = repr(obj)
+    return type(obj).__name__ + ":" + ("" if " at 0x" in text else text)
+
+
+_LIBRARIES = ("numpy", "numba", "math", "builtins", "functools")  # versioned with the library: named, not read
+
+
+def _global_names(code):
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _global_names(c)
+    return sorted(names)
+
+
+_warned: set = set()
+
+
+def warn_once(key, message):
+    """One RuntimeWarning per problem and process: a broken cache must not flood every operation."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(f"dualnum: {message}", RuntimeWarning, stacklevel=3)
+
+
+_cache_dir = None
 
 
 def cache_dir() -> pathlib.Path:
-    """Where generated kernels (and numba's cache of them) live: the first writable of the candidates."""
-    candidates = []
-    if os.environ.get("DUALNUM_CACHE_DIR"):
-        candidates.append(pathlib.Path(os.environ["DUALNUM_CACHE_DIR"]))
-    candidates.append(pathlib.Path.home() / ".cache" / "dualnum")
+    """Where generated kernels (and numba's cache of them) live: the first writable of the candidates.
+
+    ``$DUALNUM_CACHE_DIR`` if set (a warning names it if it is not a writable directory), else
+    ``~/.cache/dualnum`` (when there is a home: a uid without a passwd entry has none), else a directory in
+    the system's temporary directory."""
+    global _cache_dir
+    if _cache_dir is not None and _cache_dir.is_dir():
+        return _cache_dir
+    configured = os.environ.get("DUALNUM_CACHE_DIR")
+    candidates = [pathlib.Path(configured)] if configured else []
+    try:
+        candidates.append(pathlib.Path.home() / ".cache" / "dualnum")
+    except (RuntimeError, KeyError, OSError):  # no HOME and no passwd entry
+        pass
     candidates.append(pathlib.Path(tempfile.gettempdir()) / f"dualnum-{os.getuid() if hasattr(os, 'getuid') else 0}")
     for d in candidates:
         try:
@@ -291,34 +386,148 @@ def cache_dir() -> pathlib.Path:
             probe = d / f".probe-{os.getpid()}"
             probe.write_text("")
             probe.unlink()
-            return d
-        except OSError:
+        except OSError as e:
+            if configured and d == candidates[0]:
+                warn_once(("cache_dir", configured), f"DUALNUM_CACHE_DIR={configured} is not a writable directory "
+                          f"({e.__class__.__name__}: {e}); compiled kernels are cached elsewhere")
             continue
-    return pathlib.Path(tempfile.mkdtemp(prefix="dualnum-"))
+        _cache_dir = d
+        return d
+    _cache_dir = pathlib.Path(tempfile.mkdtemp(prefix="dualnum-"))
+    return _cache_dir
+
+
+def _end_line(digest):
+    return f"# end of generated source {digest}\n"
+
+
+def load_generated(name, text, digest):
+    """Write ``text`` to ``<cache_dir>/<name>.py`` (unless a complete copy is there) and import it.
+
+    A file cut short or damaged (its last line is not the end marker, or it fails to import) is deleted
+    with numba's cache of it and written again, once, with a warning naming the directory."""
+    path = cache_dir() / f"{name}.py"
+    text = text + _end_line(digest)
+    for attempt in range(2):
+        try:
+            ok = path.exists() and path.read_text().endswith(_end_line(digest))
+        except (OSError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            if path.exists():
+                warn_once(("repaired", str(path.parent)), f"repaired a damaged generated kernel file in "
+                          f"{path.parent} ({path.name}); it is written again")
+                forget_cache(path)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)  # atomic: a concurrent process never imports half a file
+        try:
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            sys.modules[name] = mod
+            return mod
+        except Exception as e:
+            if attempt:
+                raise
+            warn_once(("repaired", str(path.parent)), f"repaired a damaged generated kernel file in "
+                      f"{path.parent} ({path.name}: {e.__class__.__name__}); it is written again")
+            forget_cache(path, source_too=True)
+
+
+def forget_cache(path, source_too=False):
+    """Delete numba's cache files (.nbi index, .nbc code) of the generated module at ``path``."""
+    path = pathlib.Path(path)
+    for f in (path.parent / "__pycache__").glob(f"{path.stem}.*"):
+        if f.suffix in (".nbi", ".nbc", ".pyc"):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+    if source_too:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+_module_rules: dict = {}  # rule name -> the Rule object the current module was generated from
 
 
 def module():
     """The generated kernel module (written and imported on first use), or None if numba is unavailable."""
-    global _module, _failed
+    global _module, _failed, _module_rules
     if _module is not None or _failed:
         return _module
     try:
         import numba  # noqa: F401
-        path = cache_dir() / f"dualnum_kernels_{_digest()}.py"
-        if not path.exists():
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(source())
-            os.replace(tmp, path)  # atomic: a concurrent process never imports half a file
-        name = f"dualnum_kernels_{_digest()}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        _module = mod
+        digest = _digest()
+        built = {r.name: r for r in kernel_rules()}
+        mod = load_generated(f"dualnum_kernels_{digest}", source(), digest)
+        _module, _module_rules = mod, built
     except Exception as e:  # no numba, no writable disk: stay correct on the numpy path
         warnings.warn(f"dualnum: numba kernels unavailable ({e}); using numpy", RuntimeWarning, stacklevel=2)
         _failed = True
     return _module
+
+
+def _current_module(rule):
+    """The module that holds ``rule``'s kernel, regenerated if the table changed; None: use numpy."""
+    mod = module()
+    if mod is None or _module_rules.get(rule.name) is rule:
+        return mod
+    if rules.RULES.get(rule.name) is not rule:
+        return None  # a rule no longer in the table (replaced): never served from a kernel of another
+    _refresh()
+    return module()
+
+
+def _refresh():
+    """The table changed (a rule added or registered again): the next kernel comes from a new module."""
+    global _module
+    _module = None
+    _broken.clear()
+    from . import fusion
+    fusion.refresh()
+
+
+_broken: set = set()  # kernel names that failed (numba cannot compile a formula): numpy serves those rules
+
+
+def _call(mod, name, args):
+    """mod.name(*args); False if there is no such kernel or it fails (a damaged numba cache is repaired)."""
+    kern = getattr(mod, name, None)
+    if kern is None or name in _broken:
+        return False
+    try:
+        kern(*args)
+        return True
+    except Exception as e:
+        first = e
+    from numba.core.errors import NumbaError
+    if isinstance(first, NumbaError):  # numba cannot compile this formula (a user's rule): numpy serves it
+        _broken.add(name)
+        warn_once(("kernel", name), f"the kernel {name} does not compile ({first.__class__.__name__}); this "
+                  "rule uses numpy instead")
+        return False
+    # numba's cache of this module may be damaged (a cut-short .nbi/.nbc): delete it, import afresh, retry once
+    global _module
+    path = pathlib.Path(mod.__file__)
+    forget_cache(path)
+    try:
+        fresh = load_generated(mod.__name__, source(), _digest()) if mod is _module else None
+        if fresh is not None:
+            getattr(fresh, name)(*args)
+            warn_once(("numba-cache", str(path.parent)), f"numba's cache in {path.parent} could not be read "
+                      f"({first.__class__.__name__}); it was deleted and the kernels compiled again")
+            _module = fresh
+            return True
+    except Exception:
+        pass
+    _broken.add(name)
+    warn_once(("kernel", name), f"the compiled kernel {name} failed ({first.__class__.__name__}: "
+              f"{str(first)[:200]}); this rule uses numpy instead")
+    return False
 
 
 # ---- calling them -----------------------------------------------------------------------------------------
@@ -349,16 +558,16 @@ def try_apply(rule, args, vals, tag, k):
         return None
     if rule.arity == 2 and any(s != out_shape and int(np.prod(s)) != 1 for s in shapes):
         return None  # general broadcasting: numpy handles it
-    mod = module()
+    mod = _current_module(rule)
     if mod is None:
         return None
     block = np.empty((k + 1,) + tuple(out_shape))  # value and partials in one allocation: half the page faults
     z, pz = block[0], block[1:]
     zf, pzf = z.reshape(-1), pz.reshape(k, -1)
     if rule.arity == 1:
-        getattr(mod, "unary_" + rule.name)(_flat(vals[0]), np.ascontiguousarray(args[0].partials).reshape(k, -1),
-                                           zf, pzf)
-        return z, pz
+        ok = _call(mod, "unary_" + rule.name,
+                   (_flat(vals[0]), np.ascontiguousarray(args[0].partials).reshape(k, -1), zf, pzf))
+        return (z, pz) if ok else None
     flat, parts, mode = [], [], 0
     dummy = np.empty((0, 0))
     for i, (a, v) in enumerate(zip(args, vals)):
@@ -371,5 +580,5 @@ def try_apply(rule, args, vals, tag, k):
     pat = "".join("v" if f.size == n else "s" for f in flat)
     if pat == "ss":
         pat = "vv"  # n == 1
-    getattr(mod, f"binary_{rule.name}_{pat}")(flat[0], parts[0], flat[1], parts[1], mode, zf, pzf)
-    return z, pz
+    ok = _call(mod, f"binary_{rule.name}_{pat}", (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf))
+    return (z, pz) if ok else None
