@@ -14,7 +14,7 @@ from . import tracker
 
 __version__ = "0.1.0"
 
-allocator.keep_freed_memory()  # large temporaries are reused instead of faulted in afresh (see allocator.py)
+allocator.keep_freed_memory()  # only with DUALNUM_MALLOPT=1: the host process's allocator is not ours to change
 
 
 __all__ = ["Dual", "DualArray", "derivative", "gradient", "jacobian", "hessian", "jvp", "value", "rules",

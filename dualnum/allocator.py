@@ -1,11 +1,14 @@
-"""Keep freed memory for reuse, so a new array does not pay a page fault for every 4 KiB it touches.
+"""Opt-in (``DUALNUM_MALLOPT=1``): keep freed memory for reuse, so a new array does not pay a page fault per 4 KiB.
 
 Dual numbers allocate several times the arrays of plain numpy (a value and k partials per operation, and
 nested partials for Hessians). With glibc's defaults, an array over 128 KiB is mapped fresh from the kernel
-and unmapped when freed, so the next one faults in every page again: a forward-over-forward Hessian at
-n = 100 took 19 ms that way and 4-6 ms with the settings below (benchmarks/b3_hessian.py), and plain numpy
-code speeds up too. Freed blocks up to 32 MiB are kept in the process's heap instead (up to 128 MiB of them).
-Set ``DUALNUM_MALLOPT=0`` to leave the allocator alone. Other C libraries: nothing happens.
+and unmapped when freed, so the next one faults in every page again. With this setting, freed blocks up to
+32 MiB are kept in the process's heap instead (up to 128 MiB of them), which is faster for dualnum's
+temporaries -- but it is process-wide: the host process (and torch, and any other library in it) then keeps
+freed memory too (after freeing 944 MiB of numpy arrays a process stayed at 995 MiB instead of 41 MiB). A
+library must not change that for its host by default, so ``import dualnum`` leaves the allocator alone unless
+``DUALNUM_MALLOPT=1`` is set (measured with and without: benchmarks/RESULTS.md, "The allocator setting").
+Other C libraries: nothing happens.
 """
 import ctypes
 import os
@@ -17,12 +20,13 @@ _done = None
 
 
 def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 128 << 20) -> bool:
-    """Ask glibc to serve blocks up to ``mmap_threshold`` bytes from the heap and keep freed ones; True if done."""
+    """With DUALNUM_MALLOPT=1 only: ask glibc to serve blocks up to ``mmap_threshold`` bytes from the heap and
+    keep freed ones; True if done."""
     global _done
     if _done is not None:
         return _done
     _done = False
-    if os.environ.get("DUALNUM_MALLOPT", "1") == "0" or not sys.platform.startswith("linux"):
+    if os.environ.get("DUALNUM_MALLOPT", "0") != "1" or not sys.platform.startswith("linux"):
         return _done
     try:
         libc = ctypes.CDLL("libc.so.6")
