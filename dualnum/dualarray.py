@@ -472,7 +472,7 @@ def _chain(rule, args, tag, k):
     shape = out.shape
     nd = len(shape)
     acc = None
-    borrowed = False  # acc is an input's own partials (d = 1): shared read-only, copied only if written into
+    borrowed = False  # acc is an input's own read-only partials (d = 1): shared, copied only if written into
     if k and not rule.zero:
         partials, nondiff = rule.partials, rule.nondiff
         for i, a in enumerate(args):
@@ -490,7 +490,9 @@ def _chain(rule, args, tag, k):
                 if type(term) is np.ndarray and term.size and (m := np.minimum.reduce(term, None)) != m:
                     term = _nan_safe(d, p, term)  # a NaN (rare): one reduction, no copy, finds it
             elif d == 1.0:
-                term = p
+                # y = a + 1 is not a view of a: it may share a's partials only if a cannot write into them
+                # (read-only memory is copied by a write, __setitem__); a's own writable partials are copied
+                term = p if type(p) is not np.ndarray or not p.flags.writeable else p.copy()
             elif d == -1.0:
                 term = -p
             elif d == 0.0:
