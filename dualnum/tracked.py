@@ -1042,7 +1042,9 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
 @implements(np.transpose)
 def transpose(a, axes=None):
     nd = _ndim(a)
-    axes = tuple(range(nd))[::-1] if axes is None else tuple(ax % nd for ax in axes)
+    axes = tuple(range(nd))[::-1] if axes is None else _axes(axes, nd)
+    if sorted(axes) != list(range(nd)):
+        raise ValueError(f"np.transpose: axes {axes} don't match an array of {nd} dimensions")
     inverse = tuple(np.argsort(axes))
     if nd == 2 and axes == (1, 0):
         return _linear(a, lambda x: x.T, lambda g: g.T)
@@ -1206,7 +1208,10 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = list(arrays)
     if axis is None:
         arrays, axis = [np.ravel(a) for a in arrays], 0
-    ax = axis % _ndim(arrays[0])
+    nd = _ndim(arrays[0]) if arrays else 1
+    if nd == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    ax = _axes(axis, nd)[0]
 
     def piece(g, i, shapes):
         start = sum(s[ax] for s in shapes[:i])
@@ -1218,7 +1223,7 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     _no_out("np.stack", out)
     arrays = list(arrays)
-    ax = axis % (_ndim(arrays[0]) + 1)
+    ax = _axes(axis, _ndim(arrays[0]) + 1)[0]
     return _join(arrays, ax, lambda xs, ax: np.stack(xs, axis=ax),
                  lambda g, i, shapes: g[(slice(None),) * ax + (i,)])
 

@@ -495,16 +495,7 @@ def test_agrees_with_numpy(f):
         for case in gen(f):
             for p in run_case(case, f):
                 failures.append(f"{fname(f)}[{case.label}] {p}")
-    if failures and all(f in PENDING and " reverse: " in m for m in failures):
-        pytest.xfail(PENDING[f] + ":\n" + "\n".join(failures[:5]))
     assert not failures, f"{len(failures)} disagreements:\n" + "\n".join(failures[:25])
-
-
-#: disagreements whose fix is in the tracker's own handlers (dualnum/tracked.py), not in the shared composites
-PENDING = {
-    np.concatenate: "tracked._concatenate takes axis % ndim: ZeroDivisionError for 0-d arrays, not ValueError",
-    np.transpose: "tracked.transpose takes ax % ndim: ZeroDivisionError for a 0-d array with axes, not ValueError",
-}
 
 
 # ---- the ndarray-style methods (x.sum(0), x.reshape(2, 3), x.T, ...) agree with ndarray's ----------------------
