@@ -466,7 +466,8 @@ def _chain(rule, args, tag, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
         if fast is not None:
             return DualArray._new(fast[0], fast[1], tag)
-    out = rule.f(*vals)
+    f = rule.f
+    out = f(*vals) if type(f) is np.ufunc else rules.evaluate(f, *vals)  # (Python arithmetic on a scalar)
     if type(out) is not np.ndarray:
         out = _as_array(out)
     shape = out.shape
@@ -485,7 +486,7 @@ def _chain(rule, args, tag, k):
                 p = _expand(p, nd)
             d = partials[i]
             if callable(d):
-                d = d(*vals, out)
+                d = rules.evaluate(d, *vals, out)  # 1.0 / y with y a Python 0.0: inf, as numpy, not an error
                 term = d * p
                 if type(term) is np.ndarray and term.size and (m := np.minimum.reduce(term, None)) != m:
                     term = _nan_safe(d, p, term)  # a NaN (rare): one reduction, no copy, finds it

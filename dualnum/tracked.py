@@ -767,19 +767,10 @@ def _binary_vjp(pa, pb):
 _FLOAT_ERRORS = (ZeroDivisionError, OverflowError)
 
 
-def _ieee(d, *args):
-    """A partial's formula on numpy floats: Python's float arithmetic raises (1/0) or turns complex ((-8)**(1/3))
-    where numpy gives inf or NaN, and a scalar's derivative must be the same element of the array's."""
-    with np.errstate(all="ignore"):
-        return d(*[np.float64(a) if type(a) is float or type(a) is int else a for a in args])
-
-
-def _formula(d, *args):
-    try:
-        r = d(*args)
-    except _FLOAT_ERRORS:
-        return _ieee(d, *args)
-    return _ieee(d, *args) if type(r) is complex else r
+# a rule's value or partial on Python floats, again on numpy floats when Python raises or turns complex: the
+# checks are inlined where they run per operation, and this is the retry they share with the duals
+_ieee = rules.on_numpy_scalars
+_formula = rules.evaluate
 
 
 def _rule_vjp(rule, node, g):
