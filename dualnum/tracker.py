@@ -197,6 +197,10 @@ def _short(x):
 def update(x, delta):
     """Flux's ``update!``: ``x += delta`` in place on a parameter (its ``grad`` is reset, as Tracker did)."""
     d = value(delta)
+    shape, dshape = np.shape(value(x)), np.shape(d)
+    if dshape != shape and dshape != ():  # a step is one number, or one per element: never broadcast silently
+        raise ValueError(f"update: the step has shape {dshape} but the parameter has shape {shape}; a gradient "
+                         "step must match its parameter (was the gradient of another parameter, or transposed?)")
     if type(x) is Tracked:
         if not x.is_leaf:
             raise TypeError("update: only parameters (leaves) can be updated in place, not the result of an "

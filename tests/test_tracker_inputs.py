@@ -168,3 +168,13 @@ def test_bools_as_constants_keep_numpy_semantics():
     g = T.gradient(lambda m: np.sum(m["w"] * m["mask"]), {"w": x, "mask": mask})[0]
     np.testing.assert_array_equal(g["w"], mask * 1.0)
     assert g["mask"] is None
+
+
+def test_update_refuses_a_step_of_another_shape():
+    W = T.param(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"\(1, 3\).*\(2, 3\)"):
+        T.update(W, np.ones((1, 3)))
+    np.testing.assert_array_equal(T.value(W), np.ones((2, 3)))  # nothing was added
+    T.update(W, np.full((2, 3), 0.5))
+    T.update(W, 0.25)  # one number for every element
+    np.testing.assert_array_equal(T.value(W), np.full((2, 3), 1.75))
