@@ -474,6 +474,7 @@ def _chain(rule, args, tag, k):
     nd = len(shape)
     acc = None
     borrowed = False  # acc is an input's own read-only partials (d = 1): shared, copied only if written into
+    computed = False  # a local derivative was computed: it may be inf or NaN
     if k and not rule.zero:
         partials, nondiff = rule.partials, rule.nondiff
         for i, a in enumerate(args):
@@ -488,8 +489,7 @@ def _chain(rule, args, tag, k):
             if callable(d):
                 d = rules.evaluate(d, *vals, out)  # 1.0 / y with y a Python 0.0: inf, as numpy, not an error
                 term = d * p
-                if type(term) is np.ndarray and term.size and (m := np.minimum.reduce(term, None)) != m:
-                    term = _nan_safe(d, p, term)  # a NaN (rare): one reduction, no copy, finds it
+                computed = True
             elif d == 1.0:
                 # y = a + 1 is not a view of a: it may share a's partials only if a cannot write into them
                 # (read-only memory is copied by a write, __setitem__); a's own writable partials are copied
@@ -502,6 +502,8 @@ def _chain(rule, args, tag, k):
                 term = d * p
             borrowed = acc is None and term is p
             acc = term if acc is None else acc + term
+    if computed and type(acc) is np.ndarray and acc.size and (m := np.minimum.reduce(acc, None)) != m:
+        acc = _nan_safe_sum(rule, args, vals, out, tag, nd)  # a NaN (rare): one reduction, no copy, finds it
     full = (k,) + shape
     if acc is None:
         acc = np.zeros(full)
@@ -513,6 +515,25 @@ def _chain(rule, args, tag, k):
 
 
 fusion.bind(DualArray, _eval_rule)
+
+
+def _nan_safe_sum(rule, args, vals, out, tag, nd):
+    """_chain's sum of terms again, each computed by _nan_safe: only when the plain sum holds a NaN."""
+    acc = None
+    for i, a in enumerate(args):
+        if type(a) is not DualArray or a.tag != tag or i in rule.nondiff or a.partials.shape[0] == 0:
+            continue
+        p = a.partials
+        if len(p.shape) <= nd:
+            p = _expand(p, nd)
+        d = rule.partials[i]
+        if callable(d):
+            d = rules.evaluate(d, *vals, out)
+        elif d == 0.0:
+            continue
+        term = _nan_safe(d, p, d * p)
+        acc = term if acc is None else acc + term
+    return acc
 
 
 def _nan_safe(d, p, term):

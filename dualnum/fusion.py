@@ -344,6 +344,7 @@ def source(tree, kind, one_direction=False):
     the per-element form was the faster, 28 against 33 µs).
     """
     head, vals, tans, coefs, used = [], [], [], [], {}
+    tans_safe = []  # the same tangents with NaN-safe products, run only for an element whose result is NaN
     counter = {"L": 0, "C": 0, "t": 0}
 
     def new(prefix):
@@ -356,6 +357,7 @@ def source(tree, kind, one_direction=False):
             counter["L"] += 1
             vals.append(f"x{i} = a{i}[i]")
             tans.append(f"g{i} = p{i}[J, i]")
+            tans_safe.append(tans[-1])
             return f"x{i}", f"g{i}"
         if t == "C":
             i = counter["C"]
@@ -367,7 +369,7 @@ def source(tree, kind, one_direction=False):
         z = new("z")
         args = ", ".join(v for v, _ in subs)
         vals.append(f"{z} = _f_{rule.name}({args})")
-        terms = []
+        terms, safe = [], []
         for i, (_, g) in enumerate(subs):
             if g is None:
                 continue
@@ -376,7 +378,9 @@ def source(tree, kind, one_direction=False):
                 e = new("e")
                 vals.append(f"{e} = _d{i}_{rule.name}({args}, {z})")
                 coefs.append(e)
-                terms.append(f"_times({e}, {g})")  # NaN-safe: 0 where e or g is 0
+                terms.append(f"{e} * {g}")
+                safe.append(f"_times({e}, {g})")  # NaN-safe: 0 where e or g is 0
+                continue
             elif float(d) == 0.0:
                 continue  # a zero local derivative contributes nothing, even times an inf tangent
             elif float(d) == 1.0:
@@ -385,11 +389,22 @@ def source(tree, kind, one_direction=False):
                 terms.append(f"-{g}")
             else:
                 terms.append(f"{float(d)!r} * {g}")
+            safe.append(terms[-1])
         u = new("u")
         tans.append(f"{u} = " + (" + ".join(terms) if terms else "0.0"))
+        tans_safe.append(f"{u} = " + (" + ".join(safe) if safe else "0.0"))
         return z, u
 
     root_v, root_g = walk(tree)
+
+    def tangents(row):
+        """The tangent lines for direction ``row``; a NaN at the root (and only a NaN there: a NaN never
+        leaves a sum of products) sends that element through the NaN-safe products again. One compare per
+        element and direction keeps the common case as fast as without the check."""
+        fast = [t.replace("[J, i]", row) for t in tans]
+        if tans_safe == tans:
+            return fast
+        return fast + [f"if {root_g} != {root_g}:", *["    " + t.replace("[J, i]", row) for t in tans_safe]]
     nl, nc = counter["L"], counter["C"]
     params = ", ".join(["out" if kind == "sum" else "k"] + [f"a{i}, p{i}" for i in range(nl)] +
                        [f"c{i}" for i in range(nc)])
@@ -406,14 +421,14 @@ def source(tree, kind, one_direction=False):
     def loop(rng, k1, depth):
         """The element loop (k1: the one-direction form), as statements at ``depth``."""
         if k1:
-            inner = vals + [s.replace("[J, i]", "[0, i]") for s in tans]
+            inner = vals + tangents("[0, i]")
             inner += [f"sv += {root_v}", f"s0 += {root_g}"] if total else \
                 [f"out[0, i] = {root_v}", f"out[1, i] = {root_g}"]
             return block([f"for i in {rng}(n):", *block(inner, 1)], depth)
         return block([f"for i in {rng}(n):",
                       *block(vals + [f"sv += {root_v}" if total else f"out[0, i] = {root_v}"], 1),
                       "    for j in range(k):",
-                      *block([s.replace("[J, i]", "[j, i]") for s in tans], 2),
+                      *block(tangents("[j, i]"), 2),
                       "        " + (f"sp[j] += {root_g}" if total else f"out[j + 1, i] = {root_g}")], depth)
 
     def blocked(rng):
@@ -432,7 +447,7 @@ def source(tree, kind, one_direction=False):
                 *(["        acc = 0.0"] if total else []),
                 "        for ii in range(m):",
                 "            i = lo + ii",
-                *block(unstage + [s.replace("[J, i]", "[j, i]") for s in tans] +
+                *block(unstage + tangents("[j, i]") +
                        [f"acc += {root_g}" if total else f"out[j + 1, i] = {root_g}"], 3),
                 *(["        sp[j] += acc"] if total else [])]
 
