@@ -473,7 +473,7 @@ def _chain(rule, args, tag, k):
     shape = out.shape
     nd = len(shape)
     acc = None
-    borrowed = False  # acc is an input's own read-only partials (d = 1): shared, copied only if written into
+    borrowed = False  # acc is an input's own partials (d = 1)
     computed = False  # a local derivative was computed: it may be inf or NaN
     if k and not rule.zero:
         partials, nondiff = rule.partials, rule.nondiff
@@ -491,9 +491,7 @@ def _chain(rule, args, tag, k):
                 term = d * p
                 computed = True
             elif d == 1.0:
-                # y = a + 1 is not a view of a: it may share a's partials only if a cannot write into them
-                # (read-only memory is copied by a write, __setitem__); a's own writable partials are copied
-                term = p if type(p) is not np.ndarray or not p.flags.writeable else p.copy()
+                term = p
             elif d == -1.0:
                 term = -p
             elif d == 0.0:
@@ -508,7 +506,9 @@ def _chain(rule, args, tag, k):
     if acc is None:
         acc = np.zeros(full)
     elif borrowed:
-        acc = readonly(acc)
+        # y = a + 1 is not a view of a: it may share a's partials only if a cannot write into them (read-only
+        # memory is copied by a write, __setitem__); a's own writable partials are copied
+        acc = readonly(acc) if type(acc) is not np.ndarray or not acc.flags.writeable else acc.copy()
     if acc.shape != full:
         acc = np.broadcast_to(acc, full)
     return DualArray._new(out, acc, tag)
