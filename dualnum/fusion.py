@@ -13,7 +13,11 @@ plain float64 DualArrays of one shape (and Python numbers) returns a *pending* D
 
 The loop is the rules table's own formulas (:func:`dualnum.kernels.compile_formula`), so a rule added to the
 table fuses with no further code. Trees are keyed by structure only (rule names, where the inputs and numbers
-go), never by values: one compiled loop serves every call. Kernels are cached on disk like the per-rule ones.
+go), never by values: one compiled loop serves every call; only the Rule objects the loops were written from
+fuse (a rule registered again under its name is computed op by op until the table is taken again, refresh()),
+and a tree never mixes operands of different k. Kernels are cached on disk like the per-rule ones, under a
+name that hashes every rule's formulas. The chain rule is NaN-safe as in ``_chain``: an element whose tangent
+comes out NaN is computed again with products that are 0 where either factor is 0 (``_times``).
 ``DUALNUM_FUSE=0`` turns fusion off; results are the same to rounding either way (tests compare them).
 
 Writing into any DualArray (``x[i] = ...``) first computes every pending expression, so none can see the
