@@ -238,6 +238,10 @@ def sum_all(d):
         _forget(kern, e)
         force(d, count=False)
         return None
+    if node.k and (m := np.minimum.reduce(out[1:])) != m:
+        # a NaN in a sum: the loop sums plain products, so compute the array (NaN-safe per element) and sum that
+        force(d, count=False)
+        return None
     return _DualArray._new(np.asarray(out[0]), out[1:], d.tag)
 
 
@@ -404,9 +408,10 @@ def source(tree, kind, one_direction=False):
     def tangents(row):
         """The tangent lines for direction ``row``; a NaN at the root (and only a NaN there: a NaN never
         leaves a sum of products) sends that element through the NaN-safe products again. One compare per
-        element and direction keeps the common case as fast as without the check."""
+        element and direction keeps the common case fast; a sum (np.sum of the tree) has none: sum_all looks
+        at its k results once and, on a NaN, sums the computed array instead."""
         fast = [t.replace("[J, i]", row) for t in tans]
-        if tans_safe == tans:
+        if tans_safe == tans or total:  # a sum is checked once, at its end (sum_all): no test per element
             return fast
         return fast + [f"if {root_g} != {root_g}:", *["    " + t.replace("[J, i]", row) for t in tans_safe]]
     nl, nc = counter["L"], counter["C"]
