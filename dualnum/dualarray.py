@@ -964,7 +964,10 @@ def _per_direction(func):
         if type(v) is np.ndarray and np.may_share_memory(v, a.value):
             v = v.copy()  # (np.flip gives a view) the partials below are new: the value must be new too
         slices = [func(a.partials[j], *args, **kwargs) for j in range(a.npartials)]
-        p = _stack(slices, axis=0) if any(isinstance(s, DualArray) for s in slices) else np.stack(slices)
+        if not slices:  # k = 0, a constant: no directions to map
+            p = np.zeros((0,) + _shape(v))
+        else:
+            p = _stack(slices, axis=0) if any(isinstance(s, DualArray) for s in slices) else np.stack(slices)
         return DualArray._new(_as_array(v), p, a.tag)
     return handler
 

@@ -303,3 +303,16 @@ def test_as_constant_never_calls_asarray_on_a_tracked_value():
     from dualnum.dualarray import as_constant
     W = tracker.param(np.array([1.0, 2.0]))
     assert as_constant(W) is W.data
+
+
+@pytest.mark.parametrize("func", [np.flip, np.fliplr, np.flipud, np.rot90, np.roll, np.tile, np.repeat, np.diff,
+                                  np.trace, np.diag, np.diagonal, np.triu, np.tril])
+def test_structural_functions_of_a_constant_without_partials(func):
+    v = np.arange(6.0).reshape(2, 3)
+    args = {np.roll: (1,), np.tile: (2,), np.repeat: (2,)}.get(func, ())
+    c = func(DualArray(v), *args)  # DualArray(v) has no directions (k = 0): the result has none either
+    np.testing.assert_array_equal(c.value, func(v, *args))
+    assert c.partials.shape == (0,) + np.shape(func(v, *args))
+    shape = np.shape(func(v, *args))
+    y = c * 2.0 + DualArray(np.ones(shape), np.ones((2,) + shape))  # and it joins any k as zeros
+    np.testing.assert_array_equal(y.partials, np.ones((2,) + shape))
