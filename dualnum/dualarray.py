@@ -240,9 +240,6 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def __getitem__(self, idx):
         if type(idx) is slice and self._lazy is None and type(self._v) is np.ndarray and self._v.ndim:
             v, p = self._v, self._p
-            if type(p) is not np.ndarray:
-                _nest_alike(self)
-                v, p = self._v, self._p
             d = object.__new__(DualArray)  # x[1:]: the hot path
             d._v, d._p, d.tag, d._lazy = v[idx], p[:, idx], self.tag, None
             if not (type(v) is np.ndarray and (v.base is None or v.flags.writeable) and type(p) is np.ndarray
@@ -251,8 +248,6 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
             return d
         idx = _clean_index(idx)
         view = _makes_view(idx)
-        if view:
-            _nest_alike(self)
         v = self.value[idx]
         p = _index_partials(self.partials, idx, _shape(v))
         if _ndim(v) == 0:
@@ -296,6 +291,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         if type(a) is np.ndarray and isinstance(x, DualArray):
             a = DualArray._new(a, np.zeros((x.npartials,) + a.shape), x.tag)
             setattr(self, name, a)
+            _repoint(self)  # the views of a nested dual are remembered (_link): they share the new inner level
         return a
 
     def _make_writable(self):
@@ -567,11 +563,14 @@ def _big(vals, k):
 # ---- views of read-only memory ------------------------------------------------------------------------------
 # A view (x[1:], x.T, reshape) shares its base's memory, so an in-place write into either is seen by both, as
 # in numpy. Read-only memory (an input's, partials shared with another result) is copied by the first write
-# (_make_writable): its views are remembered here, weakly, and re-pointed into the copy then. Nothing is copied
-# or remembered for writable memory, and nothing at all until a write.
+# (_make_writable): its views are remembered here, weakly, and re-pointed into the copy then. So are the views
+# of nested duals (a Hessian's), whose plain value or partials a write of an inner dual turns into a dual of
+# that inner level (_hold). Nothing is copied or remembered for plain writable memory, and nothing at all until
+# a write.
 
 def _link(base, view, remake, arg):
-    """Remember ``view`` (value and partials = ``remake(base, arg)``) if it shares read-only memory of ``base``."""
+    """Remember ``view`` (value and partials = ``remake(base, arg)``) if it shares read-only memory of ``base``
+    or ``base`` is a nested dual."""
     v, p = base._v, base._p
     if type(v) is np.ndarray and (v.base is None or v.flags.writeable) and type(p) is np.ndarray and \
             (p.base is None or p.flags.writeable) and getattr(base, "_base", None) is None:
@@ -615,25 +614,21 @@ def _remake_reshape(b, shape):
 
 
 def _repoint(a):
-    """After a's buffers were copied: each live view of it takes its memory from the copies (and so on down)."""
+    """After a's buffers were copied or given an inner level: each live view of it takes its memory from them
+    (and so on down). A nested dual keeps its views remembered: a later write may give it an inner level again."""
     entry = _VIEWS.pop(id(a), None)
     if entry is None or entry[0]() is not a:
         return
+    keep = type(a._v) is not np.ndarray or type(a._p) is not np.ndarray
     for w in entry[1]:
         d = w()
         if d is not None and getattr(d, "_base", None) is not None and d._base[0] is a:
             d._v, d._p = d._base[1](a, d._base[2])
-            d._base = None
+            if not keep:
+                d._base = None
             _repoint(d)
-
-
-def _nest_alike(a):
-    """Before a view of a nested dual (a Hessian's): a plain value or partials beside a dual one may later
-    receive an inner dual (y *= x); it is made a dual of that inner tag now, so the view shares those too."""
-    if isinstance(a.value, DualArray) and type(a.partials) is np.ndarray:
-        a._hold("partials", a.value)
-    elif type(a.value) is np.ndarray and isinstance(a.partials, DualArray):
-        a._hold("value", a.partials)
+    if keep:
+        _VIEWS[id(a)] = entry
 
 
 def _makes_view(idx):
@@ -882,7 +877,6 @@ def _cumsum(a, axis=None, dtype=None, out=None):
 
 def _structural(a, fv, fp):
     a = lift(a) if type(a) is Dual else a
-    _nest_alike(a)
     d = DualArray._new(fv(a.value), fp(a.partials), a.tag)  # transpose & co. are views, as in numpy
     _link(a, d, _remake_structural, (fv, fp))
     return d
@@ -895,7 +889,6 @@ def _reshape(a, shape=None, order="C", newshape=None, copy=None):
     if order != "C":
         raise TypeError("reshape(order=...) other than 'C' is not supported on DualArray")
     a = lift(a) if type(a) is Dual else a
-    _nest_alike(a)
     v = np.reshape(a.value, shape)
     d = DualArray._new(v, np.reshape(a.partials, (a.npartials,) + _shape(v)), a.tag)  # a view, as in numpy
     _link(a, d, _remake_reshape, shape)
