@@ -246,6 +246,7 @@ x = dualnum.DualArray(np.linspace(0.0, 1.0, 5), np.ones((1, 5)))
 y = np.sin(x) * x
 print(dualnum.fusion.loop_source(y, one_direction=True))
 print("(_f_ and _d0_, _d1_: the value and partials of each rule, from the rules table; x, z: values;\n"
-      " e: local derivatives; g, u: tangents, the ε-parts. out[0] holds y, out[1] its derivative.)")
+      " e: local derivatives; g, u: tangents, the ε-parts. out[0] holds y, out[1] its derivative.\n"
+      " The branch taken on a NaN (u != u) is the NaN-safe chain rule: a term with a zero factor is 0, even 0 · inf.)")
 print(f"y' = {y.partials[0]}")
 print(f"sin x + x cos x = {np.sin(x.value) + x.value * np.cos(x.value)}")
