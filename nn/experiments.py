@@ -1,4 +1,4 @@
-"""The digits experiment: a small MLP learns the UCI 8×8 handwritten digits (the issue's real data set).
+"""The digits experiment: a small MLP learns the UCI 8×8 handwritten digits (a real data set).
 
     Chain(Dense(64, 32, relu), Dense(32, 10)) + logitcrossentropy + Adam, mini-batches of 64 columns, 40 epochs.
 

@@ -1,4 +1,4 @@
-"""Affine, Dense, Chain, compose, params over models: the issue's numbers, shapes, errors, reprs, gradients."""
+"""Affine, Dense, Chain, compose, params over models: the manual's numbers, shapes, errors, reprs, gradients."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,7 @@ from nn import Affine, Chain, Dense, compose, value
 ONES_TWOS = np.hstack([np.ones((10, 1)), 2 * np.ones((10, 1))])
 
 
-# ---- the issue's numbers -------------------------------------------------------------------------------------
+# ---- the manual's numbers -------------------------------------------------------------------------------------
 def test_chain_of_lambdas_from_the_seed():
     assert Chain(lambda x: x**2, lambda x: x + 1)(5) == 26
 

@@ -50,7 +50,7 @@ def test_seed_nested_cubic():
 
 
 def test_seed_nested_prod_is_right():
-    # old Flux's Tracker issue #148 got the Hessian of prod wrong; ∑ ∇prod(x) = x₂ + x₁ has gradient [1, 1]
+    # old Flux's Tracker (bug #148) got the Hessian of prod wrong; ∑ ∇prod(x) = x₂ + x₁ has gradient [1, 1]
     g = gradient(lambda x: np.sum(gradient(np.prod, x, nest=True)[0]), [1.0, 2.0])[0]
     np.testing.assert_array_equal(g, [1.0, 1.0])
     g = gradient(lambda x: sum(gradient(np.prod, x, nest=True)[0]), [1.0, 2.0])[0]
