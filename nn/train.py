@@ -101,7 +101,7 @@ class _StandIns:
     """While active, each parameter's stand-in takes its place wherever the loss may read it.
 
     Three places: ``live(W)`` (nn's layers read their arrays through it), the ``data`` of a tracked parameter
-    (forward mode only: code that uses the parameter directly, a closure as in the seeds, computes on the
+    (forward mode only: code that uses the parameter directly, a closure as in the Flux manual, computes on the
     duals inside it), and the model fields where ``params`` found a plain float array (an array cannot hold
     duals or record operations, so the field itself holds the stand-in for the moment)."""
 

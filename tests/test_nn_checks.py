@@ -196,7 +196,7 @@ def test_epochs_must_be_a_whole_number():
 
 # ==== train: a model nn cannot see is an error, not a constant loss ===========================================
 
-class Hidden:  # the seed's Affine, not marked with functor
+class Hidden:  # the Flux manual's Affine, not marked with functor
     def __init__(self):
         self.W = nn.param(RNG.normal(size=(1, 2)))
         self.b = nn.param(np.zeros(1))

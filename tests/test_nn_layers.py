@@ -149,7 +149,7 @@ def test_params_walks_containers_dataclasses_functor_classes_and_plain_arrays():
         layer: object
         scale: np.ndarray
 
-    class MyAffine:  # the seed's Affine, written by a user
+    class MyAffine:  # the Flux manual's Affine, written by a user
         def __init__(self, n_in, n_out):
             self.W = nn.param(np.random.default_rng(0).normal(size=(n_out, n_in)))
             self.b = nn.param(np.zeros(n_out))
