@@ -810,6 +810,8 @@ def _matmul(a, b):
             pb = pb[..., None] if b_vec else pb
             t = np.matmul(A, _expand(pb, nd))
         acc = t if acc is None else acc + t
+    if type(acc) is np.ndarray and acc.size and (m := np.minimum.reduce(acc, None)) != m:
+        acc = _nan_safe_matmul(a, b, tag, k, A, B, a_vec, b_vec, nd)  # a NaN (rare): redo it NaN-safely
     if b_vec:
         acc = acc[..., 0]
     if a_vec:
@@ -818,6 +820,24 @@ def _matmul(a, b):
     if _shape(acc) != full:
         acc = np.broadcast_to(acc, full)
     return DualArray._new(_as_array(out), acc, tag)
+
+
+def _nan_safe_matmul(a, b, tag, k, A, B, a_vec, b_vec, nd):
+    """dA·B + A·dB with every product of an exactly zero factor taken as 0 (the NaN-safe chain rule, as in
+    _chain): an inf in A meets the zero partials of the directions that do not pass through it."""
+    def product(x, y):  # x @ y as the sum of its products, each NaN-safe (memory m·n·p: only on this rare path)
+        X, Y = np.expand_dims(x, -1), np.expand_dims(y, -3)
+        with np.errstate(invalid="ignore"):
+            t = X * Y
+        return np.add.reduce(np.where((X == 0) | (Y == 0), 0.0, t), axis=-2)
+    acc = None
+    pa, pb = _parts(a, tag, 0, k), _parts(b, tag, 0, k)
+    if pa is not None:
+        acc = product(_expand(pa[:, None, :] if a_vec else pa, nd), B)
+    if pb is not None:
+        t = product(A, _expand(pb[..., None] if b_vec else pb, nd))
+        acc = t if acc is None else acc + t
+    return acc
 
 
 def _shifted(axes):

@@ -316,3 +316,26 @@ def test_structural_functions_of_a_constant_without_partials(func):
     shape = np.shape(func(v, *args))
     y = c * 2.0 + DualArray(np.ones(shape), np.ones((2,) + shape))  # and it joins any k as zeros
     np.testing.assert_array_equal(y.partials, np.ones((2,) + shape))
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 2)),
+                                    ((3,), (3,))])
+def test_matmul_keeps_one_inputs_inf_out_of_the_other_directions(shapes):
+    """d(AB) = dA·B + A·dB is NaN-safe like every other chain-rule product: a constant factor's inf meets the
+    zero partials of the directions that do not pass through it; reverse mode gives the same gradient."""
+    rng = np.random.default_rng(3)
+    sa, sb = shapes
+    a, b = rng.random(sa) + 0.5, rng.random(sb) + 0.5
+    a.flat[0] = np.inf
+    for f, x in [(lambda x: np.sum(a @ x), b), (lambda x: np.sum(x @ b), a.copy())]:
+        if np.isinf(x).any():
+            x = rng.random(x.shape) + 0.5
+        fwd = dn.gradient(f, x)[0]
+        rev = tracker.gradient(f, x)[0]
+        np.testing.assert_array_equal(np.isnan(fwd), False)
+        np.testing.assert_allclose(fwd, rev)
+    b2 = b.copy()
+    b2.flat[-1] = np.inf  # the differentiated side holds the inf: only its own column of derivatives is hit
+    g = lambda x: np.sum(x @ b2)
+    x = rng.random(sa) + 0.5
+    np.testing.assert_allclose(dn.gradient(g, x)[0], tracker.gradient(g, x)[0])
