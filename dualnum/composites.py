@@ -309,6 +309,38 @@ def make(unsupported, value, apply, extremum):
             return np.broadcast_to(fill_value, np.shape(value(a))) * 1.0
         return np.full_like(value(a), fill_value, *args, **kwargs)
 
+    def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+        """n-th differences along axis, x[1:] - x[:-1] n times; prepend/append are joined first (numpy's order)."""
+        nd = ndim_of(a)
+        if nd == 0:
+            raise ValueError("diff requires input that is at least one dimensional")
+        if n < 0:
+            raise ValueError(f"order must be non-negative but got {n!r}")
+        ax = normalize_axes(axis, nd)[0]
+        if prepend is not np._NoValue or append is not np._NoValue:
+            edge = shape_of(a)[:ax] + (1,) + shape_of(a)[ax + 1:]
+            parts = [p for p in (prepend, a, append) if p is not np._NoValue]
+            a = np.concatenate([np.broadcast_to(p, edge) if ndim_of(p) == 0 else p for p in parts], axis=ax)
+        hi = (slice(None),) * ax + (slice(1, None),)
+        lo = (slice(None),) * ax + (slice(None, -1),)
+        for _ in range(n):
+            a = a[hi] - a[lo]
+        return a
+
+    def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        """Σ of the diagonal: the sum of np.diagonal (a gather of dualnum.linear)."""
+        no_out("np.trace", out)
+        return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+
+    def sort(a, axis=-1, kind=None, order=None):
+        """The elements in order of their values: a gather by argsort's indices (ties keep their order)."""
+        if order is not None:
+            raise TypeError("np.sort(order=...) sorts structured arrays, which carry no derivatives")
+        if axis is None:
+            a, axis = np.reshape(a, -1), 0
+        ax = normalize_axes(axis, ndim_of(a))[0]
+        return np.take_along_axis(a, np.argsort(value(a), axis=ax, kind="stable"), axis=ax)
+
     def value_only(func):
         def handler(*args, **kwargs):
             return func(*[value(a) for a in args], **kwargs)
@@ -318,7 +350,8 @@ def make(unsupported, value, apply, extremum):
                 np.ravel: ravel, np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm,
                 np.dot: dot, np.inner: inner, np.vdot: vdot, np.outer: outer, np.atleast_1d: atleast_1d,
                 np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.vstack: vstack, np.hstack: hstack,
-                np.dstack: dstack, np.column_stack: column_stack, np.full_like: full_like}
+                np.dstack: dstack, np.column_stack: column_stack, np.full_like: full_like, np.diff: diff,
+                np.trace: trace, np.sort: sort}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

@@ -22,7 +22,7 @@ import weakref
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import fusion, kernels, rules
+from . import fusion, kernels, linear, rules
 from .arraymethods import ArrayMethods
 from .composites import make as _composites, prod
 from .dual import Dual, _scal, primal
@@ -985,37 +985,8 @@ def _per_direction(func):
     return handler
 
 
-for _f in (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diff, np.trace, np.diag,
-           np.diagonal, np.triu, np.tril):
+for _f in linear.GATHERS:  # the linear maps both modes read from one table (take_along_axis: below)
     HANDLED[_f] = _per_direction(_f)
-
-
-@implements(np.diff)
-def _diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
-    """prepend/append are values, not directions: join them to ``a`` first (numpy's own order), then diff."""
-    if prepend is not np._NoValue or append is not np._NoValue:
-        a = lift(a) if type(a) is Dual else a
-        if _ndim(a) == 0:
-            raise ValueError("diff requires input that is at least one dimensional")
-        ax = _axes(axis, _ndim(a))[0]
-        edge = _shape(a)[:ax] + (1,) + _shape(a)[ax + 1:]
-        parts = [prepend, a, append]
-        parts = [np.broadcast_to(p, edge) if _ndim(p) == 0 else p for p in parts if p is not np._NoValue]
-        a = np.concatenate(parts, axis=ax)
-    return _per_diff(a, n, axis)
-
-
-_per_diff = _per_direction(np.diff)
-
-
-@implements(np.sort)
-def _sort(a, axis=-1, kind=None, order=None):
-    a = lift(a) if type(a) is Dual else a
-    if axis is None:
-        a, axis = _reshape(a, -1), 0
-    ax = _axes(axis, a.ndim)[0]
-    idx = np.argsort(primal(a.value), axis=ax, kind="stable")
-    return _take_along(a, idx, ax)
 
 
 def _take_along(a, idx, ax):

@@ -10,7 +10,8 @@ pass multiplies the incoming gradient by the *same* partial derivatives the dual
     backward:   x̄ += z̄ · ∂f/∂x(x, y, z),   ȳ += z̄ · ∂f/∂y(x, y, z)      (then undo broadcasting)
 
 Structural operations (sum, reshape, indexing, ``@``, concatenate, ...) have no entry in the rules table: their
-adjoints are written below, each next to its forward operation. Every adjoint is itself written with numpy
+adjoints are written below, each next to its forward operation, except the maps that only move, copy or drop
+elements (tile, rot90, triu, ...), whose adjoints come from :mod:`dualnum.linear`'s table. Every adjoint is itself written with numpy
 operations, so when the data and gradients are tracked values of an outer level (``nest=True``), the backward
 pass is recorded too and can be differentiated again.
 
@@ -26,7 +27,7 @@ import threading
 
 import numpy as np
 
-from . import functions, rules
+from . import functions, linear, rules
 from .arraymethods import ArrayMethods
 from .dual import Dual, primal
 from .composites import make as _composites, prod
@@ -436,7 +437,7 @@ def value(x):
 def unsupported(name, why="the tracker has no derivative for it"):
     return TypeError(f"{name} is not supported on tracked values: {why}. Derivatives are never dropped "
                      "silently; rewrite the code with supported numpy functions, or add a rule to "
-                     "dualnum/rules.py (ufuncs) or an adjoint to dualnum/tracked.py (structural functions).")
+                     "dualnum/rules.py (ufuncs), a gather to dualnum/linear.py or an adjoint to dualnum/tracked.py.")
 
 
 _PLAIN = frozenset([float, int, np.float64, np.float32, np.float16, np.ndarray, np.int64, np.int32, bool,
@@ -1082,6 +1083,22 @@ def _roll(a, shift, axis=None):
     return _linear(a, lambda x: np.roll(x, shift, axis), lambda g: np.roll(g, back, axis))
 
 
+def _gather(func):
+    """An entry of dualnum.linear's table: the value is func itself, the adjoint scatters z̄ back to the elements
+    func gathered from (flip and roll above have their own, cheaper, adjoints: the inverse flip or shift)."""
+    def handler(a, *args, **kwargs):
+        if type(a) is not Tracked:  # (a tracked argument elsewhere: an index array is never differentiated)
+            return func(value(a), *[value(b) for b in args], **kwargs)
+        shape, dtype = _shape(a), getattr(a.data, "dtype", _FLOAT)
+        src = linear.sources(func, shape, args, kwargs)
+        def put(g, idx, size):
+            return scatter(g, idx, size, dtype)
+        return _record(func(a.data, *args, **kwargs), lambda g: (linear.adjoint(g, src, shape, put),), (a,),
+                       a._tag)
+    handler.__name__ = f"_{func.__name__}"
+    return handler
+
+
 @implements(np.copy)
 def _copy(a, order="K", subok=False):
     return _linear(a, lambda x: x.copy() if hasattr(x, "copy") else x, lambda g: g)
@@ -1223,6 +1240,9 @@ __all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE"
            "deactivate", "unbroadcast",
            "scatter", "HANDLED", "unsupported"]
 
+
+for _f in linear.GATHERS:
+    HANDLED.setdefault(_f, _gather(_f))
 
 HANDLED.update(_composites(unsupported, value, lambda rule, args: apply_rule(rule, tuple(_const(a) for a in args)),
                            _extremum))  # mean, std, dot, max, clip, where, ... once for all types
