@@ -341,6 +341,48 @@ def make(unsupported, value, apply, extremum):
         ax = normalize_axes(axis, ndim_of(a))[0]
         return np.take_along_axis(a, np.argsort(value(a), axis=ax, kind="stable"), axis=ax)
 
+    def array_split(ary, indices_or_sections, axis=0):
+        """Pieces along axis, as slices (so each piece's derivative is its slice of the partials/adjoint)."""
+        nd = ndim_of(ary)
+        ax = normalize_axes(axis, nd)[0] if nd else axis
+        if nd == 0:
+            raise np.exceptions.AxisError(axis, 0)
+        n = shape_of(ary)[ax]
+        try:
+            sections = int(indices_or_sections) if np.ndim(indices_or_sections) == 0 else None
+        except TypeError:
+            sections = None
+        if sections is None:
+            points = [0] + [int(i) for i in indices_or_sections] + [n]
+        else:
+            if sections <= 0:
+                raise ValueError("number sections must be larger than 0.")
+            each, extra = divmod(n, sections)
+            sizes = [0] + extra * [each + 1] + (sections - extra) * [each]
+            points = np.cumsum(sizes).tolist()
+        return [ary[(slice(None),) * ax + (slice(points[i], points[i + 1]),)] for i in range(len(points) - 1)]
+
+    def split(ary, indices_or_sections, axis=0):
+        if np.ndim(indices_or_sections) == 0 and ndim_of(ary):
+            n = shape_of(ary)[normalize_axes(axis, ndim_of(ary))[0]]
+            if int(indices_or_sections) and n % int(indices_or_sections):
+                raise ValueError("array split does not result in an equal division")
+        return array_split(ary, indices_or_sections, axis)
+
+    def splitter(name, least, axis_of):
+        def handler(ary, indices_or_sections):
+            if ndim_of(ary) < least:
+                raise ValueError(f"{name} only works on arrays of {least} or more dimensions")
+            return split(ary, indices_or_sections, axis_of(ndim_of(ary)))
+        return handler
+
+    def append(arr, values, axis=None):
+        """np.concatenate((arr, values)), both flattened when axis is None (numpy's definition)."""
+        if axis is None:
+            arr = arr if ndim_of(arr) == 1 else np.reshape(arr, -1)
+            values, axis = np.reshape(values, -1), ndim_of(arr) - 1
+        return np.concatenate((arr, values), axis=axis)
+
     def value_only(func):
         def handler(*args, **kwargs):
             return func(*[value(a) for a in args], **kwargs)
@@ -351,7 +393,10 @@ def make(unsupported, value, apply, extremum):
                 np.dot: dot, np.inner: inner, np.vdot: vdot, np.outer: outer, np.atleast_1d: atleast_1d,
                 np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.vstack: vstack, np.hstack: hstack,
                 np.dstack: dstack, np.column_stack: column_stack, np.full_like: full_like, np.diff: diff,
-                np.trace: trace, np.sort: sort}
+                np.trace: trace, np.sort: sort, np.array_split: array_split, np.split: split,
+                np.hsplit: splitter("hsplit", 1, lambda nd: 1 if nd > 1 else 0),
+                np.vsplit: splitter("vsplit", 2, lambda nd: 0), np.dsplit: splitter("dsplit", 3, lambda nd: 2),
+                np.append: append}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

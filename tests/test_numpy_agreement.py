@@ -176,6 +176,29 @@ def clip(f):
                    else f(xs[0], -0.5, 0.5))
 
 
+# ---- splitting ---------------------------------------------------------------------------------------------------
+
+@cases(np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit)
+def splitting(f):
+    for shape in [(), (6,), (4, 6), (2, 4, 6), (5,)]:
+        x = data(shape)
+        for how in (2, 3, 4, 0, [1, 3], [2], [], [-2], [1, 9]):
+            yield Case(f"{shape} {how}", [x], lambda f, xs, h=how: f(xs[0], h))
+        if f in (np.split, np.array_split) and len(shape) > 1:
+            for axis in (1, -1, len(shape)):
+                yield Case(f"{shape} 2 axis={axis}", [x], lambda f, xs, a=axis: f(xs[0], 2, axis=a))
+
+
+@cases(np.append)
+def appending(f):
+    for sa, sb in [((3,), (2,)), ((2, 3), (3,)), ((), ()), ((2, 3), (1, 3)), ((2, 3), (2, 2))]:
+        arrays = [data(sa), data(sb, 1)]
+        yield Case(f"{sa} {sb}", arrays, lambda f, xs: f(xs[0], xs[1]))
+        yield Case(f"{sa} {sb} axis=0", arrays, lambda f, xs: f(xs[0], xs[1], axis=0))
+        yield Case(f"{sa} {sb} axis=-1", arrays, lambda f, xs: f(xs[0], xs[1], axis=-1))
+        yield Case(f"{sa} {sb} constant values", arrays[:1], lambda f, xs, b=arrays[1]: f(xs[0], b))
+
+
 # ---- joining ---------------------------------------------------------------------------------------------------
 
 JOIN_SETS = [[(), ()], [(), (3,)], [(3,), (3,)], [(3,), (2,)], [(2, 3), (2, 3)], [(2, 3), (3,)], [(2, 3), (4, 3)],
