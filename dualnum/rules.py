@@ -215,10 +215,26 @@ rule("sigmoid", _sigmoid, lambda x, z: z * (1.0 - z), math="d σ(x) = σ(x)(1-σ
 rule("relu", lambda x: np.maximum(x, 0.0), lambda x, z: (x > 0) * 1.0,
      math="d relu(x) = [x>0] dx (0 at x = 0, as Flux)", smooth=False)
 
+# ---- remainders: sawtooth functions, slope 1 in x between their jumps --------------------------------------------
+rule("remainder", np.remainder, 1.0, lambda x, y, z: -np.floor(x / y), aliases=(np.mod,),
+     math="d(x mod y) = dx - floor(x/y) dy (between the jumps at x/y integer)", smooth=False,
+     domain=(0.2, 3.0), domain2=(0.5, 3.0))
+rule("fmod", np.fmod, 1.0, lambda x, y, z: -np.trunc(x / y),
+     math="d fmod(x, y) = dx - trunc(x/y) dy (between the jumps at x/y integer)", smooth=False,
+     domain=(0.2, 3.0), domain2=(0.5, 3.0))
+rule("fabs", np.fabs, lambda x, z: _select(x >= 0, 1.0, -1.0), math="d|x| = sign(x) dx, +1 at 0", smooth=False)
+rule("copysign", np.copysign, lambda x, y, z: np.copysign(1.0, x) * np.copysign(1.0, y), 0.0,
+     math="d copysign(x, y) = sign(x) sign(y) dx (y only gives the sign: 0 dy)", smooth=False,
+     domain=(0.2, 3.0), domain2=(-3.0, -0.2))  # (tests sample away from the kink at x = 0 and the jump at y = 0)
+
 # ---- zero derivative almost everywhere ----------------------------------------------------------------------
 for _name, _f, _aliases in [("sign", np.sign, ()), ("floor", np.floor, ()), ("ceil", np.ceil, ()),
                             ("rint", np.rint, (np.round, np.around)), ("trunc", np.trunc, (np.fix,))]:
     rule(_name, _f, 0.0, aliases=_aliases, math=f"d {_name}(x) = 0", smooth=False, zero=True)
+rule("floor_divide", np.floor_divide, 0.0, 0.0, math="d floor(x/y) = 0 (an integer-valued step)", smooth=False,
+     zero=True, domain=(0.2, 3.0), domain2=(0.5, 3.0))
+rule("heaviside", np.heaviside, 0.0, 0.0, math="d H(x, h0) = 0 (a step; h0 is its value at 0)", smooth=False,
+     zero=True, domain=(0.2, 3.0))  # (tests sample away from the step at 0)
 
 # ufuncs whose result depends on the value only and carries no derivative (comparisons, predicates)
 VALUE_ONLY = frozenset([
