@@ -383,6 +383,64 @@ def make(unsupported, value, apply, extremum):
             values, axis = np.reshape(values, -1), ndim_of(arr) - 1
         return np.concatenate((arr, values), axis=axis)
 
+    def nan_skipping(name, reduce, fill):
+        """np.nan<reduce>: ``reduce`` over the elements that are not NaN (a NaN becomes ``fill``, a constant)."""
+        def handler(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+            no_out(f"np.{name}", out)
+            isnan = np.isnan(np.asarray(value(a), dtype=float))
+            kw.pop("initial", None) if fill is None else None
+            return reduce(np.where(isnan, fill, a) if isnan.any() else a, axis=axis, keepdims=keepdims, **kw)
+        return handler
+
+    def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NoValue):
+        no_out("np.nanmean", out)
+        keep = ~np.isnan(np.asarray(value(a), dtype=float))
+        if where is not _NoValue:
+            keep &= np.broadcast_to(np.asarray(value(where), dtype=bool), keep.shape)
+        return mean(np.where(keep, a, 0.0), axis=axis, keepdims=keepdims, where=keep)
+
+    def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
+               correction=_NoValue):
+        no_out("np.nanvar", out)
+        keep = ~np.isnan(np.asarray(value(a), dtype=float))
+        if where is not _NoValue:
+            keep &= np.broadcast_to(np.asarray(value(where), dtype=bool), keep.shape)
+        return var(np.where(keep, a, 0.0), axis=axis, ddof=ddof, keepdims=keepdims, where=keep, mean=mean,
+                   correction=correction)
+
+    def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
+               correction=_NoValue):
+        return sqrt0(nanvar(a, axis=axis, out=out, ddof=ddof, keepdims=keepdims, where=where, mean=mean,
+                            correction=correction))
+
+    def ptp(a, axis=None, out=None, keepdims=False):
+        """Peak to peak: max - min."""
+        no_out("np.ptp", out)
+        return amax(a, axis=axis, keepdims=keepdims) - amin(a, axis=axis, keepdims=keepdims)
+
+    def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+        """Σ w·x / Σ w over the axes (the mean without weights); the weights may be differentiated too."""
+        if weights is None:
+            avg = mean(a, axis=axis, keepdims=keepdims)
+            return (avg, np.full(np.shape(value(avg)), float(_count(a, normalize_axes(axis, ndim_of(a)))))) \
+                if returned else avg
+        w = weights
+        if shape_of(w) != shape_of(a):
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if ndim_of(w) != 1:
+                raise TypeError("1D weights expected when shapes of a and weights differ.")
+            ax = normalize_axes(axis, ndim_of(a))
+            if len(ax) != 1 or shape_of(w)[0] != shape_of(a)[ax[0]]:
+                raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+            w = np.reshape(w, (1,) * ax[0] + (-1,) + (1,) * (ndim_of(a) - ax[0] - 1))
+            w = w * np.ones(shape_of(a))
+        total = np.sum(w, axis=axis, keepdims=keepdims)
+        if np.any(np.asarray(value(total)) == 0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / total
+        return (avg, total) if returned else avg
+
     def value_only(func):
         def handler(*args, **kwargs):
             return func(*[value(a) for a in args], **kwargs)
@@ -396,7 +454,10 @@ def make(unsupported, value, apply, extremum):
                 np.trace: trace, np.sort: sort, np.array_split: array_split, np.split: split,
                 np.hsplit: splitter("hsplit", 1, lambda nd: 1 if nd > 1 else 0),
                 np.vsplit: splitter("vsplit", 2, lambda nd: 0), np.dsplit: splitter("dsplit", 3, lambda nd: 2),
-                np.append: append}
+                np.append: append, np.nansum: nan_skipping("nansum", np.sum, 0.0),
+                np.nanprod: nan_skipping("nanprod", prod, 1.0), np.nanmax: nan_skipping("nanmax", amax, -np.inf),
+                np.nanmin: nan_skipping("nanmin", amin, np.inf), np.nanmean: nanmean, np.nanvar: nanvar,
+                np.nanstd: nanstd, np.ptp: ptp, np.average: average}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

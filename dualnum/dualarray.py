@@ -877,7 +877,9 @@ def _extremum(a, axis, keepdims, fn):
     a = lift(a) if type(a) is Dual else a
     axes = _axes(axis, a.ndim)
     v = fn(a.value, axis=axes, keepdims=True)
-    hit = (primal(a.value) == primal(v)).astype(float)
+    x0, v0 = primal(a.value), primal(v)
+    # a NaN is the extreme of its slice (numpy's max): the derivative flows to the NaN, not NaN to every direction
+    hit = ((x0 == v0) | (np.isnan(x0) & np.isnan(v0))).astype(float)
     w = hit / np.sum(hit, axis=axes, keepdims=True)
     p = np.sum(a.partials * w, axis=_shifted(axes), keepdims=keepdims)
     if not keepdims:

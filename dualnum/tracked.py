@@ -997,7 +997,8 @@ def _extremum(a, axis, keepdims, fn):
     out = z if keepdims else np.reshape(z, tuple(n for i, n in enumerate(shape) if i not in axes))
 
     def back(g):
-        hit = (value(x) == value(z))  # which elements attain the extreme: a constant, wherever the data lives
+        x0, z0 = value(x), value(z)  # which elements attain the extreme (a NaN does): a constant
+        hit = (x0 == z0) | (np.isnan(x0) & np.isnan(z0))
         w = hit / np.sum(hit, axis=axes, keepdims=True)
         if getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
             w = w.astype(x.dtype)

@@ -339,3 +339,18 @@ def test_matmul_keeps_one_inputs_inf_out_of_the_other_directions(shapes):
     g = lambda x: np.sum(x @ b2)
     x = rng.random(sa) + 0.5
     np.testing.assert_allclose(dn.gradient(g, x)[0], tracker.gradient(g, x)[0])
+
+
+@pytest.mark.parametrize("f", [np.max, np.min, np.ptp, np.nanmax])
+def test_a_nan_in_one_slice_of_max_stays_in_that_slice(f):
+    """max of a slice holding a NaN is NaN, and its derivative flows to the NaN: the other slices' derivatives
+    (and the other directions) stay finite, in both modes."""
+    x = np.array([[1.0, np.nan, 3.0], [0.5, 2.0, -1.0]])
+    g = lambda x: np.sum(np.where(np.isnan(f(x, axis=1)), 0.0, f(x, axis=1)) * np.array([1.0, 2.0]))  # noqa: E731
+    fwd, rev = dn.gradient(g, x)[0], tracker.gradient(g, x)[0]
+    assert np.all(np.isfinite(fwd)) and np.all(np.isfinite(rev))
+    np.testing.assert_allclose(fwd, rev)
+    h = 1e-6
+    e = np.zeros_like(x)
+    e[1, 1] = h
+    np.testing.assert_allclose(fwd[1, 1], (g(x + e) - g(x - e)) / (2 * h), rtol=1e-6)

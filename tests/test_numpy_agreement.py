@@ -176,6 +176,39 @@ def clip(f):
                    else f(xs[0], -0.5, 0.5))
 
 
+# ---- NaN-skipping reductions, ptp, average -----------------------------------------------------------------------
+
+@cases(np.nansum, np.nanmean, np.nanmax, np.nanmin, np.nanprod, np.nanvar, np.nanstd, np.ptp)
+def nan_reductions(f):
+    for shape in SHAPES:
+        x = data(shape)
+        holed = np.array(x, dtype=float)
+        if shape:
+            holed.flat[1 if holed.size > 1 else 0] = np.nan  # one NaN, which the nan-functions skip
+        for arr, label in ((x, ""), (holed, " with a NaN")):
+            for axis in axes_of(len(shape))[:len(shape) + 2]:
+                for keepdims in (False, True):
+                    yield Case(f"{shape}{label} axis={axis} keepdims={keepdims}", [arr],
+                               lambda f, xs, a=axis, k=keepdims: f(xs[0], axis=a, keepdims=k))
+        if f in (np.nanvar, np.nanstd):
+            yield Case(f"{shape} ddof=1", [holed], lambda f, xs: f(xs[0], ddof=1))
+
+
+@cases(np.average)
+def average(f):
+    for shape in SHAPES:
+        x = data(shape)
+        yield Case(f"{shape}", [x], lambda f, xs: f(xs[0]))
+        if shape:
+            w = data(shape, 5) ** 2 + 0.1
+            yield Case(f"{shape} weights", [x, w], lambda f, xs: f(xs[0], weights=xs[1]))
+            yield Case(f"{shape} axis=0 weights", [x, w], lambda f, xs: f(xs[0], axis=0, weights=xs[1]))
+            w1 = data(shape[-1:], 6) ** 2 + 0.1
+            yield Case(f"{shape} axis=-1 1-d weights", [x, w1], lambda f, xs: f(xs[0], axis=-1, weights=xs[1]))
+            yield Case(f"{shape} returned", [x, w], lambda f, xs: f(xs[0], axis=0, weights=xs[1], returned=True))
+            yield Case(f"{shape} no axis, 1-d weights", [x, w1], lambda f, xs: f(xs[0], weights=xs[1]))
+
+
 # ---- splitting ---------------------------------------------------------------------------------------------------
 
 @cases(np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit)
