@@ -441,6 +441,40 @@ def make(unsupported, value, apply, extremum):
         avg = np.sum(a * w, axis=axis, keepdims=keepdims) / total
         return (avg, total) if returned else avg
 
+    def cumprod(a, axis=None, dtype=None, out=None):
+        """Running products as a chain of multiplications along the axis: exact with zeros (no division)."""
+        no_out("np.cumprod", out)
+        _float_dtype("np.cumprod", dtype)
+        if axis is None:
+            a, axis = np.reshape(a, -1), 0
+        ax = normalize_axes(axis, ndim_of(a))[0]
+        m = np.moveaxis(a, ax, 0)
+        if not shape_of(m)[0]:
+            return np.moveaxis(m * 1.0, 0, ax)
+        acc = m[0]
+        pieces = [acc]
+        for i in range(1, shape_of(m)[0]):
+            acc = acc * m[i]
+            pieces.append(acc)
+        return np.moveaxis(np.stack(pieces), 0, ax)
+
+    def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+        """NaN and ±inf replaced by numbers (constants, slope 0 there); slope 1 everywhere else."""
+        v = np.asarray(value(x), dtype=float)
+        big = np.finfo(v.dtype).max
+        repl = np.nan_to_num(v, nan=nan, posinf=big if posinf is None else posinf,
+                             neginf=-big if neginf is None else neginf)
+        bad = ~np.isfinite(v)
+        return np.where(bad, repl, x) if bad.any() else x * 1.0
+
+    def real(val):
+        """The real part of a real number is itself (dualnum differentiates real functions only)."""
+        return val * 1.0
+
+    def imag(val):
+        """The imaginary part of a real number: 0, a constant."""
+        return np.zeros(np.shape(value(val)))
+
     def value_only(func):
         def handler(*args, **kwargs):
             return func(*[value(a) for a in args], **kwargs)
@@ -457,7 +491,8 @@ def make(unsupported, value, apply, extremum):
                 np.append: append, np.nansum: nan_skipping("nansum", np.sum, 0.0),
                 np.nanprod: nan_skipping("nanprod", prod, 1.0), np.nanmax: nan_skipping("nanmax", amax, -np.inf),
                 np.nanmin: nan_skipping("nanmin", amin, np.inf), np.nanmean: nanmean, np.nanvar: nanvar,
-                np.nanstd: nanstd, np.ptp: ptp, np.average: average}
+                np.nanstd: nanstd, np.ptp: ptp, np.average: average, np.cumprod: cumprod,
+                np.nan_to_num: nan_to_num, np.real: real, np.imag: imag}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

@@ -222,6 +222,7 @@ rule("remainder", np.remainder, 1.0, lambda x, y, z: -np.floor(x / y), aliases=(
 rule("fmod", np.fmod, 1.0, lambda x, y, z: -np.trunc(x / y),
      math="d fmod(x, y) = dx - trunc(x/y) dy (between the jumps at x/y integer)", smooth=False,
      domain=(0.2, 3.0), domain2=(0.5, 3.0))
+rule("conjugate", np.conjugate, 1.0, math="d conj(x) = dx (a real x is its own conjugate)")
 rule("fabs", np.fabs, lambda x, z: _select(x >= 0, 1.0, -1.0), math="d|x| = sign(x) dx, +1 at 0", smooth=False)
 rule("copysign", np.copysign, lambda x, y, z: np.copysign(1.0, x) * np.copysign(1.0, y), 0.0,
      math="d copysign(x, y) = sign(x) sign(y) dx (y only gives the sign: 0 dy)", smooth=False,

@@ -194,6 +194,32 @@ def nan_reductions(f):
             yield Case(f"{shape} ddof=1", [holed], lambda f, xs: f(xs[0], ddof=1))
 
 
+@cases(np.cumprod)
+def cumprod(f):
+    for shape in SHAPES:
+        x = data(shape)
+        for axis in axes_of(len(shape))[:len(shape) * 2 + 2]:
+            yield Case(f"{shape} axis={axis}", [x], lambda f, xs, a=axis: f(xs[0], axis=a))
+        if shape:
+            z = np.array(x, dtype=float)
+            z.flat[0] = 0.0  # a zero: the products after it are 0, their derivatives are not
+            yield Case(f"{shape} with a zero", [z], lambda f, xs: f(xs[0], axis=-1))
+
+
+@cases(np.nan_to_num, np.real, np.imag)
+def nan_to_num(f):
+    for shape in SHAPES:
+        x = np.array(data(shape), dtype=float)
+        yield Case(f"{shape}", [x], lambda f, xs: f(xs[0]))
+        if x.size >= 3:
+            holes = x.copy()
+            holes.flat[:3] = [np.nan, np.inf, -np.inf]
+            yield Case(f"{shape} nan/inf", [holes], lambda f, xs: f(xs[0]))
+            if f is np.nan_to_num:
+                yield Case(f"{shape} nan/inf replaced by", [holes],
+                           lambda f, xs: f(xs[0], nan=1.5, posinf=9.0, neginf=-9.0))
+
+
 @cases(np.average)
 def average(f):
     for shape in SHAPES:
