@@ -456,7 +456,7 @@ def _foreign(self, o, rule, reflected):
     tracked = _tracked()
     if type(o) is not tracked.Tracked:
         return NotImplemented
-    o = _strip(o, tracked)
+    o = tracked.peel_idle(o)
     if type(o) is tracked.Tracked:
         if o._tag >= self.tag:
             return NotImplemented  # the tracked level is the outer one: it records, with this dual a constant
@@ -465,13 +465,6 @@ def _foreign(self, o, rule, reflected):
                                            (_dualarray().lift(self), o)))
         return apply_scalar(rule, (o, self) if reflected else (self, o))  # an older level: a constant here
     return _OPERATORS[rule.name](*((o, self) if reflected else (self, o)))  # nobody differentiates it
-
-
-def _strip(o, tracked):
-    """A tracked value that no gradient call differentiates is just its data (dualnum's levels contract)."""
-    while type(o) is tracked.Tracked and not tracked.is_active(o._tag):
-        o = o.data
-    return o
 
 
 _SCALAR_TYPES = frozenset([Dual, float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_])
@@ -484,7 +477,7 @@ def _levels(inputs):
     out = []
     for a in inputs:
         if type(a) is tracked.Tracked:
-            a = _strip(a, tracked)
+            a = tracked.peel_idle(a)
             if type(a) is tracked.Tracked:
                 if a._tag >= top:
                     return None  # the tracker records, with the duals as its constants

@@ -55,9 +55,8 @@ def as_constant(a, where="DualArray operation"):
     if isinstance(a, (float, int, np.floating, np.integer, np.bool_)) and not isinstance(a, np.ndarray):
         return a
     if type(a) in DEFER_TO:  # never np.asarray() a tracked value: idle, it is its data; active, a constant here
-        from .tracked import is_active
-        while type(a) in DEFER_TO and not is_active(a._tag):
-            a = a.data
+        from .tracked import peel_idle
+        a = peel_idle(a)
         if type(a) in DEFER_TO or isinstance(a, DualArray) or type(a) is Dual:
             return a
     if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
@@ -674,14 +673,12 @@ def _levels(args):
     larger tag than every dual operand: the tracker records that operation (its data holds the duals). An active
     tracked operand of a smaller tag (reverse-over-forward) stays: a constant at the duals' level, which the
     rule's formulas then compute with, so the tracker records its own level inside them."""
-    from .tracked import is_active  # (tracked.py imports this module)
+    from .tracked import peel_idle  # (tracked.py imports this module)
 
     def strip(a):
         t = type(a)
         if t in DEFER_TO:
-            while type(a) in DEFER_TO and not is_active(a._tag):
-                a = a.data
-            return a
+            return peel_idle(a)
         if t is list or t is tuple:
             return t(strip(e) for e in a)
         if t is dict:

@@ -15,7 +15,7 @@ import numpy as np
 from .dual import Dual, escaped_error
 from .dualarray import DualArray, _stack_any, _stack_scalars, from_objects, readonly
 from .tags import LIVE, new_tag
-from .tracked import Tracked, is_active
+from .tracked import Tracked, peel_idle
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
 #: pass, so larger chunks pay off here (see benchmarks/).
@@ -46,7 +46,7 @@ def as_input(x, fname, pos=None):
     if type(x) is Dual or isinstance(x, DualArray):
         return x
     if type(x) is Tracked:
-        x = _strip(x)  # an nn weight or a param nobody differentiates: its numbers
+        x = peel_idle(x)  # an nn weight or a param nobody differentiates: its numbers
         if type(x) is Tracked:  # reverse-over-forward: the input is being differentiated by tracker.gradient
             if x.shape != ():
                 raise TypeError(
@@ -96,13 +96,6 @@ def _check_chunk(chunk, fname):
         return int(chunk)
     raise ValueError(f"{fname}: chunk must be a positive integer (the number of input directions carried per "
                      f"pass of f) or None for the default, got {chunk!r}")
-
-
-def _strip(y):
-    """A tracked value that no gradient call differentiates is just its data (dualnum's levels contract)."""
-    while type(y) is Tracked and not is_active(y._tag):
-        y = y.data
-    return y
 
 
 def _holds_duals(xs):
@@ -167,7 +160,7 @@ def _stack_partials(ps):
 def _read(y, tag, c, fname):
     """(value, partials with shape (c,) + shape(y)) of f's output at this tag."""
     if type(y) is Tracked:
-        y = _strip(y)  # model(x) wraps the result of a layer in the (inactive) level of its weights
+        y = peel_idle(y)  # model(x) wraps the result of a layer in the (inactive) level of its weights
         if type(y) is Tracked:  # a value of an outer reverse-mode level: a constant to this call, unless ...
             inner = y
             while type(inner) is Tracked:

@@ -615,7 +615,7 @@ def _levels(args, kwargs):
 def _strip_for_duals(a, acc):
     t = type(a)
     if t is Tracked:
-        b = _idle(a)
+        b = peel_idle(a)
         if b is not a:
             acc[2] = True
         if type(b) is Tracked:
@@ -642,8 +642,9 @@ def _with_dual(op, record, a, b):
     return op(*levels[0])
 
 
-def _idle(t):
-    """A tracked value with every layer nobody is differentiating now peeled off (its plain value, at most)."""
+def peel_idle(t):
+    """A tracked value with every layer nobody is differentiating now peeled off (its plain value, at most):
+    the levels contract, for the duals and the tracker alike (an nn weight outside tracker.gradient is its data)."""
     while type(t) is Tracked and not is_active(t._tag):
         t = t.data
     return t
@@ -663,7 +664,7 @@ def _strip_idle(args):
                 idle = True
     if not (live and idle):
         return args
-    return tuple([_idle(a) if type(a) is Tracked else a for a in args])
+    return tuple([peel_idle(a) if type(a) is Tracked else a for a in args])
 
 
 _PREPARED: dict = {}  # id(rule) -> (rule, vjp(node, g) made for that rule by _prepare)
