@@ -102,12 +102,16 @@ def reductions(f):
                    else f(xs[0]))
 
 
-@cases(np.cumsum)
-def cumsum(f):
+@cases(np.cumsum, np.cumprod)
+def running(f):
     for shape in SHAPES:
         x = data(shape)
         for axis in axes_of(len(shape))[:len(shape) * 2 + 2]:
             yield Case(f"{shape} axis={axis}", [x], lambda f, xs, a=axis: f(xs[0], axis=a))
+        if shape and f is np.cumprod:
+            z = np.array(x, dtype=float)
+            z.flat[0] = 0.0  # a zero: the products after it are 0, their derivatives are not
+            yield Case(f"{shape} with a zero", [z], lambda f, xs: f(xs[0], axis=-1))
 
 
 @cases(np.linalg.norm)
@@ -192,18 +196,6 @@ def nan_reductions(f):
                                lambda f, xs, a=axis, k=keepdims: f(xs[0], axis=a, keepdims=k))
         if f in (np.nanvar, np.nanstd):
             yield Case(f"{shape} ddof=1", [holed], lambda f, xs: f(xs[0], ddof=1))
-
-
-@cases(np.cumprod)
-def cumprod(f):
-    for shape in SHAPES:
-        x = data(shape)
-        for axis in axes_of(len(shape))[:len(shape) * 2 + 2]:
-            yield Case(f"{shape} axis={axis}", [x], lambda f, xs, a=axis: f(xs[0], axis=a))
-        if shape:
-            z = np.array(x, dtype=float)
-            z.flat[0] = 0.0  # a zero: the products after it are 0, their derivatives are not
-            yield Case(f"{shape} with a zero", [z], lambda f, xs: f(xs[0], axis=-1))
 
 
 @cases(np.nan_to_num, np.real, np.imag)
