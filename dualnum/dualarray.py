@@ -46,8 +46,10 @@ def implements(*funcs):
 
 
 def unsupported(name, why="dualnum has no derivative rule for it"):
-    return TypeError(f"{name} is not supported on DualArray: {why}. Derivatives are never dropped silently; "
-                     "rewrite the code with supported numpy functions or add a rule to dualnum/rules.py.")
+    return TypeError(f"{name} is not supported in forward mode (DualArray): {why}. Derivatives are never "
+                     "dropped silently; rewrite the code with supported numpy functions, or add a rule to "
+                     "dualnum/rules.py (ufuncs), a gather to dualnum/linear.py or a jvp and vjp to "
+                     "dualnum/primitive.py's table.")
 
 
 def as_constant(a, where="DualArray operation"):
@@ -1084,3 +1086,55 @@ def _expand_ellipsis(tidx, nd):
 
 
 HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a)), apply_rule, _extremum))  # once for all types
+
+
+# =============================================================================================================
+# functions with a hand-written jvp (dualnum/primitive.py): value from the values, partials one direction each
+# =============================================================================================================
+
+def _from_primitive(prim):
+    def handler(*args, **kwargs):
+        if prim.prepare is not None:
+            args, kwargs = prim.prepare(args, kwargs)
+        pos = prim.positions(len(args))
+        args = [lift(a) if type(a) is Dual else a for a in args]
+        for i in pos:
+            args[i] = _const(args[i])
+        _, tag, k = _top([args[i] for i in pos])
+        x = [_val(a, tag) if i in pos else a for i, a in enumerate(args)]
+        y = prim.func(*x, **kwargs)
+        many = isinstance(y, tuple)
+        ys = tuple(y) if many else (y,)
+        moving = [i for i in pos if _parts(args[i], tag, 0, k) is not None]
+        directions = []
+        for j in range(k if moving else 0):
+            dx = [args[i].partials[j] if i in moving else None for i in range(len(args))]
+            t = prim.jvp(dx, y, *x, **kwargs)
+            directions.append(tuple(t) if many else (t,))
+        out = []
+        for n, v in enumerate(ys):
+            if n in prim.constant or tag < 0:
+                out.append(v)
+                continue
+            slices = [np.broadcast_to(d[n], _shape(v)) if _shape(d[n]) != _shape(v) else d[n]
+                      for d in directions if d[n] is not None]
+            if not slices:
+                p = np.zeros((k,) + _shape(v))
+            elif len(slices) != k:
+                raise AssertionError(f"{prim.name}: its jvp gave a derivative for some directions only")
+            elif any(isinstance(s, DualArray) for s in slices):
+                p = _stack(slices, axis=0)
+            else:
+                p = np.stack(slices)
+            out.append(DualArray._new(_as_array(v), p, tag))
+        if not many:
+            return out[0]
+        return type(y)(*out) if hasattr(y, "_fields") else tuple(out)  # (numpy's named results)
+    handler.__name__ = f"_{prim.func.__name__}"
+    return handler
+
+
+from . import contractions, linalg, primitive  # noqa: E402  (the entries; their modules import no mode)
+
+for _f, _prim in primitive.TABLE.items():
+    HANDLED[_f] = _from_primitive(_prim)

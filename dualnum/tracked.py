@@ -435,9 +435,10 @@ def value(x):
 # =============================================================================================================
 
 def unsupported(name, why="the tracker has no derivative for it"):
-    return TypeError(f"{name} is not supported on tracked values: {why}. Derivatives are never dropped "
-                     "silently; rewrite the code with supported numpy functions, or add a rule to "
-                     "dualnum/rules.py (ufuncs), a gather to dualnum/linear.py or an adjoint to dualnum/tracked.py.")
+    return TypeError(f"{name} is not supported in reverse mode (tracked values): {why}. Derivatives are never "
+                     "dropped silently; rewrite the code with supported numpy functions, or add a rule to "
+                     "dualnum/rules.py (ufuncs), a gather to dualnum/linear.py or a jvp and vjp to "
+                     "dualnum/primitive.py's table.")
 
 
 _PLAIN = frozenset([float, int, np.float64, np.float32, np.float16, np.ndarray, np.int64, np.int32, bool,
@@ -1248,3 +1249,61 @@ for _f in linear.GATHERS:
 
 HANDLED.update(_composites(unsupported, value, lambda rule, args: apply_rule(rule, tuple(_const(a) for a in args)),
                            _extremum))  # mean, std, dot, max, clip, where, ... once for all types
+
+
+# =============================================================================================================
+# functions with a hand-written vjp (dualnum/primitive.py): one node; several results travel packed in one
+# =============================================================================================================
+
+def _from_primitive(prim):
+    def handler(*args, **kwargs):
+        if prim.prepare is not None:
+            args, kwargs = prim.prepare(args, kwargs)
+        pos = prim.positions(len(args))
+        args = list(args)
+        for i in pos:
+            args[i] = _const(args[i])
+        live = tuple(_strip_idle(tuple(args[i] for i in pos)))
+        for i, a in zip(pos, live):
+            args[i] = a
+        tag = _top(live)
+        x = [_val(a, tag) if i in pos else value(a) for i, a in enumerate(args)]
+        y = prim.func(*x, **kwargs)
+        if tag < 0:
+            return y
+        parents = [i for i in pos if type(args[i]) is Tracked and args[i]._tag == tag]
+
+        def adjoints(g):
+            bars = tuple(prim.vjp(g, y, *x, **kwargs)) + (None,) * len(args)
+            return tuple(None if bars[i] is None else _fit(bars[i], x[i]) for i in parents)
+        if not isinstance(y, tuple):
+            return _record(y, adjoints, [args[i] for i in parents], tag)
+        # several results: one node holds them all, flattened end to end; each result is a slice of it
+        moving = [n for n in range(len(y)) if n not in prim.constant]
+        shapes = [_shape(y[n]) for n in moving]
+        sizes = [int(np.prod(s)) for s in shapes]
+        ends = list(itertools.accumulate(sizes))
+
+        def unpack(flat):
+            parts = [None] * len(y)
+            for n, s, e, size in zip(moving, shapes, ends, sizes):
+                parts[n] = np.reshape(flat[e - size:e], s)
+            return parts
+
+        def back(gflat):
+            return adjoints(tuple(unpack(gflat)))
+        packed = np.concatenate([np.reshape(y[n], -1) for n in moving]) if len(moving) > 1 else \
+            np.reshape(y[moving[0]], -1)
+        node = _record(packed, back, [args[i] for i in parents], tag)
+        out = unpack(node)
+        for n in prim.constant:
+            out[n] = y[n]
+        return type(y)(*out) if hasattr(y, "_fields") else tuple(out)
+    handler.__name__ = f"_{prim.func.__name__}"
+    return handler
+
+
+from . import contractions, linalg, primitive  # noqa: E402  (the entries; their modules import no mode)
+
+for _f, _prim in primitive.TABLE.items():
+    HANDLED[_f] = _from_primitive(_prim)

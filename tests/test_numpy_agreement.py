@@ -8,6 +8,7 @@ the handler must raise TypeError/ValueError too; a handler may refuse (a clear T
 only the cases marked ``may_refuse`` below.
 """
 import itertools
+import sys
 import warnings
 
 import numpy as np
@@ -553,6 +554,11 @@ def run_case(case, f, every_mode=False):
 def _nan(ref):
     return any(_is_float(r) and np.any(~np.isfinite(r)) for r in _flat(ref))
 
+
+import cases_arrays, cases_contractions, cases_linalg  # noqa: E402  (more cases, by subject)
+
+for _more in (cases_arrays, cases_contractions, cases_linalg):
+    _more.register(sys.modules[__name__])
 
 FUNCS = sorted(set(dualarray.HANDLED) | set(tracked.HANDLED), key=fname)
 
