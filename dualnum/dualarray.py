@@ -1138,3 +1138,4 @@ from . import contractions, linalg, primitive  # noqa: E402  (the entries; their
 
 for _f, _prim in primitive.TABLE.items():
     HANDLED[_f] = _from_primitive(_prim)
+HANDLED.update(primitive.COMPOSITES)

@@ -24,6 +24,9 @@ from typing import Callable
 
 #: numpy function -> its Primitive; dualarray.py and tracked.py register a handler for each
 TABLE: dict = {}
+#: numpy function -> a function written with other numpy functions (``matrix_power`` from ``@``, ``norm`` from
+#: ``svd``): it works on every number type as it is, so both modes register it unchanged
+COMPOSITES: dict = {}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,15 @@ def define(func, jvp=None, vjp=None, argnums=(0,), constant=(), variadic=False, 
     TABLE[func] = Primitive(func, jvp or multilinear_jvp(func), vjp, tuple(argnums), tuple(constant), variadic,
                             prepare)
     return TABLE[func]
+
+
+def composite(*funcs):
+    """Decorator: ``impl`` computes each of ``funcs`` with numpy functions that have derivatives already."""
+    def register(impl):
+        for f in funcs:
+            COMPOSITES[f] = impl
+        return impl
+    return register
 
 
 def multilinear_jvp(func):
