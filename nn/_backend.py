@@ -30,7 +30,7 @@ def is_float_array(x) -> bool:
 
 
 def is_trainable(x) -> bool:
-    """A tracked parameter, or a plain float array (which ``params`` also collects, as the seeds do)."""
+    """A tracked parameter, or a plain float array (which ``params`` also collects, as the sources do)."""
     return is_float_array(x) or (is_tracked(x) and is_param(x))
 
 

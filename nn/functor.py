@@ -1,7 +1,7 @@
 """Model trees: which fields of an object hold children, ``params`` (collect the trainable arrays) and ``fmap``.
 
 A model is a tree: a Chain holds layers, a layer holds arrays. Lists, tuples, dicts and dataclasses are
-walked automatically; a class of your own is walked once it is marked with ``functor`` (the seeds'
+walked automatically; a class of your own is walked once it is marked with ``functor`` (the sources'
 ``@functor``) -- until then nn does not look inside it, just as Flux did not.
 
     >>> @functor

@@ -37,7 +37,7 @@ def glorot_normal(shape):
 
 
 def randn(shape):
-    """Standard normal entries (the seeds' ``randn(out, in)``)."""
+    """Standard normal entries (the sources' ``randn(out, in)``)."""
     return rng.standard_normal(shape)
 
 
@@ -264,7 +264,7 @@ class Chain:
 
 
 def compose(*fs):
-    """compose(f, g)(x) = f(g(x)): mathematical order, the ∘ of the seeds. Returns Chain(g, f)."""
+    """compose(f, g)(x) = f(g(x)): mathematical order, the ∘ of the sources. Returns Chain(g, f)."""
     return Chain(*reversed(fs))
 
 

@@ -1,6 +1,6 @@
 """Training: for each batch (x, y), the gradient of loss(x, y) with respect to the parameters, then a step.
 
-    for d in data:                       # Flux's train!, as in the seeds
+    for d in data:                       # Flux's train!, as in the sources
         gs = gradient(lambda: loss(*d), ps)
         update(opt, ps, gs)
         cb()
@@ -9,7 +9,7 @@ Reverse mode (the tracker) is the default: one backward pass gives every paramet
 ``mode="forward"`` the same gradients come from dual numbers, seeded a chunk of parameters at a time -- about
 n / chunk passes for n parameters, which is why nobody trains networks in forward mode (the lesson).
 For each pass, every parameter's dual array stands in for it: nn's layers read their weights through
-``live(W)``, which returns the stand-in, and a tracked parameter used directly (a closure, as in the seeds)
+``live(W)``, which returns the stand-in, and a tracked parameter used directly (a closure, as in the sources)
 carries the stand-in as its ``data`` until the pass ends. A plain float array that ``params`` found in a
 model's field is replaced in that field for the pass (by its dual array, or in reverse mode a tracked copy),
 so both modes see the same parameters; one nn cannot reach is refused rather than left without a gradient.

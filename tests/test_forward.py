@@ -1,4 +1,4 @@
-"""Forward mode: the seeds' numbers, nesting, DualArray through ordinary numpy code, bad input."""
+"""Forward mode: the sources' numbers, nesting, DualArray through ordinary numpy code, bad input."""
 import math
 
 import numpy as np
@@ -15,7 +15,7 @@ def rosenbrock(x):
 
 
 # ---- the numbers from the sources --------------------------------------------------------------------------------
-def test_polynomial_from_the_seeds():
+def test_polynomial_from_the_sources():
     f = lambda x: 3 * x**2 + 2 * x + 1  # noqa: E731
     assert derivative(f, 2.0) == 14.0
     assert derivative(f, 2) == 14.0
@@ -24,7 +24,7 @@ def test_polynomial_from_the_seeds():
     assert type(derivative(f, 2.0)) is float
 
 
-def test_gradient_of_squared_distance_from_the_seeds():
+def test_gradient_of_squared_distance_from_the_sources():
     gx, gy = gradient(lambda x, y: np.sum((x - y) ** 2), [2, 1], [2, 0])
     np.testing.assert_array_equal(gx, [0.0, 2.0])
     np.testing.assert_array_equal(gy, [-0.0, -2.0])

@@ -38,7 +38,7 @@ class Pair:
     second: object
 
 
-def test_the_seeds_functor_examples():
+def test_the_sources_functor_examples():
     assert children(Foo(1, 2)) == {"x": 1, "y": 2}
     kids, re = functor(Foo(1, 2))
     assert kids == (1, 2) and repr(re((10, 20))) == "Foo(10, 20)"

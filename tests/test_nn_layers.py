@@ -40,7 +40,7 @@ def test_affine_without_bias_and_with_init_from_the_seed():
     np.testing.assert_array_equal(value(b.W), np.ones((1, 3)))
 
 
-def test_the_seeds_broken_chain_names_the_failing_layer():
+def test_the_sources_broken_chain_names_the_failing_layer():
     m = Chain(Dense(784, 64, nn.relu), Dense(64, 64, nn.relu), Dense(32, 10))
     with pytest.raises(ValueError) as e:
         m(np.zeros((784, 3)))

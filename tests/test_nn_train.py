@@ -1,4 +1,4 @@
-"""train: the seed's loop, forward vs reverse mode, callbacks, stopping, non-finite losses, and the digits."""
+"""train: the source's loop, forward vs reverse mode, callbacks, stopping, non-finite losses, and the digits."""
 import numpy as np
 import pytest
 
@@ -47,7 +47,7 @@ def test_forward_and_reverse_training_end_at_the_same_parameters():
 
 def test_forward_mode_sees_parameters_used_directly_by_a_closure():
     W, b, unused = nn.param(RNG.normal(size=(2, 5))), nn.param(np.zeros(2)), nn.param(np.ones(3))
-    loss = lambda x, y: np.sum((y - (W @ x + b[:, None])) ** 2)  # noqa: E731  (the seed's predict/loss)
+    loss = lambda x, y: np.sum((y - (W @ x + b[:, None])) ** 2)  # noqa: E731  (the source's predict/loss)
     x, y = RNG.normal(size=(5, 4)), np.ones((2, 4))
     ps = nn.params(W, b, unused)
     _, gf = loss_and_gradient(loss, ps, (x, y), mode="forward")
@@ -58,7 +58,7 @@ def test_forward_mode_sees_parameters_used_directly_by_a_closure():
     assert type(value(W)) is np.ndarray  # the parameters got their numbers back
 
 
-def test_train_is_the_seeds_loop():
+def test_train_is_the_sources_loop():
     # train!(loss, ps, data, opt) == for d in data: gs = gradient(() -> loss(d...), ps); update!(opt, ps, gs)
     x, y = classification_data(9)
     data = list(nn.DataLoader((x, y), batchsize=4))

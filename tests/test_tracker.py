@@ -1,4 +1,4 @@
-"""Reverse mode (dualnum.tracker): the seeds' numbers, agreement with forward mode and central differences,
+"""Reverse mode (dualnum.tracker): the sources' numbers, agreement with forward mode and central differences,
 the backward pass's guarantees (iterative, each node once, unbroadcast, freed graph), nesting, hvp, misuse."""
 import math
 from dataclasses import dataclass
@@ -21,15 +21,15 @@ def central(f, x, h=1e-6):
     return g
 
 
-# ---- the seeds' numbers ---------------------------------------------------------------------------------------
+# ---- the sources' numbers ---------------------------------------------------------------------------------------
 
-def test_seed_gradient_of_three_arguments():
+def test_source_gradient_of_three_arguments():
     assert gradient(lambda W, b, x: W * x + b, 2, 3, 4) == (4.0, 1.0, 2.0)
     gs = gradient(lambda W, b, x: W * x + b, 2, 3, 4)
     assert all(type(g) is float for g in gs)
 
 
-def test_seed_implicit_params():
+def test_source_implicit_params():
     W, b = param(2), param(3)
     assert repr(W) == "2.0 (tracked)" and repr(b) == "3.0 (tracked)"
     f = lambda x: W * x + b  # noqa: E731
@@ -38,7 +38,7 @@ def test_seed_implicit_params():
     assert grads[W] == 4 and grads[b] == 1
 
 
-def test_seed_nested_cubic():
+def test_source_nested_cubic():
     f = lambda x: 3 * x**2 + 2 * x + 1  # noqa: E731
     df = lambda x: gradient(f, x, nest=True)[0]  # noqa: E731
     d2f = lambda x: gradient(df, x, nest=True)[0]  # noqa: E731
@@ -49,7 +49,7 @@ def test_seed_nested_cubic():
     assert gradient(df, 2.0)[0] == 6.0  # the outer call need not nest to differentiate a nested one
 
 
-def test_seed_nested_prod_is_right():
+def test_source_nested_prod_is_right():
     # old Flux's Tracker (bug #148) got the Hessian of prod wrong; ∑ ∇prod(x) = x₂ + x₁ has gradient [1, 1]
     g = gradient(lambda x: np.sum(gradient(np.prod, x, nest=True)[0]), [1.0, 2.0])[0]
     np.testing.assert_array_equal(g, [1.0, 1.0])
@@ -57,7 +57,7 @@ def test_seed_nested_prod_is_right():
     np.testing.assert_array_equal(g, [1.0, 1.0])
 
 
-def test_seed_backprop_example():
+def test_source_backprop_example():
     W = param([[1, 2], [3, 4]])
     x = param([5, 6])
     y = W @ x
@@ -66,7 +66,7 @@ def test_seed_backprop_example():
     np.testing.assert_array_equal(x.grad, [-2, -2])
 
 
-def test_seed_linear_regression_step_lowers_loss():
+def test_source_linear_regression_step_lowers_loss():
     rng = np.random.default_rng(0)
     W = param(rng.random((2, 5)))
     b = param(rng.random(2))

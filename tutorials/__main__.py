@@ -1,6 +1,6 @@
 """``python -m tutorials``: run every tutorial in order and redraw figures/; ``python -m tutorials N`` runs the N-th.
 
-``--fast`` runs each with smaller data/fewer steps (what the tests use); the numbers the seeds print are the same,
+``--fast`` runs each with smaller data/fewer steps (what the tests use); the numbers the sources print are the same,
 and its coarser figures go to a temporary folder, so the committed figures/ stay as the full run drew them.
 Each tutorial runs as a script (``tutorials.common.run``), the way it runs top to bottom as a notebook.
 """

@@ -24,10 +24,10 @@ if not _in_notebook():
 
 #: in the order ``python -m tutorials N`` counts them (from 1)
 TUTORIALS = [
-    "t1_how_flux_works",        # seed 002: gradients and layers
-    "t2_gentle_introduction",   # seed 001: why gradients, dual numbers, the tracker, the loss landscape
-    "t3_modern_ml_library",     # seed 000: Params, Grads, optimisers, train!, a real MLP
-    "t4_teaching_myself_ml",    # seed 003: Line and Parabola models, learning rates, the cost surface
+    "t1_how_flux_works",        # source 002: gradients and layers
+    "t2_gentle_introduction",   # source 001: why gradients, dual numbers, the tracker, the loss landscape
+    "t3_modern_ml_library",     # source 000: Params, Grads, optimisers, train!, a real MLP
+    "t4_teaching_myself_ml",    # source 003: Line and Parabola models, learning rates, the cost surface
     "t5_dual_numbers_from_scratch",  # new: a 30-line Dual, nesting, forward vs reverse cost
 ]
 
@@ -84,7 +84,7 @@ def run(n_or_name, fast=False) -> dict:
     """Run a tutorial top to bottom, as a script, and return its globals (its models, data and functions).
 
     ``fast=True`` sets ``FAST`` in the tutorial: smaller data and fewer steps (what the tests use); the numbers the
-    seeds print are the same. numpy's BLAS runs on one thread meanwhile (see ``one_blas_thread``). A tutorial that
+    sources print are the same. numpy's BLAS runs on one thread meanwhile (see ``one_blas_thread``). A tutorial that
     stops early with ``SkipRest`` returns the globals it had at that point, plus ``SKIPPED``: the exception."""
     name = tutorial_name(n_or_name)
     init = {"FAST": bool(fast)}

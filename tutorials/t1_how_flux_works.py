@@ -1,4 +1,4 @@
-"""Tutorial 1 -- How Flux works: gradients and layers (seed 002, the Flux manual), in Python.
+"""Tutorial 1 -- How Flux works: gradients and layers (source 002, the Flux manual), in Python.
 
 Run it with ``python -m tutorials 1``, or open it as a notebook (jupytext, VS Code and PyCharm read the ``# %%``
 cells) and run the cells top to bottom. Every cell prints what it teaches; the numbers are the ones the
@@ -17,7 +17,7 @@ from dualnum import tracker
 from dualnum.tracker import param, params, update
 
 
-# %% Setup: fast mode and the seeds ---------------------------------------------------------------------------
+# %% Setup: fast mode and the sources ---------------------------------------------------------------------------
 # `python -m tutorials --fast` sets FAST before this cell runs; in a notebook (or as a script) it is False.
 # FAST changes nothing here: every cell is already instantaneous.
 FAST = globals().get("FAST", False)

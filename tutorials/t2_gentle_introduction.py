@@ -1,11 +1,11 @@
-"""Tutorial 2 -- A gentle introduction (seed 001): why gradients, the loss landscape, dual numbers, the tracker.
+"""Tutorial 2 -- A gentle introduction (source 001): why gradients, the loss landscape, dual numbers, the tracker.
 
 Run it with ``python -m tutorials 2``, or open it as a notebook (the ``# %%`` cells, run top to bottom). It
-prints what the seed shows -- ``14.0 (tracked)``, ``6.0 (tracked)``, ``(4.0, 1.0, 2.0)``, ``grads[W] = 4.0``,
+prints what the source shows -- ``14.0 (tracked)``, ``6.0 (tracked)``, ``(4.0, 1.0, 2.0)``, ``grads[W] = 4.0``,
 ``grads[b] = 1.0`` -- and draws figures/polynomial_landscape.png: the loss of a polynomial fit as a landscape over
 two of its coefficients, with the path gradient descent takes down it.
 
-One correction to the seed, made in the text below: Flux's *tracked* numbers are not dual numbers. Dual numbers
+One correction to the source, made in the text below: Flux's *tracked* numbers are not dual numbers. Dual numbers
 carry a derivative forward through the computation (forward mode, ``dualnum.Dual``); tracked numbers record the
 computation and then run it backwards (reverse mode, ``dualnum.tracker``). Both give exact derivatives; they
 differ in what they cost, which tutorial 5 measures.
@@ -21,7 +21,7 @@ from dualnum.tracker import param, params, update
 from tutorials import common
 
 
-# %% Setup: fast mode and the seeds ---------------------------------------------------------------------------
+# %% Setup: fast mode and the sources ---------------------------------------------------------------------------
 # `python -m tutorials --fast` sets FAST before this cell runs (a coarser landscape grid); in a notebook it is
 # False.
 FAST = globals().get("FAST", False)
@@ -57,7 +57,7 @@ f_t = truth[0] * t**2 + truth[1] * t + truth[2] + 0.15 * rng.standard_normal(t.s
 def P(t, a, b, c):
     return a * t**2 + b * t + c
 
-# The seed sums |P(t) - f(t)|; we average the *squared* error instead: it is smooth at its minimum, so its
+# The source sums |P(t) - f(t)|; we average the *squared* error instead: it is smooth at its minimum, so its
 # gradient shrinks as we approach the bottom instead of jumping from -1 to +1.
 def loss(a, b, c):
     return np.mean((P(t, a, b, c) - f_t) ** 2, axis=-1)   # axis=-1: over the data, see the landscape below
@@ -113,7 +113,7 @@ y = f(x)
 print(f"  f(x) = {y!r}   -> f(2) = {y.value}, f'(2) = {y.partials[0]}")
 
 # %% The tracker: 14.0 (tracked) and 6.0 (tracked) --------------------------------------------------------
-# The seed's Tracker.gradient(f, x; nest = true). With nest=True the gradient is itself a tracked value (the
+# The source's Tracker.gradient(f, x; nest = true). With nest=True the gradient is itself a tracked value (the
 # backward pass was recorded), so it can be differentiated again: that is d²f/dx².
 step("Tracker.gradient(f, x; nest = true)")
 df = lambda x: tracker.gradient(f, x, nest=True)[0]    # noqa: E731   df/dx = 6x + 2

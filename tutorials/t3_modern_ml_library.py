@@ -1,9 +1,9 @@
-"""Tutorial 3 -- Implementation of a modern ML library (seed 000): Params, Grads, optimisers, train, a real MLP.
+"""Tutorial 3 -- Implementation of a modern ML library (source 000): Params, Grads, optimisers, train, a real MLP.
 
 Run it with ``python -m tutorials 3``, or open it as a notebook (``# %%`` cells, top to bottom). A
 machine-learning library does five jobs: hold a model and its parameters, define a loss, take the gradient of the
 loss with respect to the parameters, turn gradients into steps (the optimiser), and loop over data doing that
-(train). This tutorial opens each of those boxes in ``nn``, repairs the seed's broken network, then trains a
+(train). This tutorial opens each of those boxes in ``nn``, repairs the source's broken network, then trains a
 working one on real handwritten digits and draws figures/mlp_training_curve.png and
 figures/mlp_landscape_slice.png. (``python -m tutorials`` keeps numpy's BLAS on one thread: with matrices this
 small, more threads only wait for each other on a busy machine.)
@@ -17,7 +17,7 @@ from dualnum.tracker import Params, param
 from tutorials import common
 
 
-# %% Setup: fast mode and the seeds ---------------------------------------------------------------------------
+# %% Setup: fast mode and the sources ---------------------------------------------------------------------------
 # `python -m tutorials --fast` sets FAST before this cell runs (fewer epochs, a coarser landscape slice); in a
 # notebook it is False.
 FAST = globals().get("FAST", False)
@@ -83,12 +83,12 @@ opt = nn.Descent(0.1)
 g = np.array([1.0, -2.0])
 print(f"apply(Descent(0.1), x, {g.tolist()}) = {nn.apply(opt, b, g).tolist()}")
 
-def update_one(opt, x, x_bar):        # the seed's helper, on one parameter
+def update_one(opt, x, x_bar):        # the source's helper, on one parameter
     tracker.update(x, -nn.apply(opt, x, x_bar))
 
 before = float(tracker.value(loss(x, y)))
 for p in (W, b):
-    if gs[p] is not None:             # the seed's update!(opt, xs::Params, gs) loop
+    if gs[p] is not None:             # the source's update!(opt, xs::Params, gs) loop
         update_one(opt, p, gs[p])
 print(f"loss {before:.4f} -> {float(tracker.value(loss(x, y))):.4f} after one Descent step "
       "(nn.update(opt, ps, gs) is this loop)")
@@ -133,11 +133,11 @@ losses = nn.train(lin_loss, nn.params(lin), data, nn.Momentum(0.05, 0.9), cb=[co
 print(f"  stopped after {len(losses)} steps, loss on all data {full_loss():.5f}; "
       f"largest error in A: {np.abs(tracker.value(lin.W) - A_true).max():.3f}")
 
-# %% The seed's network, and the error it gives now -------------------------------------------------------
+# %% The source's network, and the error it gives now -------------------------------------------------------
 # Chain(Dense(784, 64, relu), Dense(64, 64, relu), Dense(32, 10)): the last layer expects 32 inputs but the
 # layer before it gives 64. Julia reported a DimensionMismatch deep inside a matrix product; nn names the
 # layer, its position in the chain, and both sizes.
-step("The seed's broken Chain")
+step("The source's broken Chain")
 broken = nn.Chain(nn.Dense(784, 64, nn.relu), nn.Dense(64, 64, nn.relu), nn.Dense(32, 10))
 try:
     broken(rng.random((784, 2)))

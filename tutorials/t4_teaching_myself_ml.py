@@ -1,4 +1,4 @@
-"""Tutorial 4 -- "Teaching myself ML" (seed 003): a model is a struct plus a call, and gradients come for free.
+"""Tutorial 4 -- "Teaching myself ML" (source 003): a model is a struct plus a call, and gradients come for free.
 
 We fit a straight line ``Line(m, b)`` to noisy data with nothing but: a loss (``mse``), the gradient *of the
 model* (a structure with one entry per field, from ``dualnum.tracker.gradient``), a ten-line gradient-descent
@@ -35,10 +35,10 @@ def np_str(v, digits=6):
 
 # %% [markdown]
 # ## The model: a struct and a call
-# The seed writes `struct Line; m; b; end` and `(l::Line)(x) = l.m[1]*x + l.b[1]`. In Python a dataclass is
-# the struct and `__call__` is the functor. (The seed keeps `m` and `b` in 1-element vectors because Julia
+# The source writes `struct Line; m; b; end` and `(l::Line)(x) = l.m[1]*x + l.b[1]`. In Python a dataclass is
+# the struct and `__call__` is the functor. (The source keeps `m` and `b` in 1-element vectors because Julia
 # structs are immutable; a Python dataclass is mutable, so plain floats will do.) Because `__call__` is plain
-# numpy arithmetic, `model(x)` works on the whole data array at once -- the seed's `model.(x)` broadcast.
+# numpy arithmetic, `model(x)` works on the whole data array at once -- the source's `model.(x)` broadcast.
 
 # %%
 @dataclasses.dataclass
@@ -69,7 +69,7 @@ def mse(ŷ, y):
 def model_gradient(model, x, y, cost=mse):
     """The gradient of cost(model(x), y) *with respect to the model*: a dict field -> ∂cost/∂field.
 
-    This is the seed's `gradient(model -> mse(model.(x), y), model)`. The tracker copies the model with every
+    This is the source's `gradient(model -> mse(model.(x), y), model)`. The tracker copies the model with every
     number replaced by a tracked leaf, runs the lambda, sweeps back once, and hands back a structure that
     mirrors the model's fields.
     """
@@ -80,7 +80,7 @@ def gradient_descent(model, g, α=1e-4):
     """One step, over every field of the model: field -= α · g[field].
 
     ``α`` is one number for all fields, or a dict with a learning rate per field. Nothing here knows that the
-    model is a Line: it walks `dataclasses.fields`, the seed's `fieldnames(typeof(model))`.
+    model is a Line: it walks `dataclasses.fields`, the source's `fieldnames(typeof(model))`.
     """
     for field in dataclasses.fields(model):
         rate = α[field.name] if isinstance(α, dict) else α
@@ -88,7 +88,7 @@ def gradient_descent(model, g, α=1e-4):
 
 
 def train(model, inputs, outputs, N, cost, optim, conv, *, blowup=1e12, record=None, **kwargs):
-    """The seed's `train!`: up to N iterations of `optim`, stopping early once the cost falls by ≤ conv.
+    """The source's `train!`: up to N iterations of `optim`, stopping early once the cost falls by ≤ conv.
 
     Returns the list of costs (the first is the untrained model's). Training also stops -- and says so -- if
     the cost passes ``blowup`` or stops being a number: that is divergence, not convergence.
@@ -140,10 +140,10 @@ x, y = make_line_data(rng)
 m_ols, b_ols = np.polyfit(x, y, 1)
 print(f"first points: {[(int(a), round(float(b), 2)) for a, b in zip(x[:3], y[:3])]}")
 print(f"least squares (np.polyfit, the exact answer to aim for): m = {m_ols:.4f}, b = {b_ols:.4f}")
-model = Line(float(rng.random()), float(rng.random()))  # the seed's Line() = Line([rand()], [rand()])
+model = Line(float(rng.random()), float(rng.random()))  # the source's Line() = Line([rand()], [rand()])
 start = dataclasses.replace(model)
 print(f"random model: {model}")
-print(f"total cost of the random model: mse = {mse(model(x), y):.1f}   (the seed got about 86000)")
+print(f"total cost of the random model: mse = {mse(model(x), y):.1f}   (the source got about 86000)")
 
 # %% [markdown]
 # ## The gradient of a model is a structure
@@ -156,23 +156,23 @@ h = 1e-6
 fd_m = (mse(dataclasses.replace(model, m=model.m + h)(x), y) - mse(dataclasses.replace(model, m=model.m - h)(x), y)) / (2 * h)
 fd_b = (mse(dataclasses.replace(model, b=model.b + h)(x), y) - mse(dataclasses.replace(model, b=model.b - h)(x), y)) / (2 * h)
 print(f"finite differences: dm = {fd_m:.6f}, db = {fd_b:.6f}")
-print("(the seed printed ((m = [-32761.03...], b = [-566.56...]),): same size, its data were different)")
+print("(the source printed ((m = [-32761.03...], b = [-566.56...]),): same size, its data were different)")
 print("d/dm is ~60 times d/db: x goes up to 100, so m moves every prediction far more than b does.")
 
 # %% [markdown]
-# ## Train as the seed did: α = 1e-4 for both fields, 10 000 iterations, conv = eps
+# ## Train as the source did: α = 1e-4 for both fields, 10 000 iterations, conv = eps
 # %%
-N_seed = 2_000 if FAST else 10_000
-print(f"\n## train!(model, x, y, {N_seed}, mse, gradientDescent, eps; α=1e-4)")
-path_seed = [(model.m, model.b)]
-costs_seed = train(model, x, y, N_seed, mse, gradient_descent, np.finfo(float).eps, α=1e-4,
-                   record=path_seed)
-print(f"after {len(costs_seed) - 1} gradient steps: m = {model.m:.4f}, b = {model.b:.4f}, mse = {costs_seed[-1]:.2f}")
-print(f"mse after 10 steps {costs_seed[10]:.1f}, after 100 {costs_seed[100]:.1f}, after {len(costs_seed) - 1} "
-      f"{costs_seed[-1]:.1f}")
+N_source = 2_000 if FAST else 10_000
+print(f"\n## train!(model, x, y, {N_source}, mse, gradientDescent, eps; α=1e-4)")
+path_source = [(model.m, model.b)]
+costs_source = train(model, x, y, N_source, mse, gradient_descent, np.finfo(float).eps, α=1e-4,
+                   record=path_source)
+print(f"after {len(costs_source) - 1} gradient steps: m = {model.m:.4f}, b = {model.b:.4f}, mse = {costs_source[-1]:.2f}")
+print(f"mse after 10 steps {costs_source[10]:.1f}, after 100 {costs_source[100]:.1f}, after {len(costs_source) - 1} "
+      f"{costs_source[-1]:.1f}")
 print(f"the line looks right, but b is still {b_ols - model.b:.1f} below the least-squares {b_ols:.1f}: "
-      "fast at first, then a crawl (the seed noticed this too)")
-seed_model = dataclasses.replace(model)
+      "fast at first, then a crawl (the source noticed this too)")
+source_model = dataclasses.replace(model)
 
 # %% [markdown]
 # ## Why: the curvature along m and along b
@@ -239,7 +239,7 @@ fig.suptitle("Line: gradient descent with several learning rates")
 common.save(fig, "learning_rates.png")
 
 # %% [markdown]
-# ## The fix the seed hints at: a learning rate per parameter
+# ## The fix the source hints at: a learning rate per parameter
 # Divide each field's step by its own curvature, α_f = 0.9 / (d²mse/df²). Same `gradient_descent`, same
 # `train`, now with a dict of rates -- and the convergence test ends training early.
 # %%
@@ -263,8 +263,8 @@ for ax, mdl, title in [(axes[0], start, "before training (random Line)"),
     ax.plot(x, mdl(x), color="C0", lw=2, label=f"m = {mdl.m:.3f}, b = {mdl.b:.2f}")
     ax.set_title(title)
     ax.set_xlabel("x")
-axes[1].plot(x, seed_model(x), color="C3", ls="--",
-             label=f"α = 1e-4, {len(costs_seed) - 1} steps: m = {seed_model.m:.3f}, b = {seed_model.b:.1f}")
+axes[1].plot(x, source_model(x), color="C3", ls="--",
+             label=f"α = 1e-4, {len(costs_source) - 1} steps: m = {source_model.m:.3f}, b = {source_model.b:.1f}")
 axes[0].set_ylabel("y")
 for ax in axes:
     ax.legend(fontsize=8, loc="upper left")
@@ -282,9 +282,9 @@ grid = nn.model_grid(lambda l: np.mean((l(x) - y) ** 2, axis=-1), start, ("m", "
                      np.linspace(-1, 7, n_m), np.linspace(-60, 260, n_b))
 gm, gb, gz = grid.argmin()
 print(f"grid {n_m}×{n_b}: lowest point m = {gm:.2f}, b = {gb:.1f}, mse = {gz:.1f}")
-P = np.asarray(path_seed)[:: max(1, len(path_seed) // 400)]
+P = np.asarray(path_source)[:: max(1, len(path_source) // 400)]
 fig = nn.surface_and_contour(grid, path=P, path_label="α = 1e-4 for both", gradient=True, log=True, zlabel="mse",
-                             title=f"Line cost surface: red = α 1e-4 for both ({len(path_seed) - 1} steps), "
+                             title=f"Line cost surface: red = α 1e-4 for both ({len(path_source) - 1} steps), "
                                    f"cyan = per-field α ({len(path_field) - 1} steps)")
 ax2 = fig.axes[1]
 F = np.asarray(path_field)

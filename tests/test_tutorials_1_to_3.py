@@ -1,4 +1,4 @@
-"""Tutorials 1-3 (seeds 002, 001, 000) print the seeds' numbers and write their figures.
+"""Tutorials 1-3 (sources 002, 001, 000) print the sources' numbers and write their figures.
 
 Each tutorial runs once per module, top to bottom as a script (``tutorials.common.run(name, fast=True)``, what
 ``python -m tutorials --fast`` does), with stdout captured; figures go to a temporary folder (so the tests never
@@ -78,7 +78,7 @@ def assert_png(path):
     assert img[..., :3].std() > 0.05, f"{path.name} is (nearly) blank"
 
 
-# ---- tutorial 1: How Flux works (seed 002) ---------------------------------------------------------------------
+# ---- tutorial 1: How Flux works (source 002) ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def t1_out(tmp_path_factory):
@@ -120,7 +120,7 @@ def test_t1_layers_chain_and_functor(t1_out):
     assert "Dense(10 => 5, sigmoid)" in t1_out
 
 
-# ---- tutorial 2: A gentle introduction (seed 001) -----------------------------------------------------------------
+# ---- tutorial 2: A gentle introduction (source 001) -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def t2_run(tmp_path_factory):
@@ -172,7 +172,7 @@ def test_t2_landscape_figure(t2_run):
     assert_png(folder / "polynomial_landscape.png")
 
 
-# ---- tutorial 3: Implementation of a modern ML library (seed 000) -------------------------------------------------
+# ---- tutorial 3: Implementation of a modern ML library (source 000) -------------------------------------------------
 
 @pytest.fixture(scope="module")
 def t3_run(tmp_path_factory):

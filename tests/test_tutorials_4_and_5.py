@@ -1,4 +1,4 @@
-"""Tutorials 4 (seed 003, "Teaching myself ML") and 5 (dual numbers from scratch): run them fast, check what they print.
+"""Tutorials 4 (source 003, "Teaching myself ML") and 5 (dual numbers from scratch): run them fast, check what they print.
 
 Each runs top to bottom as a script through ``tutorials.common.run(N, fast=True)`` (what ``python -m tutorials
 --fast`` does), which hands back the tutorial's globals: its models, data and functions, checked directly below.
@@ -94,7 +94,7 @@ def test_t4_runs_under_capsys(capsys):
     assert "fitted Line" in out and "DIVERGED" in out
 
 
-def test_t4_data_are_the_seeds_recipe(t4_out, t4):
+def test_t4_data_are_the_sources_recipe(t4_out, t4):
     x, y, _ = line_data(t4)
     assert np.array_equal(x, np.arange(1.0, 101.0))
     noise = y - 3 * x - 100
@@ -138,7 +138,7 @@ def test_t4_fitted_line_is_the_least_squares_line(t4_out, t4):
     assert steps < 1000  # the convergence test stopped training early
 
 
-def test_t4_seed_recipe_is_slow_and_says_so(t4_out, t4):
+def test_t4_source_recipe_is_slow_and_says_so(t4_out, t4):
     m, b = grab(rf"gradient steps: m = {NUM}, b = {NUM}", t4_out, 2)
     x, y, _ = line_data(t4)
     _, b_ref = np.polyfit(x, y, 1)
