@@ -7,10 +7,13 @@
 from . import allocator, rules
 from .dual import Dual, primal
 from .dualarray import DualArray
-from .forward import derivative, gradient, jacobian, hessian, jvp, chunk_size
+from .forward import derivative, gradient, jacobian, jvp, chunk_size
 from .functions import sigmoid, relu
 from .tracked import value  # the plain number/array inside any dual or tracked value, every level stripped
 from . import tracker
+from .nested import hessian, hvp
+
+tracker.hvp = hvp  # (forward over reverse: the tracker's gradient on dual numbers; defined with the mixed modes)
 
 __version__ = "0.1.0"
 

@@ -2,8 +2,8 @@
 
 ``derivative(f, x)`` seeds ``x + 1ε``; ``gradient``/``jacobian`` seed the n inputs in chunks of at most
 ``chunk`` directions per pass (one dual array carries the whole chunk), so the cost grows with the number of
-inputs, about n / chunk evaluations of f; ``hessian`` is forward-over-forward (a gradient inside a jacobian,
-nested duals with two tags). Every call draws a fresh tag, so calls nest without perturbation confusion.
+inputs, about n / chunk evaluations of f. Every call draws a fresh tag, so calls nest without perturbation
+confusion (second derivatives: dualnum/nested.py).
 """
 from __future__ import annotations
 
@@ -334,32 +334,6 @@ def jacobian(f, x, chunk: int | None = None):
     J = np.moveaxis(J, 0, -1) if len(yshape) else J
     J = np.reshape(J, tuple(yshape) + _shape(x))
     return _plain(J) if not yshape and not _shape(x) else J
-
-
-HESSIAN_METHODS = ("forward-over-forward", "forward-over-reverse")
-
-
-def hessian(f, x, chunk: int | None = None, method: str = "forward-over-forward"):
-    """H[i, j] = ∂²f/∂xᵢ∂xⱼ for scalar f: the jacobian of the gradient.
-
-    ``method="forward-over-forward"`` (the default): nested duals, the gradient itself in forward mode; it runs
-    any code forward mode runs, and its cost grows like n² evaluations' worth of partials.
-    ``method="forward-over-reverse"``: duals over the tracker's reverse-mode gradient (Zygote's and
-    torch.func's choice), one reverse pass per chunk of directions: much cheaper for large n (benchmarks/b3).
-    """
-    if method not in HESSIAN_METHODS:
-        raise ValueError(f"hessian: method must be one of {HESSIAN_METHODS}, got {method!r}")
-    chunk = _check_chunk(chunk, "hessian")
-    x = as_input(x, "hessian")
-    if method == "forward-over-reverse":
-        from .tracker import gradient as reverse_gradient  # the tracker is built on this module
-        if type(x) in _SCALARS:
-            return derivative(lambda z: reverse_gradient(f, z)[0], x)
-        # one pass carries every direction up to 256: the reverse pass costs Python per operation, not per input
-        return jacobian(lambda z: reverse_gradient(f, z)[0], x, chunk=chunk or chunk_size(_size(x), 256))
-    if type(x) in _SCALARS:
-        return derivative(f, x, order=2)
-    return jacobian(lambda z: gradient(f, z, chunk=chunk)[0], x, chunk=chunk)
 
 
 def jvp(f, x, v):

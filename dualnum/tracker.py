@@ -22,7 +22,7 @@ shared: use it from one thread per parameter, or use ``gradient``.)
 
 ``gradient(f, x, nest=True)`` returns gradients that are themselves tracked (the backward pass was recorded), so
 they can be differentiated again: reverse-over-reverse. ``hvp(f, x, v)`` is forward-over-reverse: the tracker
-run on dual numbers.
+run on dual numbers (it lives with the other mixed modes in dualnum/nested.py).
 """
 from __future__ import annotations
 
@@ -589,13 +589,3 @@ def _mirror(a, x, grads):
     if _is_model(a):
         return {name: _mirror(getattr(a, name), getattr(x, name), grads) for name in _fields(a)}
     return None
-
-
-# =============================================================================================================
-# forward over reverse
-# =============================================================================================================
-
-def hvp(f, x, v):
-    """H(x)·v, the Hessian-vector product, as d/dε ∇f(x + εv): the tracker's gradient run on dual numbers."""
-    from .forward import jvp
-    return jvp(lambda z: gradient(f, z)[0], x, v)[1]
