@@ -283,7 +283,9 @@ def make(unsupported, value, apply, extremum):
     def _seq(name, tup):
         if not isinstance(tup, (list, tuple)):
             raise TypeError(f"{name} takes a list or tuple of arrays, got {type(tup).__name__}")
-        return [a for a in tup]
+        # a list inside ([x0, 2 * x1]) as numpy sees it: an array (of objects, when it holds differentiable
+        # scalars, which the types' concatenate joins)
+        return [np.asarray(a) if isinstance(a, (list, tuple)) else a for a in tup]
 
     def _each(f, tup):
         return [f(a) for a in tup]

@@ -507,6 +507,6 @@ def _dualarray():
 _ADD, _SUB, _MUL, _DIV, _POW, _ABS = (rules.RULES[n] for n in
                                       ("add", "subtract", "multiply", "true_divide", "power", "absolute"))
 
-for _r in rules.RULES.values():
-    if isinstance(_r.f, np.ufunc) and _r.arity == 1 and not hasattr(Dual, _r.name):
-        setattr(Dual, _r.name, _object_loop_method(_r))
+for _r in list(rules.BY_FUNCTION.values()):
+    if isinstance(_r.f, np.ufunc) and not hasattr(Dual, _r.f.__name__):  # (numpy calls it by the ufunc's name)
+        setattr(Dual, _r.f.__name__, _object_loop_method(_r))

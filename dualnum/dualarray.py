@@ -26,7 +26,7 @@ from . import fusion, kernels, linear, rules
 from .arraymethods import ArrayMethods
 from .composites import make as _composites, prod
 from .dual import Dual, _scal, primal
-from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
+from .protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -154,7 +154,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
             "np.asarray() of a DualArray would drop its derivatives (this also happens when a DualArray is "
             "written into a plain float array, or passed to code that needs plain floats). Keep it a DualArray: "
             "build arrays with np.stack/np.concatenate/np.where; use dualnum.value(x) or x.value if you "
-            "really want the values without derivatives.")
+            "really want the values without derivatives." + _index_trick())
 
     def __float__(self):
         if self.size != 1:
@@ -290,6 +290,18 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         (nested differentiation: y += x**2 inside a Hessian) becomes a DualArray of that tag, zero partials."""
         a = getattr(self, name)
         if type(a) is np.ndarray and isinstance(x, DualArray):
+            root = self
+            while getattr(root, "_base", None) is not None:
+                root = root._base[0]
+            if root is not self:  # a view (v = y[::2]; v *= v): the inner level goes to its base, which every
+                # view of it then shares, this one included (else the base would never see the write's level)
+                r = getattr(root, name)
+                if type(r) is np.ndarray:
+                    setattr(root, name, DualArray._new(r, np.zeros((x.npartials,) + r.shape), x.tag))
+                    _repoint(root)
+                a = getattr(self, name)
+                if type(a) is not np.ndarray:
+                    return a
             a = DualArray._new(a, np.zeros((x.npartials,) + a.shape), x.tag)
             setattr(self, name, a)
             _repoint(self)  # the views of a nested dual are remembered (_link): they share the new inner level
@@ -1021,10 +1033,16 @@ def _join(arrays, axis, func):
     return DualArray._new(_as_array(out), func(parts, pax), tag)
 
 
+def _pieces(arrays):
+    """The arrays to join; a list, tuple or object array that holds duals (np.stack([x[0], 2 * x[1]])) becomes a
+    DualArray."""
+    return [_const(a) if type(a) is list or type(a) is tuple or type(a) is np.ndarray else a for a in arrays]
+
+
 @implements(np.concatenate)
 def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     _no_out("np.concatenate", out)
-    arrays = list(arrays)
+    arrays = _pieces(arrays)
     if axis is None:
         arrays, axis = [np.ravel(a) for a in arrays], 0
     nd = _ndim(arrays[0]) if arrays else 1
@@ -1036,7 +1054,7 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 @implements(np.stack)
 def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     _no_out("np.stack", out)
-    arrays = list(arrays)
+    arrays = _pieces(arrays)
     if not arrays:
         raise ValueError("need at least one array to stack")
     if not isinstance(axis, (int, np.integer)):

@@ -65,3 +65,21 @@ def ufunc_reduce(ufunc, table, inputs, kwargs, unsupported):
         elif k != "out":  # (out= is checked by the caller)
             raise TypeError(f"{name} with derivatives does not take {k}=")
     return red(*inputs, **kw)
+
+
+def index_trick(depth=2):
+    """' ...' naming np.r_ / np.c_ when they called np.array() on a differentiable piece, else ''.
+
+    np.r_[a, b] and np.c_[a, b] are not numpy functions that dispatch: they turn every piece into a plain array
+    with np.array() first, which no differentiable array can become; only scalars (kept as objects) pass."""
+    import sys
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:
+        return ""
+    if not frame.f_code.co_filename.endswith(("_index_tricks_impl.py", "index_tricks.py")):
+        return ""
+    name = "np.c_" if type(frame.f_locals.get("self")).__name__ == "CClass" else "np.r_"
+    instead = "np.column_stack([a, b])" if name == "np.c_" else "np.concatenate([a, b]) (or np.hstack)"
+    return (f" {name}[...] converts each piece with np.array(), which drops derivatives, so it is not supported "
+            f"with derivatives: write {instead} instead.")

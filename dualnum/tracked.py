@@ -32,7 +32,7 @@ from .arraymethods import ArrayMethods
 from .dual import Dual, primal
 from .composites import make as _composites, prod
 from .dualarray import DEFER_TO, DualArray, lift
-from .protocol import fname as _fname, ndim_of as _ndim, no_out as _no_out, \
+from .protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -139,15 +139,24 @@ class Tracked(ArrayMethods):
         return bool(value(self))
 
     def __array__(self, dtype=None, copy=None):
+        if _shape(self.data) == ():
+            # a scalar is kept whole, as an object: np.array([x0, 2 * x1]) is an array of tracked scalars (as of
+            # Duals in forward mode), which numpy's object loops compute with and the tracker joins when they meet
+            # (_from_objects); float() of it still refuses to drop a derivative
+            box = np.empty((), dtype=object)
+            box[()] = self
+            return box
         raise TypeError(
             f"np.asarray() of a tracked value ({self!r}) would drop its derivatives (this also happens when it "
             "is written into a plain float array or passed to code that needs plain floats). Keep it tracked: "
             "build arrays with np.stack/np.concatenate/np.where; use dualnum.tracker.value(x) (Flux's data) if "
-            "you really want the numbers without the derivative.")
+            "you really want the numbers without the derivative." + _index_trick())
 
     def __setitem__(self, idx, val):
-        raise TypeError("tracked values cannot be modified in place (the recorded operations would go stale); "
-                        "build a new array with np.where, np.concatenate or np.stack instead")
+        raise TypeError("y[idx] = v is not supported on tracked values in reverse mode: writing into a recorded "
+                        "value would make the operations already recorded from it stale. Build the new array "
+                        "instead: y = np.where(mask, v, y) for a mask, y = np.concatenate([y[:i], v, y[i + 1:]]) "
+                        "for a slice, or collect the pieces in a list and np.stack them")
 
     # ---- comparisons act on the value (as Tracker did) ----------------------------------------------------
     def __eq__(self, o):
@@ -172,7 +181,7 @@ class Tracked(ArrayMethods):
 
     # ---- arithmetic: each operator is the rule of the same name ---------------------------------------------
     def __add__(self, o):
-        if type(o) is not Tracked and type(o) is not np.ndarray:
+        if type(o) is not Tracked and (type(o) is not np.ndarray or o.dtype.hasobject):
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -189,7 +198,7 @@ class Tracked(ArrayMethods):
         return apply_rule(_ADD, (o, self))
 
     def __sub__(self, o):
-        if type(o) is not Tracked and type(o) is not np.ndarray:
+        if type(o) is not Tracked and (type(o) is not np.ndarray or o.dtype.hasobject):
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -206,7 +215,7 @@ class Tracked(ArrayMethods):
         return apply_rule(_SUB, (o, self))
 
     def __mul__(self, o):
-        if type(o) is not Tracked and type(o) is not np.ndarray:
+        if type(o) is not Tracked and (type(o) is not np.ndarray or o.dtype.hasobject):
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -223,7 +232,7 @@ class Tracked(ArrayMethods):
         return apply_rule(_MUL, (o, self))
 
     def __truediv__(self, o):
-        if type(o) is not Tracked and type(o) is not np.ndarray:
+        if type(o) is not Tracked and (type(o) is not np.ndarray or o.dtype.hasobject):
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -256,7 +265,7 @@ class Tracked(ArrayMethods):
         return apply_rule(_POW, (o, self))
 
     def __matmul__(self, o):
-        if type(o) is not Tracked and type(o) is not np.ndarray:
+        if type(o) is not Tracked and (type(o) is not np.ndarray or o.dtype.hasobject):
             o = _operand(o)
             if o is None:
                 return NotImplemented
@@ -448,6 +457,8 @@ _PLAIN = frozenset([float, int, np.float64, np.float32, np.float16, np.ndarray, 
 def _operand(o):
     """The other operand of an arithmetic operator, or None (-> NotImplemented) for things that are not numbers."""
     t = type(o)
+    if t is np.ndarray and o.dtype.hasobject:
+        return _from_objects(o)
     if t is Tracked or t in _PLAIN or isinstance(o, DualArray):
         return o
     if t is list or t is tuple:
@@ -460,15 +471,33 @@ def _operand(o):
 def _const(a):
     """A ufunc/function argument: tracked and dual values pass, lists become arrays, non-numbers are refused."""
     t = type(a)
+    if t is np.ndarray and a.dtype.hasobject:
+        return _from_objects(a)
     if t is Tracked or t in _PLAIN or isinstance(a, DualArray):
         return a
     if isinstance(a, (str, bytes)) or a is None:
         raise TypeError(f"cannot compute with {type(a).__name__} {a!r} and a tracked value; expected numbers")
     if isinstance(a, (numbers.Complex, np.complexfloating)) and not isinstance(a, numbers.Real):
         raise TypeError(f"complex numbers are not supported by the tracker (got {a!r})")
-    if isinstance(a, (list, tuple)) and any(type(e) is Tracked for e in a):
-        return _stack(list(a))
-    return np.asarray(a) if isinstance(a, (list, tuple)) else a
+    if isinstance(a, (list, tuple)):
+        a = np.asarray(a)  # tracked scalars in it (nested lists too) make an object array: joined below
+        return _from_objects(a) if a.dtype.hasobject else a
+    return a
+
+
+def _from_objects(arr):
+    """An object array of tracked scalars and numbers (what np.array([x0 * x1, 2.0]) builds) as one tracked
+    array; the numbers are constants in it."""
+    items = list(arr.flat)
+    if not any(type(e) is Tracked for e in items):
+        if any(type(e) is Dual or isinstance(e, DualArray) for e in items):
+            return arr  # dual numbers only: forward mode's to join
+        return np.array(items, dtype=float).reshape(arr.shape)
+    for e in items:
+        if not (type(e) is Tracked or isinstance(e, (numbers.Real, np.number))) or _shape(e) != ():
+            raise TypeError(f"an array of objects holding {type(e).__name__} {e!r} beside tracked values: "
+                            "expected numbers")
+    return _reshape(_stack(items), arr.shape)
 
 
 def _top(args):
@@ -839,6 +868,20 @@ def vjp(node, g):
 
 
 functions.APPLIERS[Tracked] = apply_rule  # dualnum.sigmoid(x), dualnum.relu(x) on tracked x
+
+
+def _object_loop_method(ufunc):
+    # numpy computes a ufunc on an object array (np.array([x0, x1]) of tracked scalars) by calling the method of
+    # the ufunc's name on each element: np.sin(arr) calls x0.sin(), which is the ufunc on x0, so its rule
+    def method(self, *others):
+        return ufunc(self, *others)
+    method.__name__ = ufunc.__name__
+    return method
+
+
+for _r in list(rules.BY_FUNCTION.values()):
+    if isinstance(_r.f, np.ufunc) and not hasattr(Tracked, _r.f.__name__):
+        setattr(Tracked, _r.f.__name__, _object_loop_method(_r.f))
 DEFER_TO.add(Tracked)  # DualArray (op) Tracked: the tracker records it (forward-over-reverse)
 
 
@@ -898,6 +941,10 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 @implements(np.matmul)
 def matmul(a, b):
+    if type(a) is not Tracked:
+        a = _const(a)  # (an object array of tracked scalars becomes one tracked array)
+    if type(b) is not Tracked:
+        b = _const(b)
     ta = a._tag if type(a) is Tracked else -1
     tb = b._tag if type(b) is Tracked else -1
     if ta != tb and ta >= 0 and tb >= 0:  # two levels meet: a finished one is only its value
@@ -906,8 +953,8 @@ def matmul(a, b):
             return matmul(*stripped)
     tag = ta if ta >= tb else tb
     need_a, need_b = ta == tag, tb == tag  # which factors are tracked at this level (the others are constants)
-    A = a.data if need_a else (a if type(a) is np.ndarray else _const(a))
-    B = b.data if need_b else (b if type(b) is np.ndarray else _const(b))
+    A = a.data if need_a else a
+    B = b.data if need_b else b
     if type(A) is np.ndarray and type(B) is np.ndarray and A.ndim == 2 and B.ndim == 2:
         # the common case, matrices (no vectors, no stacks): the adjoints are two products
         if need_a and need_b:

@@ -1,0 +1,153 @@
+"""Ordinary numpy array code in both modes, first and second order: arrays built from differentiable scalars,
+in-place operators, padding, selecting, reordering, sinc/ldexp, linspace, gradient, interp, scipy.special.
+
+Each scalar function below is checked against central differences of the same code on plain floats: its
+gradient in forward mode (DualArray and, for scalars, Dual) and in reverse mode (the tracker), and its Hessian
+forward over forward, forward over reverse and by central differences of the gradient.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import dualnum
+from dualnum import tracker
+
+H = 1e-6
+
+
+def central_gradient(f, x, h=H):
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        g.flat[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def check(f, x, second=True, rtol=1e-5, atol=1e-6):
+    """f's gradient in both modes, and its Hessian by both mixed orders, against central differences."""
+    x = np.asarray(x, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = central_gradient(f, x)
+        fwd, = dualnum.gradient(f, x)
+        rev, = tracker.gradient(f, x)
+        np.testing.assert_allclose(np.asarray(fwd, dtype=float), ref, rtol=rtol, atol=atol, err_msg="forward")
+        np.testing.assert_allclose(np.asarray(dualnum.value(rev), dtype=float), ref, rtol=rtol, atol=atol,
+                                   err_msg="reverse")
+        if not second:
+            return
+        hff = dualnum.hessian(f, x)
+        hfr = dualnum.hessian(f, x, method="forward-over-reverse")
+        href = np.stack([central_gradient(lambda v: dualnum.gradient(f, v)[0][i], x, 1e-5)
+                         for i in range(x.size)])
+        np.testing.assert_allclose(hff, href, rtol=1e-4, atol=1e-4, err_msg="forward over forward")
+        np.testing.assert_allclose(hfr, hff, rtol=1e-8, atol=1e-8, err_msg="forward over reverse")
+
+
+X = np.array([0.7, -1.3, 2.1, 0.4])
+
+# ---- arrays built from differentiable scalars ---------------------------------------------------------------
+
+BUILDERS = {
+    "np.array of scalars and a float": lambda x: np.sum(np.array([x[0] * x[1], x[2] ** 2, 3.0]) ** 2),
+    "nested lists": lambda x: np.sum(np.array([[x[0], 1.0], [x[1] * x[3], x[2]]]) ** 3),
+    "np.asarray of a list": lambda x: np.sum(np.asarray([x[0], x[1] * x[3], 2.0]) * x[1:]),
+    "object array times an array": lambda x: np.sum(x[:2] * np.array([x[2], 1.0])),
+    "array times object array": lambda x: np.sum(np.array([x[2], 1.0]) * x[:2]),
+    "object array @ array": lambda x: np.sum(np.array([[x[0], x[1]], [1.0, x[2]]]) @ x[:2]),
+    "array @ object array": lambda x: np.sum(x[:2] @ np.array([[x[0], x[1]], [1.0, x[2]]])),
+    "ufuncs on an object array": lambda x: np.sum(np.exp(np.array([x[0], x[1] * x[2]])) +
+                                                  np.arctan2(np.array([x[0], x[3]]), 2.0)),
+    "np.sin of a list": lambda x: np.sum(np.sin([x[0], x[1]])),
+    "np.stack of scalars": lambda x: np.sum(np.stack([x[0], x[2] * x[3], 1.0]) ** 3),
+    "np.stack of an object array": lambda x: np.sum(np.stack([np.array([x[0], x[1]]), x[2:]]) ** 3),
+    "np.concatenate with a list": lambda x: np.sum(np.concatenate([x[:2], [x[2] * x[3], 1.0]]) ** 3),
+    "np.hstack of scalars": lambda x: np.sum(np.hstack([x[0], x[2] * x[3], 1.0]) ** 3),
+    "np.vstack with a list": lambda x: np.sum(np.vstack([x[:2], [x[2] * x[3], 1.0]]) ** 3),
+    "np.column_stack with a list": lambda x: np.sum(np.column_stack([x[:2], [x[2] * x[3], 1.0]]) ** 3),
+    "np.dstack of scalars": lambda x: np.sum(np.dstack([x[0], x[1] * x[2]]) ** 3),
+    "np.r_ of scalars": lambda x: np.sum(np.r_[x[0], x[1] * 2, 1.0] ** 3),
+    "np.atleast_2d of a scalar": lambda x: np.sum(np.atleast_2d(x[0] * x[1]) ** 3),
+    "np.atleast_3d of a scalar": lambda x: np.sum(np.atleast_3d(x[0] * x[1]) ** 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_arrays_built_from_scalars(name):
+    check(BUILDERS[name], X)
+
+
+@pytest.mark.parametrize("trick", ["r_", "c_"])
+def test_index_tricks_of_arrays_name_themselves(trick):
+    f = (lambda x: np.sum(np.r_[x, x])) if trick == "r_" else (lambda x: np.sum(np.c_[x, x]))
+    for grad in (dualnum.gradient, tracker.gradient):
+        with pytest.raises(TypeError, match=rf"np\.{trick}\[\.\.\.\].*np\.(concatenate|column_stack)"):
+            grad(f, X)
+
+
+def test_tracked_item_assignment_names_the_alternatives():
+    def f(x):
+        y = x * 1.0
+        y[0] = 2.0
+        return np.sum(y)
+    with pytest.raises(TypeError, match=r"reverse mode.*np\.where"):
+        tracker.gradient(f, X)
+
+
+# ---- in-place operators on intermediates ----------------------------------------------------------------------
+
+def in_place(x):
+    y = x * 1
+    y += 1
+    y[x > 0] *= 2
+    y[1:] -= x[:-1]
+    y /= 3
+    y[::2] **= 2
+    return np.sum(y ** 2)
+
+
+def in_place_view(x):
+    y = x ** 2
+    v = y[1:]  # a view: the writes into y reach it, as in numpy
+    y *= x
+    v += x[:-1]
+    return np.sum(y * np.arange(1.0, 5.0)) + np.sum(v)
+
+
+def in_place_nested_views(x):
+    y = x * 1.0
+    v = y[1:]
+    w = v[::2]  # a view of a view: a write of second-order terms through it reaches y
+    w *= w
+    t = np.reshape(y, (2, 2)).T
+    t *= x[:2]
+    return np.sum(y * np.arange(1.0, 5.0))
+
+
+def in_place_rebinding(x):
+    y = x * 1
+    y += 1
+    y *= x
+    y -= x[::-1]
+    y /= 3
+    y **= 2
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [in_place, in_place_view, in_place_nested_views], ids=lambda f: f.__name__)
+def test_in_place_writes_into_intermediates_in_forward_mode(f):
+    ref = central_gradient(f, X)
+    np.testing.assert_allclose(dualnum.gradient(f, X)[0], ref, rtol=1e-5, atol=1e-6)
+    href = np.stack([central_gradient(lambda v: dualnum.gradient(f, v)[0][i], X, 1e-5) for i in range(X.size)])
+    np.testing.assert_allclose(dualnum.hessian(f, X), href, rtol=1e-4, atol=1e-4)
+    if f is in_place:  # the tracker records values, never writes into them: an item write refuses, naming
+        # the alternatives (its x += 1 rebinds x, as JAX's arrays do: it has no views to see a write)
+        with pytest.raises(TypeError, match=r"reverse mode.*np\.where"):
+            tracker.gradient(f, X)
+
+
+def test_in_place_operators_rebind_in_both_modes():
+    check(in_place_rebinding, X)
