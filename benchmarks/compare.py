@@ -1,4 +1,4 @@
-"""Two versions side by side in one run: the same B1/B2/B3 timings in fresh processes, taken in turns.
+"""Two versions side by side in one run: the same B1-B5 timings in fresh processes, taken in turns.
 
     python -m benchmarks.compare --before DIR [--after DIR]   # DIR holds a dualnum/ package (e.g. git archive)
     python -m benchmarks.compare --mallopt                    # this dualnum with DUALNUM_MALLOPT=0 and =1
@@ -29,6 +29,13 @@ cases = {
     "B3 hessian n=10": (lambda x: lambda: dn.hessian(rosenbrock, x))(np.linspace(-1.0, 1.5, 10)),
     "B3 hessian n=100": (lambda x: lambda: dn.hessian(rosenbrock, x))(np.linspace(-1.0, 1.5, 100)),
 }
+from benchmarks.b4_latency import f as b4
+from benchmarks.b5_mlp import make_data, mlp_loss
+from dualnum.tracker import gradient as reverse_gradient
+ws, x5, y5 = make_data(np.float64)
+cases["B4 derivative"] = lambda: dn.derivative(b4, 2.0)
+cases["B4 second derivative"] = lambda: dn.derivative(b4, 2.0, order=2)
+cases["B5 mlp gradient"] = lambda: reverse_gradient(lambda a, b, c, d: mlp_loss(a, b, c, d, x5, y5), *ws)
 from dualnum import fusion
 
 
