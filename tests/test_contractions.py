@@ -339,3 +339,16 @@ def test_einsum_hessian_closed_form():
     for method in ("forward-over-forward", "forward-over-reverse"):
         np.testing.assert_allclose(dualnum.hessian(lambda v: np.einsum("i,ij,j", v, B, v), x, method=method),
                                    B + B.T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,F", [("einsum diagonal", lambda A, B: np.einsum("ij,jjk->ik", A, B)),
+                                    ("tensordot", lambda A, B: np.tensordot(A, B, axes=([1], [1]))),
+                                    ("dot", lambda A, B: np.dot(A, B[0])), ("kron", np.kron),
+                                    ("cross", lambda A, B: np.cross(A, B[0].T))], ids=lambda v: v if isinstance(v, str) else "")
+def test_third_derivative_along_a_line(name, F):
+    # g(t) = Σ F(a + t·da, b + t·db)² is a quartic in t: its third derivative is the fitted polynomial's, exactly
+    a, da, b, db = data((2, 3), 1), data((2, 3), 2), data((3, 3, 2), 3), data((3, 3, 2), 4)
+    g = lambda t: np.sum(F(a + t * da, b + t * db) ** 2)  # noqa: E731
+    ts = np.linspace(-1, 1, 9)
+    d3 = np.polyval(np.polyder(np.polyfit(ts, [g(t) for t in ts], 4), 3), 0.3)
+    np.testing.assert_allclose(dualnum.derivative(g, 0.3, order=3), d3, rtol=1e-8)
