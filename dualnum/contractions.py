@@ -30,12 +30,9 @@ def _sublist(sub):
         if s is Ellipsis:
             out.append("...")
             continue
-        try:
-            n = int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else None
-        except TypeError:
-            n = None
-        if n is None:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
             raise TypeError(f"np.einsum: a sublist holds integers in [0, 52) and Ellipsis, got {s!r}")
+        n = int(s)
         if not 0 <= n < len(_LETTERS):
             raise ValueError(f"np.einsum: subscript {n} is not within the valid range [0, 52)")
         out.append(_LETTERS[n])
@@ -338,3 +335,48 @@ def linalg_cross(x1, x2, /, *, axis=-1):
         raise ValueError(f"np.linalg.cross: both input arrays must be (arrays of) 3-dimensional vectors, but they "
                          f"are {n1} and {n2} dimensional instead")
     return cross(x1, x2, axis=axis)
+
+
+# =============================================================================================================
+# numpy 2's generalized ufuncs np.vecdot, np.matvec, np.vecmat: ufuncs reach __array_ufunc__, not the function
+# tables, so each mode's ufunc dispatch looks them up here
+# =============================================================================================================
+
+def _gufunc_keywords(name, kwargs, allowed=()):
+    for k, v in kwargs.items():
+        if k == "out":
+            no_out(name, v)
+        elif k not in allowed and not (k in ("casting", "order", "subok", "dtype") and v in (None, "same_kind", "K",
+                                                                                                  True)):
+            raise TypeError(f"{name} with derivatives does not take {k}= (not supported); call it without")
+
+
+def _vecdot_ufunc(x1, x2, **kwargs):
+    """np.vecdot(x1, x2, axis=-1) = Σ x1 · x2 over the vector axis."""
+    _gufunc_keywords("np.vecdot", kwargs, ("axis",))
+    return linalg_vecdot(x1, x2, axis=kwargs.get("axis", -1))
+
+
+def _matvec_ufunc(x1, x2, **kwargs):
+    """np.matvec(A, v) = A v over the last two axes of A and the last of v, the stacks broadcast."""
+    _gufunc_keywords("np.matvec", kwargs)
+    x1, x2 = _array(x1), _array(x2)
+    if ndim_of(x1) < 2 or ndim_of(x2) < 1:
+        raise ValueError(f"np.matvec: needs a matrix (stack) and a vector (stack), got shapes {shape_of(x1)} and "
+                         f"{shape_of(x2)}")
+    return np.matmul(x1, np.expand_dims(x2, -1))[..., 0]
+
+
+def _vecmat_ufunc(x1, x2, **kwargs):
+    """np.vecmat(v, A) = vᵀ A over the last axis of v and the last two of A, the stacks broadcast."""
+    _gufunc_keywords("np.vecmat", kwargs)
+    x1, x2 = _array(x1), _array(x2)
+    if ndim_of(x1) < 1 or ndim_of(x2) < 2:
+        raise ValueError(f"np.vecmat: needs a vector (stack) and a matrix (stack), got shapes {shape_of(x1)} and "
+                         f"{shape_of(x2)}")
+    return np.matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
+
+
+#: ufunc -> handler(*inputs, **kwargs), for the ufunc dispatch of both modes (a ufunc never reaches HANDLED)
+UFUNCS = {u: h for u, h in ((getattr(np, "vecdot", None), _vecdot_ufunc), (getattr(np, "matvec", None), _matvec_ufunc),
+                            (getattr(np, "vecmat", None), _vecmat_ufunc)) if u is not None}

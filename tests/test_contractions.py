@@ -352,3 +352,42 @@ def test_third_derivative_along_a_line(name, F):
     ts = np.linspace(-1, 1, 9)
     d3 = np.polyval(np.polyder(np.polyfit(ts, [g(t) for t in ts], 4), 3), 0.3)
     np.testing.assert_allclose(dualnum.derivative(g, 0.3, order=3), d3, rtol=1e-8)
+
+
+# ---- numpy 2's generalized ufuncs, through the handlers both modes' ufunc dispatch reads --------------------------
+
+from dualnum.contractions import UFUNCS  # noqa: E402
+
+GUFUNC_CASES = [("vecdot", lambda h: lambda a, b: h(a, b), [(2, 1, 3), (4, 3)]),
+                ("vecdot axis=0", lambda h: lambda a, b: h(a, b, axis=0), [(3, 2), (3, 1)]),
+                ("matvec", lambda h: lambda a, b: h(a, b), [(2, 1, 3, 4), (5, 4)]),
+                ("vecmat", lambda h: lambda a, b: h(a, b), [(5, 4), (2, 1, 4, 3)])]
+
+
+@pytest.mark.skipif(not hasattr(np, "matvec"), reason="numpy < 2.2 has no np.matvec/np.vecmat")
+@pytest.mark.parametrize("name,make,shapes", GUFUNC_CASES, ids=[c[0] for c in GUFUNC_CASES])
+def test_gufunc_handlers_both_modes(name, make, shapes):
+    ufunc = getattr(np, name.split()[0])
+    x, unpack = packed(shapes)
+    ops = unpack(x)
+    np.testing.assert_allclose(make(UFUNCS[ufunc])(*ops), make(ufunc)(*ops), rtol=1e-13)
+    check_both_modes(lambda v: make(UFUNCS[ufunc])(*unpack(v)), x)
+    ff = dualnum.hessian(lambda v: np.sum(make(UFUNCS[ufunc])(*unpack(v)) ** 2), x)
+    fr = dualnum.hessian(lambda v: np.sum(make(UFUNCS[ufunc])(*unpack(v)) ** 2), x, method="forward-over-reverse")
+    np.testing.assert_allclose(ff, fd_hessian(lambda v: np.sum(make(ufunc)(*unpack(v)) ** 2), x), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(fr, ff, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.skipif(not hasattr(np, "matvec"), reason="numpy < 2.2 has no np.matvec/np.vecmat")
+def test_gufunc_handlers_refuse_what_numpy_refuses():
+    a, b = data((2, 3)), data((4,))
+    for name in ("vecdot", "matvec", "vecmat"):
+        h, u = UFUNCS[getattr(np, name)], getattr(np, name)
+        for x1, x2 in ((a, b), (a[0, 0], b)):
+            with pytest.raises(ValueError):
+                u(x1, x2)
+            with pytest.raises(ValueError):
+                h(DualArray(np.asarray(x1), np.ones((1,) + np.shape(x1))), x2)
+        with pytest.raises(TypeError, match=f"np.{name}.*keepdims"):
+            h(DualArray(a, np.ones((1, 2, 3))), a.T, keepdims=True)
