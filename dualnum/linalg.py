@@ -74,28 +74,29 @@ def _once(y, key, compute):
     return r
 
 
-def _gaps(P, lam):
-    """P_ij / (lam_j - lam_i) off the diagonal, 0 on it; NaN where lam_i == lam_j (i ≠ j) and P_ij ≠ 0 (a repeated
-    value: its vectors have no derivative)."""
+def _quotients(P, lam):
+    """P_ij / (lam_j - lam_i) off the diagonal and off ties, 0 elsewhere; and where lam_i == lam_j (i ≠ j) with
+    P_ij ≠ 0: there the quotient has no value (a repeated value's vectors have no derivative)."""
     D = lam[..., None, :] - lam[..., :, None]
-    tie = np.asarray(D == 0)
-    if not tie.any():
-        eye = np.eye(D.shape[-1])
-        return P / (D + eye) * (1 - eye)
-    bad = tie & ~np.eye(D.shape[-1], dtype=bool) & np.asarray(P != 0)
-    q = np.where(tie, 0.0, P / np.where(tie, 1.0, D))
-    return np.where(bad, np.nan, q) if bad.any() else q
+    off = np.asarray(D != 0)  # (the diagonal is always 0)
+    q = np.where(off, P / np.where(off, D, 1.0), 0.0)
+    tie = ~off & ~np.eye(off.shape[-1], dtype=bool)
+    return q, tie & np.asarray(P != 0) if tie.any() else None
+
+
+def _gaps(P, lam):
+    """P_ij / (lam_j - lam_i), 0 on the diagonal; NaN where a tie leaves it without a value (forward mode)."""
+    q, bad = _quotients(P, lam)
+    return np.where(bad, np.nan, q) if bad is not None and bad.any() else q
 
 
 def _gaps_reverse(P, lam, name):
     """:func:`_gaps` in reverse mode: raises where the cotangent reaches a repeated value's vectors."""
-    D = lam[..., None, :] - lam[..., :, None]
-    tie = np.asarray(D == 0) & ~np.eye(D.shape[-1], dtype=bool)
-    if tie.any() and (tie & np.asarray(P != 0)).any():
+    q, bad = _quotients(P, lam)
+    if bad is not None and bad.any():
         raise ValueError(f"{name}: the vectors of a repeated value have no derivative (reverse mode); "
                          "differentiate a function of the values only, or of an invariant subspace's projector")
-    offdiag = ~np.eye(D.shape[-1], dtype=bool) & ~tie
-    return np.where(offdiag, P / np.where(offdiag, D, 1.0), 0.0)
+    return q
 
 
 def _rsolve(Y, R):
