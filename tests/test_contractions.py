@@ -116,7 +116,8 @@ GENERATED = _generated_specs()
 
 NAMED = [("ij,jk->ik", [(2, 3), (3, 4)]), ("ii", [(3, 3)]), ("ii->i", [(3, 3)]), ("iij->j", [(2, 2, 3)]),
          ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,j->ij", [(3,), (4,)]), ("ij->", [(2, 3)]),
-         ("ij->ji", [(2, 3)]), ("...ij,...jk->...ik", [(2, 1, 2, 3), (3, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+         ("ij->ji", [(2, 3)]), ("...ij,...jk->...ik", [(2, 1, 2, 3), (3, 3, 2)]),
+         ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
          ("ij,ij->i", [(2, 3), (2, 3)]), ("ij,jk", [(2, 3), (3, 4)]), ("iii->i", [(2, 2, 2)]),
          ("i,ij,jk,k->", [(2,), (2, 3), (3, 2), (2,)]), ("...ii->...", [(2, 3, 3)]), ("Ab,bA->A", [(2, 3), (3, 2)])]
 
@@ -359,7 +360,8 @@ def test_einsum_hessian_closed_form():
 @pytest.mark.parametrize("name,F", [("einsum diagonal", lambda A, B: np.einsum("ij,jjk->ik", A, B)),
                                     ("tensordot", lambda A, B: np.tensordot(A, B, axes=([1], [1]))),
                                     ("dot", lambda A, B: np.dot(A, B[0])), ("kron", np.kron),
-                                    ("cross", lambda A, B: np.cross(A, B[0].T))], ids=lambda v: v if isinstance(v, str) else "")
+                                    ("cross", lambda A, B: np.cross(A, B[0].T))],
+                         ids=lambda v: v if isinstance(v, str) else "")
 def test_third_derivative_along_a_line(name, F):
     # g(t) = Σ F(a + t·da, b + t·db)² is a quartic in t: its third derivative is the fitted polynomial's, exactly
     a, da, b, db = data((2, 3), 1), data((2, 3), 2), data((3, 3, 2), 3), data((3, 3, 2), 4)
