@@ -70,7 +70,7 @@ def _once(y, key, compute):
             return entry[2]
     r = compute()
     _MEMO.insert(0, (y, key, r))
-    del _MEMO[4:]
+    del _MEMO[2:]  # (two: an outer level's entry outlives its inner ones; more would only hold memory)
     return r
 
 
@@ -663,3 +663,51 @@ def _refuse_eig(name):
 
 composite(np.linalg.eig)(_refuse_eig("np.linalg.eig"))
 composite(np.linalg.eigvals)(_refuse_eig("np.linalg.eigvals"))
+
+
+# ---- numpy 2's np.linalg spellings of other numpy functions (the array API's names; the products
+# np.linalg.matmul, tensordot, vecdot, outer, cross live with the contractions) --------------------------------
+
+@composite(np.linalg.diagonal)
+def diagonal(x, /, *, offset=0):
+    return np.diagonal(x, offset, axis1=-2, axis2=-1)
+
+
+@composite(np.linalg.trace)
+def trace(x, /, *, offset=0, dtype=None):
+    return np.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+@composite(np.linalg.matrix_transpose)
+def matrix_transpose(x, /):
+    if _ndim(x) < 2:
+        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_ndim(x)}")
+    return np.swapaxes(x, -1, -2)
+
+
+@composite(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """The inverse of a as a map from its last axes to its first ind axes: inv of a reshaped to a matrix."""
+    shape = np.shape(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    rows = int(np.prod(shape[ind:]))
+    return np.reshape(np.linalg.inv(np.reshape(a, (rows, -1))), shape[ind:] + shape[:ind])
+
+
+@composite(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b: solve with a reshaped to a square matrix."""
+    an = _ndim(a)
+    if axes is not None:
+        order = list(range(an))
+        for k in axes:
+            order.remove(k)
+            order.insert(an, k)
+        a = np.transpose(a, order)
+    shape = np.shape(a)[-(an - _ndim(b)):]
+    n = int(np.prod(shape))
+    if int(np.prod(np.shape(a))) != n ** 2:
+        raise _LinAlgError("Input arrays must satisfy the requirement prod(a.shape[b.ndim:]) == "
+                           "prod(a.shape[:b.ndim])")
+    return np.reshape(np.linalg.solve(np.reshape(a, (n, n)), np.reshape(b, -1)), shape)

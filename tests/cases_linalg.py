@@ -209,3 +209,32 @@ def register(m):
     def general_eigen(f):
         yield one("(3, 3)", data((3, 3)), lambda f, x: f(x), may_refuse=True)
         yield one("(3, 3) symmetric", positive_definite(m, 3), lambda f, x: f(x), may_refuse=True)
+
+    @cases(np.linalg.diagonal, np.linalg.trace, np.linalg.matrix_transpose)
+    def array_api_views(f):
+        for shape in [(3, 3), (2, 3, 4), (3,), ()]:
+            x = data(shape)
+            yield one(f"{shape}", x, lambda f, x: f(x))
+            if f is not np.linalg.matrix_transpose:
+                yield one(f"{shape} offset=1", x, lambda f, x: f(x, offset=1))
+                yield one(f"{shape} offset=-1", x, lambda f, x: f(x, offset=-1))
+
+    @cases(np.linalg.tensorinv)
+    def tensorinv(f):
+        a = well_conditioned(m, 6)(()).reshape(6, 2, 3)
+        yield one("(6, 2, 3) ind=1", a, lambda f, x: f(x, ind=1))
+        b = well_conditioned(m, 6)(()).reshape(2, 3, 6)
+        yield one("(2, 3, 6)", b, lambda f, x: f(x))
+        yield one("ind=0", b, lambda f, x: f(x, 0))
+        yield one("(2, 3, 5) not square", data((2, 3, 5)), lambda f, x: f(x))
+
+    @cases(np.linalg.tensorsolve)
+    def tensorsolve(f):
+        a = well_conditioned(m, 6)(()).reshape(2, 3, 6)
+        b = data((2, 3), 1)
+        yield Case("(2, 3, 6) (2, 3)", [a, b], lambda f, xs: f(xs[0], xs[1]))
+        yield Case("(2, 3, 6) (2, 3) b constant", [a], lambda f, xs: f(xs[0], b))
+        yield Case("(2, 3, 6) (2, 3) a constant", [b], lambda f, xs: f(a, xs[0]))
+        a2 = well_conditioned(m, 6)(()).reshape(6, 2, 3)
+        yield Case("axes=(0,)", [a2, data((2, 3), 2)], lambda f, xs: f(xs[0], xs[1], axes=(0,)))
+        yield Case("(2, 3, 5) wrong", [data((2, 3, 5)), b], lambda f, xs: f(xs[0], xs[1]))

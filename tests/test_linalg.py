@@ -90,6 +90,11 @@ FIRST = {
     "cond": (np.linalg.cond, STACK), "cond 1": (lambda A: np.linalg.cond(A, 1), A3),
     "lstsq": (lambda A: np.linalg.lstsq(A, np.arange(4.0))[0], TALL),
     "lstsq residuals": (lambda A: np.linalg.lstsq(A, np.ones((4, 2)))[1], TALL),
+    "tensorinv": (lambda A: np.linalg.tensorinv(A.reshape(3, 2, 6), ind=1), well(6, 6)),
+    "tensorsolve": (lambda A: np.linalg.tensorsolve(A.reshape(2, 3, 6), np.arange(6.0).reshape(2, 3)), well(6, 6)),
+    "linalg.trace": (lambda A: np.linalg.trace(A, offset=1), TALLS),
+    "linalg.diagonal": (lambda A: np.linalg.diagonal(A, offset=-1) ** 2, TALLS),
+    "matrix_transpose": (lambda A: np.linalg.matrix_transpose(A) @ A, TALLS),
 }
 
 
@@ -300,6 +305,7 @@ SECOND = {
     "norm fro": (np.linalg.norm, TALL), "norm 2": (lambda A: np.linalg.norm(A, 2), TALL),
     "norm nuc": (lambda A: np.linalg.norm(A, "nuc"), TALL), "norm 3": (lambda A: np.linalg.norm(A.ravel(), 3), TALL),
     "matrix_power -2": (lambda A: np.sum(np.linalg.matrix_power(A, -2)), A3),
+    "tensorsolve": (lambda A: np.sum(np.linalg.tensorsolve(A.reshape(2, 2, 4), np.ones((2, 2))) ** 2), well(4, 4)),
     "det of a stack": (lambda A: np.sum(np.linalg.det(np.stack([A, A @ A, A.T + np.eye(3)]))), A3),
 }
 
