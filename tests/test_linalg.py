@@ -90,7 +90,7 @@ FIRST = {
     "cond": (np.linalg.cond, STACK), "cond 1": (lambda A: np.linalg.cond(A, 1), A3),
     "lstsq": (lambda A: np.linalg.lstsq(A, np.arange(4.0))[0], TALL),
     "lstsq residuals": (lambda A: np.linalg.lstsq(A, np.ones((4, 2)))[1], TALL),
-    "tensorinv": (lambda A: np.linalg.tensorinv(A.reshape(3, 2, 6), ind=1), well(6, 6)),
+    "tensorinv": (lambda A: np.linalg.tensorinv(A.reshape(6, 2, 3), ind=1), well(6, 6)),
     "tensorsolve": (lambda A: np.linalg.tensorsolve(A.reshape(2, 3, 6), np.arange(6.0).reshape(2, 3)), well(6, 6)),
     "linalg.trace": (lambda A: np.linalg.trace(A, offset=1), TALLS),
     "linalg.diagonal": (lambda A: np.linalg.diagonal(A, offset=-1) ** 2, TALLS),
