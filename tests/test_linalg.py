@@ -305,6 +305,12 @@ SECOND = {
     "norm fro": (np.linalg.norm, TALL), "norm 2": (lambda A: np.linalg.norm(A, 2), TALL),
     "norm nuc": (lambda A: np.linalg.norm(A, "nuc"), TALL), "norm 3": (lambda A: np.linalg.norm(A.ravel(), 3), TALL),
     "matrix_power -2": (lambda A: np.sum(np.linalg.matrix_power(A, -2)), A3),
+    "eigh of a stack": (lambda A: np.sum(np.linalg.eigh(A)[0] ** 3) + np.sum(np.linalg.eigh(A)[1][..., 0] ** 3),
+                        sym(rand(2, 3, 3, salt=6))),
+    "svd of a stack": (lambda A: np.sum(np.linalg.svd(A, full_matrices=False)[0] ** 3)
+                       + np.sum(np.sqrt(np.linalg.svd(A, compute_uv=False))), rand(2, 3, 2, salt=6)),
+    "solve, stacked b": (lambda b: np.sum(np.linalg.solve(STACK, b) ** 3), rand(2, 3, 2, salt=6)),
+    "cholesky of a stack": (lambda A: np.sum(np.linalg.cholesky(A, upper=True) ** 3), spd(2, 3, 3)),
     "tensorsolve": (lambda A: np.sum(np.linalg.tensorsolve(A.reshape(2, 2, 4), np.ones((2, 2))) ** 2), well(4, 4)),
     "det of a stack": (lambda A: np.sum(np.linalg.det(np.stack([A, A @ A, A.T + np.eye(3)]))), A3),
 }
