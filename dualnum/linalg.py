@@ -12,8 +12,13 @@ Conventions where numpy's function has no derivative (documented per entry):
   in those tangents (the values' tangents stay right), reverse mode raises where they are used.
 * ``svd(full_matrices=True)`` of a non-square matrix and ``qr(mode='complete')`` of a tall one add columns
   numpy picks arbitrarily: their derivative is refused (forward mode always, reverse mode where they are used).
-* Norms at 0 take the subgradient 0 (PyTorch's choice) where the norm is a root (2-norm, Frobenius, p-norms);
-  the spectral and nuclear norms of a zero matrix use numpy's singular vectors (a subgradient too).
+* Norms at 0 take the subgradient 0 (PyTorch's choice), every ord; |x| inside a norm has derivative sign(x), 0 at
+  x = 0 (np.abs alone takes +1 there).
+* At a repeated eigenvalue (singular value) the values' derivative is diag(Vᵀ dA V) for numpy's vectors, as in
+  autograd, JAX and PyTorch: right for every symmetric function of the repeated ones (their sum, a norm), one
+  choice among the one-sided derivatives for each alone; second derivatives there go through the vectors (NaN).
+  A zero singular value's derivative likewise uses numpy's singular vectors (the spectral norm -2, the nuclear
+  norm of a rank-deficient matrix).
 * ``pinv``/``lstsq``: the derivative for perturbations that keep the rank (the only ones it exists for).
 """
 import operator
@@ -456,6 +461,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if ord in (2, -2, "nuc"):
         s = np.linalg.svd(np.moveaxis(x, (row, col), (-2, -1)), compute_uv=False)
         r = np.max(s, axis=-1) if ord == 2 else np.min(s, axis=-1) if ord == -2 else np.sum(s, axis=-1)
+        zero = np.asarray(s[..., 0] == 0)  # a zero matrix: the subgradient 0, as for the other norms
+        if zero.any():
+            r = np.where(zero, 0.0, r)
     elif ord in (1, -1):
         c = col - 1 if col > row else col
         sums = np.sum(_abs0(x), axis=row)

@@ -353,7 +353,8 @@ def test_norms_of_zero_take_the_subgradient_zero():
     vectors = [np.linalg.norm, lambda x: np.linalg.norm(x, 1), lambda x: np.linalg.norm(x, np.inf),
                lambda x: np.linalg.norm(x, 3), lambda x: np.linalg.vector_norm(x, ord=-np.inf)]
     matrices = [np.linalg.norm, lambda x: np.linalg.norm(x, "fro"), lambda x: np.linalg.matrix_norm(x, ord=1),
-                lambda x: np.linalg.norm(x, axis=1)]
+                lambda x: np.linalg.norm(x, axis=1), lambda x: np.linalg.norm(x, 2), lambda x: np.linalg.norm(x, "nuc"),
+                lambda x: np.linalg.norm(x, -np.inf), lambda x: np.linalg.norm(x, -2)]
     for fs, x in ((vectors, np.zeros(3)), (matrices, np.zeros((2, 3)))):
         for f in fs:
             assert np.array_equal(dualnum.gradient(lambda x: np.sum(f(x)), x)[0], np.zeros_like(x))
