@@ -79,7 +79,8 @@ def compile_formula(f, arity):
     from numba import njit
     if f in _OPERATORS:
         return njit(error_model="numpy", inline="always")(_OPERATORS[f])
-    if isinstance(f, np.ufunc):
+    if isinstance(f, np.ufunc) or (callable(f) and not isinstance(f, types.FunctionType)):
+        # a ufunc or a numpy function (np.sinc): numba compiles a call to it, not the object itself
         if arity == 1:
             return njit(error_model="numpy", inline="always")(lambda x: f(x))
         return njit(error_model="numpy", inline="always")(lambda x, y: f(x, y))

@@ -228,6 +228,23 @@ rule("copysign", np.copysign, lambda x, y, z: np.copysign(1.0, x) * np.copysign(
      math="d copysign(x, y) = sign(x) sign(y) dx (y only gives the sign: 0 dy)", smooth=False,
      domain=(0.2, 3.0), domain2=(-3.0, -0.2))  # (tests sample away from the kink at x = 0 and the jump at y = 0)
 
+# ---- sinc: its slope formula is 0/0 at x = 0, so a series serves near 0 ------------------------------------------
+_PI2_3, _PI4_30, _PI6_840 = math.pi ** 2 / 3.0, math.pi ** 4 / 30.0, math.pi ** 6 / 840.0
+
+
+def _sinc_slope(x, z):
+    # (cos πx - sinc x) / x, and near 0 its Taylor series -π²x/3 + π⁴x³/30 - π⁶x⁵/840 (error < 1e-14 there), so
+    # that the slope (0) and its own derivative (-π²/3) at 0 are exact to every order the series carries. The
+    # branch not taken divides by 1, never by 0: its nested derivatives stay finite, not NaN
+    small = np.abs(x) < 0.01
+    x2 = x * x
+    return _select(small, x * (x2 * (_PI4_30 - x2 * _PI6_840) - _PI2_3),
+                   (np.cos(math.pi * x) - z) / _select(small, 1.0, x))
+
+
+rule("sinc", np.sinc, _sinc_slope, math="d sinc x = (cos πx - sinc x) / x dx (0 at x = 0, and d² = -π²/3 there)")
+
+
 # ---- zero derivative almost everywhere ----------------------------------------------------------------------
 for _name, _f, _aliases in [("sign", np.sign, ()), ("floor", np.floor, ()), ("ceil", np.ceil, ()),
                             ("rint", np.rint, (np.round, np.around)), ("trunc", np.trunc, (np.fix,))]:
@@ -243,3 +260,20 @@ VALUE_ONLY = frozenset([
     np.isnan, np.isinf, np.isfinite, np.signbit, np.logical_and, np.logical_or, np.logical_not,
     np.logical_xor,
 ])
+
+
+# ---- ldexp(x, n) = x · 2ⁿ: n is an integer (numpy accepts no other), so it carries no derivative. Dispatched by
+# numpy's ufunc, but kept out of RULES, whose rules take real numbers in every argument (tests and kernels)
+def _ldexp(x, n):
+    """np.ldexp, with an integer-valued float exponent taken as the integer it is (scalar duals hold floats)."""
+    m = np.asarray(n)
+    if m.dtype.kind == "f":
+        if not np.all(m == np.round(m)):
+            raise TypeError(f"np.ldexp(x, n): the exponent n must be an integer, got {n!r}")
+        n = m.astype(np.int64) if m.ndim else int(m)
+    return np.ldexp(x, n)
+
+
+LDEXP = Rule("ldexp", _ldexp, (lambda x, n, z: _ldexp(1.0, n), 0.0), math="d ldexp(x, n) = 2ⁿ dx (n an integer)",
+             nondiff=(1,))
+BY_FUNCTION[np.ldexp] = LDEXP

@@ -362,9 +362,13 @@ class Tracked(ArrayMethods):
         h = HANDLED.get(func)
         if h is not None:
             return h(*args, **kwargs)
-        r = rules.BY_FUNCTION.get(func)  # np.round, np.around, np.fix: functions with a (zero) rule
+        r = rules.BY_FUNCTION.get(func)  # np.round, np.fix (zero rules), np.sinc: functions with a rule
         if r is not None and r.zero:
             return _zero_derivative(func, args, kwargs)
+        if r is not None and r.arity == 1:
+            if kwargs:
+                raise TypeError(f"{_fname(func)} on a tracked value does not take {', '.join(kwargs)}")
+            return apply_rule(r, tuple(args))
         raise unsupported(_fname(func))
 
     # ---- indexing and numpy-style methods -------------------------------------------------------------------

@@ -151,3 +151,31 @@ def test_in_place_writes_into_intermediates_in_forward_mode(f):
 
 def test_in_place_operators_rebind_in_both_modes():
     check(in_place_rebinding, X)
+
+
+# ---- elementwise: sinc, ldexp ------------------------------------------------------------------------------------
+
+def test_sinc_first_and_second_derivative_at_zero_and_away():
+    # sinc'(0) = 0, sinc''(0) = -π²/3 (the Taylor series 1 - (πx)²/6 + ...): closed forms, in every mode
+    x = np.array([0.0, -0.0, 0.004, 0.3, -1.7, 2.0])
+    for grad in (dualnum.gradient, tracker.gradient):
+        g = np.asarray(dualnum.value(grad(lambda v: np.sum(np.sinc(v)), x)[0]))
+        np.testing.assert_allclose(g[:2], 0.0, atol=1e-15)
+        np.testing.assert_allclose(g[2:], (np.cos(np.pi * x[2:]) - np.sinc(x[2:])) / x[2:], rtol=1e-12)
+    for method in ("forward-over-forward", "forward-over-reverse"):
+        kw = {} if method == "forward-over-forward" else {"method": method}
+        h = dualnum.hessian(lambda v: np.sum(np.sinc(v)), x, **kw)
+        np.testing.assert_allclose(np.diag(h)[:2], -np.pi ** 2 / 3, rtol=1e-12)
+    assert dualnum.derivative(np.sinc, 0.0) == 0.0  # the scalar Dual
+    assert dualnum.derivative(lambda t: dualnum.derivative(np.sinc, t), 0.0) == pytest.approx(-np.pi ** 2 / 3)
+    check(lambda v: np.sum(np.sinc(v) * v), np.array([0.0, 0.005, 0.3, -1.7]))
+
+
+def test_ldexp_scales_by_a_power_of_two():
+    n = np.array([1, -2, 3, 0])
+    check(lambda v: np.sum(np.ldexp(v, n) ** 2), X)
+    check(lambda v: np.sum(np.ldexp(v * v, 3)), X)
+    assert dualnum.derivative(lambda t: np.ldexp(t, 3), 1.5) == 8.0
+    for grad in (dualnum.gradient, tracker.gradient):
+        with pytest.raises(TypeError, match="integer"):
+            grad(lambda v: np.sum(np.ldexp(v, 2.5)), X)

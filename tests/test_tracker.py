@@ -499,8 +499,8 @@ def test_bad_inputs_and_unsupported_functions():
         gradient(lambda x: x, True)
     with pytest.raises(TypeError, match="needs arguments"):
         gradient(lambda: 1.0)
-    with pytest.raises(TypeError, match="np.sinc"):
-        gradient(lambda x: np.sinc(x), 3.0)
+    with pytest.raises(TypeError, match="np.i0"):
+        gradient(lambda x: np.i0(x), 3.0)
     assert gradient(lambda x: x // 2 + x % 2, 3.0) == (1.0,)  # floor(x/2) has slope 0, x mod 2 slope 1
     with pytest.raises(TypeError, match="np.linalg.det"):
         gradient(lambda x: np.linalg.det(np.outer(x, x)), [2.0, 1.0])
