@@ -498,7 +498,20 @@ def _vector_norm(x, ord, axis, keepdims):
         return _sqrt0(np.sum(x * x, **kw))
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order '{ord}' for vectors")
-    return _root0(np.sum(_abs0(x) ** ord, **kw), ord)
+    return _p_norm(x, ord, kw)
+
+
+def _p_norm(x, p, kw):
+    """(Σ|x|ᵖ)^(1/p); a zero element adds the constant 0ᵖ (0, or inf for p < 0: then the norm is the constant 0),
+    derivative 0 there in both modes (PyTorch's choice; |x|ᵖ has no derivative at 0 for p ≤ 1)."""
+    nz = np.asarray(x != 0)
+    if nz.all():
+        return _root0(np.sum(_abs0(x) ** p, **kw), p)
+    s = np.sum(np.where(nz, _abs0(np.where(nz, x, 1.0)) ** p, 0.0 if p > 0 else np.inf), **kw)
+    if p > 0:
+        return _root0(s, p)
+    flat = np.asarray(s == np.inf)
+    return np.where(flat, 0.0, np.where(flat, 1.0, s) ** (1.0 / p))
 
 
 @composite(np.linalg.vector_norm)

@@ -360,7 +360,16 @@ def test_norms_of_zero_take_the_subgradient_zero():
             assert np.array_equal(dualnum.gradient(lambda x: np.sum(f(x)), x)[0], np.zeros_like(x))
             assert np.array_equal(tracker.gradient(lambda x: np.sum(f(x)), x)[0], np.zeros_like(x))
     x = np.array([0.0, 3.0, -4.0])  # a zero element of a nonzero vector: the derivative exists (0 there)
-    np.testing.assert_allclose(tracker.gradient(np.linalg.norm, x)[0], x / 5)
+    for grad in (dualnum.gradient, tracker.gradient):
+        np.testing.assert_allclose(grad(np.linalg.norm, x)[0], x / 5)
+        np.testing.assert_allclose(grad(lambda x: np.linalg.norm(x, 3), x)[0], x * np.abs(x) / np.cbrt(91) ** 2)
+        for p in (0.5, 1, -1, -2.5, -np.inf):  # |x|ᵖ has no derivative at 0 (p ≤ 1): 0 there, the same in both modes
+            g = grad(lambda x: np.linalg.norm(x, p), x)[0]
+            assert g[0] == 0 and np.isfinite(g).all()
+            if p < 0:  # a zero element makes the norm 0 for every nearby x with that element 0: all 0
+                assert np.array_equal(g, np.zeros(3))
+        np.testing.assert_allclose(grad(lambda x: np.linalg.norm(x, 0.5), x)[0][1:],
+                                   numeric_gradient(lambda x: np.linalg.norm(x, 0.5), x)[0][1:], rtol=1e-6)
 
 
 def test_repeated_eigenvalues_give_the_values_derivative_and_refuse_the_vectors():
