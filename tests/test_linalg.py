@@ -430,3 +430,17 @@ def test_matrix_rank_is_an_integer_in_both_modes():
     A[2] = A[0] - A[1]
     assert np.linalg.matrix_rank(dualnum.DualArray(A, np.ones((1, 3, 3)))) == 2
     tracker.gradient(lambda A: (np.linalg.matrix_rank(A) == 2 or pytest.fail("rank")) and np.sum(A), A)
+
+
+def test_third_derivatives_along_a_line_match_closed_forms():
+    A, B = A3, rand(3, 3, salt=9)
+    M = np.linalg.solve(A, B)
+    Ai = np.linalg.inv(A)
+    d3 = lambda f: dualnum.derivative(f, 0.0, order=3)
+    assert d3(lambda t: np.linalg.det(A + t * B)) == pytest.approx(6 * np.linalg.det(B), rel=1e-10)  # a cubic in t
+    assert d3(lambda t: np.linalg.slogdet(A + t * B)[1]) == pytest.approx(2 * np.trace(M @ M @ M), rel=1e-10)
+    assert d3(lambda t: np.sum(np.linalg.inv(A + t * B))) == pytest.approx(-6 * np.sum(Ai @ B @ Ai @ B @ Ai @ B @ Ai),
+                                                                          rel=1e-10)
+    # Σ eigenvalues² = ‖S‖²_F and Σ singular values² = ‖A‖²_F: quadratics in t, third derivative 0
+    assert d3(lambda t: np.sum(np.linalg.eigvalsh(sym(A) + t * sym(B)) ** 2)) == pytest.approx(0, abs=1e-9)
+    assert d3(lambda t: np.sum(np.linalg.svd(A + t * B, compute_uv=False) ** 2)) == pytest.approx(0, abs=1e-9)
