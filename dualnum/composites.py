@@ -30,9 +30,10 @@ def _float_dtype(name, dtype):
         raise TypeError(f"{name}(..., dtype={np.dtype(dtype)}) would drop the derivatives (not a float type)")
 
 
-def make(unsupported, value, apply, extremum):
+def make(unsupported, value, apply, extremum, carries):
     """The handlers, given the type's ``unsupported(name, why)`` error, its ``value`` (strip derivatives), its
-    ``apply(rule, args)`` (a rule of the table on its values) and its ``extremum(a, axis, keepdims, np.max)``."""
+    ``apply(rule, args)`` (a rule of the table on its values), its ``extremum(a, axis, keepdims, np.max)`` and
+    ``carries(a)``: whether a carries derivatives this type takes (a dual, a tracked value being differentiated)."""
 
     def sqrt0(s):
         """√s, with derivative 0 where s == 0 (the subgradient; 1/(2√0) · 0 would be NaN)."""
@@ -477,6 +478,255 @@ def make(unsupported, value, apply, extremum):
         """The imaginary part of a real number: 0, a constant."""
         return np.zeros(np.shape(value(val)))
 
+    # ---- reordering, padding, selecting ---------------------------------------------------------------------
+    def partition(a, kth, axis=-1, kind="introselect", order=None):
+        """The elements rearranged so the kth is in its sorted place: a gather by argpartition's indices of the
+        values (the element numbers would partition by position, not by value)."""
+        if order is not None:
+            raise TypeError("np.partition(order=...) partitions structured arrays, which carry no derivatives")
+        if axis is None:
+            a, axis = np.reshape(a, -1), 0
+        if ndim_of(a) == 0:
+            raise np.exceptions.AxisError(axis, 0)
+        ax = normalize_axes(axis, ndim_of(a))[0]
+        idx = np.argpartition(np.asarray(value(a), dtype=float), kth, axis=ax, kind=kind)
+        return np.take_along_axis(a, idx, axis=ax)
+
+    def pad(array, pad_width, mode="constant", **kwargs):
+        """The padded array is a gather of the input (np.pad of the element numbers says from where) plus, for
+        mode='constant', the constants around it."""
+        if callable(mode) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap", "empty"):
+            if mode in ("linear_ramp", "maximum", "mean", "median", "minimum") or callable(mode):
+                raise unsupported(f"np.pad(mode={getattr(mode, '__name__', mode)!r})",
+                                  "only the modes that copy elements or add constants are: 'constant', 'edge', "
+                                  "'reflect', 'symmetric', 'wrap'")
+        if kwargs.get("reflect_type", "even") == "odd":
+            raise unsupported("np.pad(reflect_type='odd')", "it is not a copy of elements (2·edge − mirror); use "
+                              "reflect_type='even'")
+        shape = shape_of(array)
+        numbers = np.arange(1, _count(array, tuple(range(len(shape)))) + 1).reshape(shape)
+        const = None
+        if mode in ("constant", "empty"):
+            cv = kwargs.get("constant_values", 0)
+            if carries(cv):
+                raise unsupported("np.pad(constant_values=<differentiable>)",
+                                  "the constants take no derivatives; pad with 0 and add them with np.where")
+            src = np.pad(numbers, pad_width, mode="constant")  # 0 (no element) around the numbers
+            const = np.pad(np.zeros(shape), pad_width, mode="constant", **kwargs) if mode == "constant" else \
+                np.zeros(src.shape)  # (numpy checks the keywords)
+        else:
+            src = np.pad(numbers, pad_width, mode=mode, **kwargs)  # (numpy's own argument checks)
+        src = src - 1
+        hit = src >= 0
+        if not hit.any():
+            return const
+        g = np.take(np.reshape(array, -1), np.where(hit, src, 0))
+        return g if const is None else np.where(hit, g, const)
+
+    def select(condlist, choicelist, default=0):
+        """The first choice whose condition holds, else default: a chain of np.where from the last choice."""
+        condlist, choicelist = list(condlist), list(choicelist)
+        if len(condlist) != len(choicelist):
+            raise ValueError("list of cases must be same length as list of conditions")
+        if not choicelist:
+            raise ValueError("select with an empty condition list is not possible")
+        conds = [np.asarray(value(c)) for c in condlist]
+        for i, c in enumerate(conds):
+            if c.dtype != bool:
+                raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+        out = default
+        for c, v in zip(conds[::-1], choicelist[::-1]):
+            out = np.where(c, v, out)
+        return out * 1.0 if not carries(out) else out
+
+    def piecewise(x, condlist, funclist, *args, **kw):
+        """funclist[i] on the elements where condlist[i] holds (the last that holds wins; 0 where none does):
+        each function sees only its elements, x[cond], and its results are gathered back into place."""
+        xv = np.asarray(value(x))
+        n2 = len(funclist)
+        if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray)) and xv.ndim != 0):
+            condlist = [condlist]
+        conds = np.asarray([np.asarray(value(c)) for c in condlist], dtype=bool)
+        n = len(conds)
+        if n == n2 - 1:
+            conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
+        elif n != n2:
+            raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+        scalar = xv.ndim == 0
+        if scalar:
+            x, conds = np.reshape(x, (1,)), conds.reshape(len(conds), 1)
+        size = xv.size
+        out = np.zeros(np.shape(conds[0]) if len(conds) else xv.shape)
+        for cond, func in zip(conds, funclist):
+            if not callable(func):
+                out = np.where(cond, func, out)
+                continue
+            idx = np.flatnonzero(cond)
+            if not idx.size:
+                continue
+            r = np.reshape(func(x[cond], *args, **kw), -1)
+            r = np.broadcast_to(r, (idx.size,)) if shape_of(r) != (idx.size,) else r
+            pos = np.zeros(size, dtype=np.intp)
+            pos[idx] = np.arange(idx.size)
+            out = np.where(cond, np.reshape(np.take(r, pos), np.shape(cond)), out)
+        return np.reshape(out, ()) if scalar else out
+
+    # ---- grids, numerical gradients, interpolation -----------------------------------------------------------
+    def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
+        """start + i·step, step = (stop − start)/(num − 1) (num without the endpoint), as numpy computes it: the
+        points move with differentiable endpoints; the last is stop itself."""
+        import operator
+        num = operator.index(num)
+        if num < 0:
+            raise ValueError(f"Number of samples, {num}, must be non-negative.")
+        _float_dtype("np.linspace", dtype)
+        div = (num - 1) if endpoint else num
+        shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
+        delta = stop - start
+        i = np.arange(0, num, dtype=float).reshape((-1,) + (1,) * len(shape))
+        if div > 0:
+            step = delta / div
+            y = i / div * delta if np.any(np.asarray(value(step)) == 0) else i * step
+        else:
+            step = np.nan
+            y = i * delta
+        y = y + start
+        if endpoint and num > 1:
+            y = np.concatenate([y[:-1], np.reshape(np.broadcast_to(stop * 1.0, shape), (1,) + shape)])
+        if axis != 0:
+            y = np.moveaxis(y, 0, axis)
+        return (y, step) if retstep else y
+
+    def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+        """base ** linspace(start, stop)."""
+        _float_dtype("np.logspace", dtype)
+        if ndim_of(base) != 0:
+            raise unsupported("np.logspace with an array base", "write base ** np.linspace(start, stop, num)")
+        return np.power(base, linspace(start, stop, num, endpoint, axis=axis))
+
+    def gradient(f, *varargs, axis=None, edge_order=1):
+        """numpy's finite differences of f's values: central inside, one-sided (order 1 or 2) at the edges --
+        sums of slices of f times the spacings' coefficients, so they are differentiable in f (and spacing)."""
+        nd = ndim_of(f)
+        axes = normalize_axes(axis, nd)
+        n = len(varargs)
+        if n == 0:
+            dx = [1.0] * len(axes)
+        elif n == 1 and ndim_of(varargs[0]) == 0:
+            dx = list(varargs) * len(axes)
+        elif n == len(axes):
+            dx = list(varargs)
+            for i, d in enumerate(dx):
+                if ndim_of(d) == 0:
+                    continue
+                if isinstance(d, (list, tuple)):
+                    d = np.asarray(d)
+                if ndim_of(d) != 1:
+                    raise ValueError("distances must be either scalars or 1d")
+                if shape_of(d)[0] != shape_of(f)[axes[i]]:
+                    raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+                if isinstance(d, np.ndarray) and d.dtype.kind in "iub":
+                    d = d.astype(float)
+                d = np.diff(d)
+                dv = np.asarray(value(d))
+                dx[i] = d[0] if (dv == dv[0]).all() else d
+        else:
+            raise TypeError("invalid number of arguments")
+        if edge_order > 2:
+            raise ValueError("'edge_order' greater than 2 not supported")
+        out = []
+        for ax, h in zip(axes, dx):
+            if shape_of(f)[ax] < edge_order + 1:
+                raise ValueError("Shape of array too small to calculate a numerical gradient, at least "
+                                 "(edge_order + 1) elements are required.")
+            m = np.moveaxis(f, ax, 0)
+            col = (-1,) + (1,) * (nd - 1)
+            if ndim_of(h) == 0:
+                inner = (m[2:] - m[:-2]) / (2.0 * h)
+            else:
+                d1, d2 = h[0:-1], h[1:]
+                a = np.reshape(-(d2) / (d1 * (d1 + d2)), col)
+                b = np.reshape((d2 - d1) / (d1 * d2), col)
+                c = np.reshape(d1 / (d2 * (d1 + d2)), col)
+                inner = a * m[:-2] + b * m[1:-1] + c * m[2:]
+            if edge_order == 1:
+                first = (m[1] - m[0]) / (h if ndim_of(h) == 0 else h[0])
+                last = (m[-1] - m[-2]) / (h if ndim_of(h) == 0 else h[-1])
+            else:
+                if ndim_of(h) == 0:
+                    a, b, c = -1.5 / h, 2.0 / h, -0.5 / h
+                else:
+                    d1, d2 = h[0], h[1]
+                    a = -(2.0 * d1 + d2) / (d1 * (d1 + d2))
+                    b = (d1 + d2) / (d1 * d2)
+                    c = -d1 / (d2 * (d1 + d2))
+                first = a * m[0] + b * m[1] + c * m[2]
+                if ndim_of(h) == 0:
+                    a, b, c = 0.5 / h, -2.0 / h, 1.5 / h
+                else:
+                    d1, d2 = h[-2], h[-1]
+                    a = d2 / (d1 * (d1 + d2))
+                    b = -(d2 + d1) / (d1 * d2)
+                    c = (2.0 * d2 + d1) / (d2 * (d1 + d2))
+                last = a * m[-3] + b * m[-2] + c * m[-1]
+            edge = (1,) + shape_of(m)[1:]
+            g = np.concatenate([np.reshape(first, edge), inner, np.reshape(last, edge)], axis=0)
+            out.append(np.moveaxis(g, 0, ax))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def interp(x, xp, fp, left=None, right=None, period=None):
+        """Piecewise-linear interpolation: slope (fp[j+1] − fp[j])/(xp[j+1] − xp[j]) in x on segment j, 0 outside
+        [xp[0], xp[-1]] (where left/right hold); linear in fp. The knots xp are constants."""
+        if carries(xp):
+            raise unsupported("np.interp with differentiable knots xp",
+                              "its derivative in xp is not provided; differentiate in x and fp only (pass "
+                              "dualnum.value(xp))")
+        xpv = np.asarray(xp, dtype=float)
+        if isinstance(fp, (list, tuple)):
+            fp = np.asarray(fp)
+        if xpv.ndim != 1 or ndim_of(fp) != 1:
+            raise ValueError("object too deep for desired array" if xpv.ndim > 1 or ndim_of(fp) > 1 else
+                             "object of too small depth for desired array")
+        if shape_of(fp)[0] != xpv.size:
+            raise ValueError("fp and xp are not of the same length.")
+        if xpv.size == 0:
+            raise ValueError("array of sample points is empty")
+        if period is not None:
+            if period == 0:
+                raise ValueError("period must be a non-zero value")
+            period = abs(float(period))
+            left = right = None
+            x = np.remainder(x, period)
+            xpv = np.remainder(xpv, period)
+            order = np.argsort(xpv, kind="stable")
+            xpv = xpv[order]
+            fp = np.take(fp, order)
+            xpv = np.concatenate([xpv[-1:] - period, xpv, xpv[0:1] + period])
+            fp = np.concatenate([np.take(fp, [-1]), fp, np.take(fp, [0])])
+        xv = np.asarray(value(x), dtype=float)
+        n = xpv.size
+        if n == 1:
+            lo = fp[0] if left is None else left
+            hi = fp[0] if right is None else right
+            return np.where(xv < xpv[0], lo, np.where(xv > xpv[0], hi, fp[0] + 0.0 * x))
+        j = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
+        x0, x1 = xpv[j], xpv[j + 1]
+        f0, f1 = np.take(fp, j), np.take(fp, j + 1)
+        slope = (f1 - f0) / (x1 - x0)
+        y = slope * (x - x0) + f0
+        y = np.where(xv == xpv[-1], np.take(fp, np.full(np.shape(xv), n - 1)), y)
+        lo = np.take(fp, np.zeros(np.shape(xv), dtype=np.intp)) if left is None else left
+        hi = np.take(fp, np.full(np.shape(xv), n - 1)) if right is None else right
+        y = np.where(xv < xpv[0], lo, np.where(xv > xpv[-1], hi, y))
+        return y if np.ndim(xv) else np.reshape(y, ())
+
+    def unstack(x, *, axis=0):
+        """The slices along axis, as a tuple."""
+        if ndim_of(x) == 0:
+            raise ValueError("Input array must be at least 1-d.")
+        m = np.moveaxis(x, normalize_axes(axis, ndim_of(x))[0], 0)
+        return tuple(m[i] for i in range(shape_of(m)[0]))
+
     def value_only(func):
         def handler(*args, **kwargs):
             return func(*[value(a) for a in args], **kwargs)
@@ -494,11 +744,14 @@ def make(unsupported, value, apply, extremum):
                 np.nanprod: nan_skipping("nanprod", prod, 1.0), np.nanmax: nan_skipping("nanmax", amax, -np.inf),
                 np.nanmin: nan_skipping("nanmin", amin, np.inf), np.nanmean: nanmean, np.nanvar: nanvar,
                 np.nanstd: nanstd, np.ptp: ptp, np.average: average, np.cumprod: cumprod,
-                np.nan_to_num: nan_to_num, np.real: real, np.imag: imag}
+                np.nan_to_num: nan_to_num, np.real: real, np.imag: imag, np.partition: partition, np.pad: pad,
+                np.select: select, np.piecewise: piecewise, np.linspace: linspace, np.logspace: logspace,
+                np.gradient: gradient, np.interp: interp, np.unstack: unstack}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,
-              np.flatnonzero, np.result_type, np.zeros_like, np.ones_like, np.empty_like):
+              np.flatnonzero, np.result_type, np.zeros_like, np.ones_like, np.empty_like, np.argpartition,
+              np.searchsorted, np.digitize):
         handlers[f] = value_only(f)
     return handlers
 

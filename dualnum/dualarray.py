@@ -984,8 +984,11 @@ def _copy(a, order="K", subok=False):
 
 def _per_direction(func):
     """A function that is linear in its array argument: apply it to the value and to each direction's slice."""
-    def handler(a, *args, **kwargs):
-        a = lift(a) if type(a) is Dual else a
+    def handler(*args, **kwargs):
+        a, args, kwargs = linear.split_call(func, args, kwargs)
+        a = lift(a) if type(a) is Dual else _const(a)
+        if not isinstance(a, DualArray):  # (a dual elsewhere, e.g. in the indices: never differentiated)
+            return func(a, *[primal(_scalar(b)) for b in args], **kwargs)
         v = func(a.value, *args, **kwargs)
         if type(v) is np.ndarray and np.may_share_memory(v, a.value):
             v = v.copy()  # (np.flip gives a view) the partials below are new: the value must be new too
@@ -1103,7 +1106,17 @@ def _expand_ellipsis(tidx, nd):
     return tuple(out)
 
 
-HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a)), apply_rule, _extremum))  # once for all types
+def _carries(a):
+    if isinstance(a, DualArray) or type(a) is Dual:
+        return True
+    if type(a) in DEFER_TO:
+        from .tracked import peel_idle
+        return type(peel_idle(a)) in DEFER_TO
+    return False
+
+
+HANDLED.update(_composites(unsupported, lambda a: primal(_scalar(a)), apply_rule, _extremum,
+                           _carries))  # once for all types
 
 
 # =============================================================================================================

@@ -17,7 +17,40 @@ import numpy as np
 #: numpy functions that gather: L(x)[j] = x[src(j)] or 0; their extra arguments (axis, shift, k, reps, ...) are
 #: passed through to them as given
 GATHERS = (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diag, np.diagonal, np.triu,
-           np.tril, np.take_along_axis)
+           np.tril, np.take_along_axis, np.take, np.rollaxis, np.matrix_transpose, np.delete, np.resize)
+
+#: where a gather's ``out=`` sits among its positional arguments after the array (it would write into a plain
+#: array, dropping the derivatives: refused)
+_OUT_AT = {np.take: 2}
+
+
+def split_call(func, args, kwargs):
+    """(the array, the other positional arguments, the keywords) of a call to a gather, however the array was
+    passed (np.diag(v=x), np.flip(m=x), np.take(a=x, indices=i)); ``out=`` is refused."""
+    if args:
+        a, rest = args[0], tuple(args[1:])
+    else:
+        name = _first_parameter(func)
+        if name not in kwargs:
+            raise TypeError(f"{func.__name__}() missing 1 required positional argument: '{name}'")
+        kwargs = dict(kwargs)
+        a, rest = kwargs.pop(name), ()
+    at = _OUT_AT.get(func)
+    if kwargs.get("out") is not None or (at is not None and len(rest) > at and rest[at] is not None):
+        raise TypeError(f"np.{func.__name__}(..., out=...) is not supported with derivatives: it would write into "
+                        "a plain array and drop them; assign the result instead")
+    return a, rest, kwargs
+
+
+_FIRST: dict = {}
+
+
+def _first_parameter(func):
+    name = _FIRST.get(func)
+    if name is None:
+        import inspect
+        name = _FIRST[func] = next(iter(inspect.signature(func).parameters))
+    return name
 
 
 def sources(func, shape, args=(), kwargs=None):

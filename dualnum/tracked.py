@@ -1127,8 +1127,8 @@ def _broadcast_to(a, shape, subok=False):
 
 
 @implements(np.flip)
-def _flip(a, axis=None):
-    return _linear(a, lambda x: np.flip(x, axis), lambda g: np.flip(g, axis))
+def _flip(m, axis=None):  # (numpy's name for the array: np.flip(m=x))
+    return _linear(m, lambda x: np.flip(x, axis), lambda g: np.flip(g, axis))
 
 
 @implements(np.roll)
@@ -1140,7 +1140,9 @@ def _roll(a, shift, axis=None):
 def _gather(func):
     """An entry of dualnum.linear's table: the value is func itself, the adjoint scatters z̄ back to the elements
     func gathered from (flip and roll above have their own, cheaper, adjoints: the inverse flip or shift)."""
-    def handler(a, *args, **kwargs):
+    def handler(*args, **kwargs):
+        a, args, kwargs = linear.split_call(func, args, kwargs)
+        a = _const(a)
         if type(a) is not Tracked:  # (a tracked argument elsewhere: an index array is never differentiated)
             return func(value(a), *[value(b) for b in args], **kwargs)
         shape, dtype = _shape(a), getattr(a.data, "dtype", _FLOAT)
@@ -1298,8 +1300,12 @@ __all__ = ["Tracked", "leaf", "value", "apply_rule", "vjp", "CONSUMED", "ACTIVE"
 for _f in linear.GATHERS:
     HANDLED.setdefault(_f, _gather(_f))
 
+def _carries(a):
+    return type(peel_idle(a)) is Tracked or type(a) is Dual or isinstance(a, DualArray)
+
+
 HANDLED.update(_composites(unsupported, value, lambda rule, args: apply_rule(rule, tuple(_const(a) for a in args)),
-                           _extremum))  # mean, std, dot, max, clip, where, ... once for all types
+                           _extremum, _carries))  # mean, std, dot, max, clip, where, ... once for all types
 
 
 # =============================================================================================================

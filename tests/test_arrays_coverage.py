@@ -179,3 +179,53 @@ def test_ldexp_scales_by_a_power_of_two():
     for grad in (dualnum.gradient, tracker.gradient):
         with pytest.raises(TypeError, match="integer"):
             grad(lambda v: np.sum(np.ldexp(v, 2.5)), X)
+
+
+# ---- gathers, reordering, padding, selecting: first and second order in both modes ---------------------------------
+
+W4 = np.array([1.0, -2.0, 0.5, 3.0])
+COMPOSED = {
+    "take": lambda x: np.sum(np.take(x * x, [0, 2, 2, -1]) * W4),
+    "take axis mode=wrap": lambda x: np.sum(np.take(np.reshape(x ** 3, (2, 2)), [3, 0], axis=1, mode="wrap")),
+    "take keywords": lambda x: np.sum(np.take(a=np.sin(x), indices=[1, 1]) ** 2),
+    "diag(v=...)": lambda x: np.sum(np.diag(v=x ** 2, k=1) ** 2),
+    "flip(m=...)": lambda x: np.sum(np.flip(m=x ** 2) * W4),
+    "rollaxis": lambda x: np.sum(np.rollaxis(np.reshape(x ** 2, (2, 2, 1)), 2) * np.reshape(W4, (1, 2, 2))),
+    "matrix_transpose": lambda x: np.sum(np.matrix_transpose(np.reshape(x ** 3, (2, 2))) * np.reshape(W4, (2, 2))),
+    "delete": lambda x: np.sum(np.delete(x ** 3, [1]) * W4[:3]),
+    "resize": lambda x: np.sum(np.resize(x ** 2, 6) * np.arange(6.0)),
+    "unstack": lambda x: np.sum(np.unstack(np.reshape(x, (2, 2)) ** 3)[1]),
+    "partition": lambda x: np.sum(np.partition(x ** 3, 1) * W4),
+    "partition axis=None": lambda x: np.sum(np.partition(np.reshape(x ** 3, (2, 2)), 2, axis=None) * W4),
+    "sort by argsort indices": lambda x: np.sum(x[np.argsort(dualnum.value(x))] ** 3 * W4),
+    "take_along_axis(argsort)": lambda x: np.sum(np.take_along_axis(x ** 3, np.argsort(dualnum.value(x)), 0) * W4),
+    "pad constant": lambda x: np.sum(np.pad(x ** 2, (1, 2), constant_values=(3.0, 4.0)) ** 2 * np.arange(7.0)),
+    "pad reflect": lambda x: np.sum(np.pad(x ** 2, 2, mode="reflect") * np.arange(8.0)),
+    "pad symmetric 2-d": lambda x: np.sum(np.pad(np.reshape(x, (2, 2)) ** 3, ((1, 0), (0, 2)), mode="symmetric")
+                                          * np.arange(12.0).reshape(3, 4)),
+    "pad wrap": lambda x: np.sum(np.pad(x ** 3, 3, mode="wrap") * np.arange(10.0)),
+    "pad edge": lambda x: np.sum(np.pad(x ** 3, (2, 1), mode="edge") * np.arange(7.0)),
+    "select": lambda x: np.sum(np.select([x > 1, x < 0], [x ** 2, -x ** 3], default=x * 3)),
+    "nested where": lambda x: np.sum(np.where(x > 1, x ** 2, np.where(x < 0, -x ** 3, np.sin(x)))),
+    "piecewise": lambda x: np.sum(np.piecewise(x, [x > 1, x < 0], [np.square, lambda v: -v ** 3, np.sin])),
+    "piecewise with a constant": lambda x: np.sum(np.piecewise(x, [x > 0.5], [np.exp, 2.0]) * W4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+def test_composed_array_functions_in_both_modes(name):
+    check(COMPOSED[name], X)
+
+
+def test_partition_puts_the_kth_value_in_place_and_its_derivative_follows():
+    x = np.array([3.0, -1.0, 2.0, 0.5])
+    for grad in (dualnum.gradient, tracker.gradient):
+        g, = grad(lambda v: np.partition(v, 1)[1], x)  # the second smallest: 0.5, element 3
+        np.testing.assert_array_equal(np.asarray(dualnum.value(g)), [0.0, 0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("mode", ["maximum", "linear_ramp"])
+def test_pad_modes_that_compute_refuse_naming_the_mode(mode):
+    for grad, word in ((dualnum.gradient, "forward"), (tracker.gradient, "reverse")):
+        with pytest.raises(TypeError, match=rf"np\.pad\(mode='{mode}'\).*{word}"):
+            grad(lambda v: np.sum(np.pad(v, 1, mode=mode)), X)
