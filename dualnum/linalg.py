@@ -637,7 +637,25 @@ def cond(x, p=None):
         s = np.linalg.svd(x, compute_uv=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
     _square("np.linalg.cond", x)
-    return norm(x, p, axis=(-2, -1)) * norm(np.linalg.inv(x), p, axis=(-2, -1))
+    try:
+        return norm(x, p, axis=(-2, -1)) * norm(np.linalg.inv(x), p, axis=(-2, -1))
+    except _LinAlgError:  # numpy's cond of a singular matrix is inf (a constant: no derivative there)
+        from .tracked import value
+        v = value(x)
+        n = np.shape(v)[-1]
+        flat = np.reshape(v, (-1, n, n))
+        singular = np.reshape([_singular(a) for a in flat], np.shape(v)[:-2])
+        safe = np.where(singular[..., None, None], np.eye(n), x)
+        r = norm(safe, p, axis=(-2, -1)) * norm(np.linalg.inv(safe), p, axis=(-2, -1))
+        return np.where(singular, np.inf, r)
+
+
+def _singular(a):
+    try:
+        np.linalg.inv(a)
+        return False
+    except _LinAlgError:
+        return True
 
 
 @composite(np.linalg.matrix_rank)

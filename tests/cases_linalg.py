@@ -185,6 +185,11 @@ def register(m):
                 yield one(f"{s}+(3, 3) p={p}", x, lambda f, x, p=p: f(x, p))
         yield one("(4, 3)", data((4, 3)), lambda f, x: f(x))
         yield one("(4, 3) p=1", data((4, 3)), lambda f, x: f(x, 1))
+        singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+        for p in (1, "fro", np.inf):  # numpy: inf, no derivative (the values are compared)
+            yield one(f"singular p={p}", singular, lambda f, x, p=p: f(x, p))
+            yield one(f"a stack with a singular matrix p={p}", np.stack([singular, np.eye(2) + 0.1]),
+                      lambda f, x, p=p: f(x, p))
 
     @cases(np.linalg.matrix_rank)
     def matrix_rank(f):

@@ -444,3 +444,11 @@ def test_third_derivatives_along_a_line_match_closed_forms():
     # Σ eigenvalues² = ‖S‖²_F and Σ singular values² = ‖A‖²_F: quadratics in t, third derivative 0
     assert d3(lambda t: np.sum(np.linalg.eigvalsh(sym(A) + t * sym(B)) ** 2)) == pytest.approx(0, abs=1e-9)
     assert d3(lambda t: np.sum(np.linalg.svd(A + t * B, compute_uv=False) ** 2)) == pytest.approx(0, abs=1e-9)
+
+
+def test_cond_of_a_singular_matrix_is_inf_and_leaves_the_others_derivatives():
+    stack = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), well(2, 2)])
+    for grad in (dualnum.gradient, tracker.gradient):
+        got = grad(lambda A: np.linalg.cond(A, 1)[1], stack)[0]
+        np.testing.assert_allclose(got[1], grad(lambda A: np.linalg.cond(A, 1), stack[1])[0], rtol=1e-12)
+        assert np.array_equal(got[0], np.zeros((2, 2)))
