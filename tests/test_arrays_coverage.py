@@ -229,3 +229,57 @@ def test_pad_modes_that_compute_refuse_naming_the_mode(mode):
     for grad, word in ((dualnum.gradient, "forward"), (tracker.gradient, "reverse")):
         with pytest.raises(TypeError, match=rf"np\.pad\(mode='{mode}'\).*{word}"):
             grad(lambda v: np.sum(np.pad(v, 1, mode=mode)), X)
+
+
+# ---- grids with differentiable ends, numerical gradients, interpolation ---------------------------------------------
+
+XP, FP = np.array([-1.5, -0.2, 0.4, 1.1, 2.5]), np.array([0.3, -1.0, 2.0, 0.5, 1.5])
+GRIDS = {
+    "linspace(a, b)": lambda x: np.sum(np.linspace(x[0], x[1], 5) ** 2 * np.arange(5.0)),
+    "linspace of arrays, axis=1": lambda x: np.sum(np.linspace(x[:2], x[2:] ** 2, 4, axis=1) ** 2
+                                                   * np.arange(8.0).reshape(2, 4)),
+    "linspace without the endpoint": lambda x: np.sum(np.linspace(x[0], 3.0, 5, endpoint=False) ** 3),
+    "linspace retstep": lambda x: np.linspace(x[0], x[3] ** 2, 7, retstep=True)[1] ** 2,
+    "logspace": lambda x: np.sum(np.logspace(x[0], x[3], 4) * np.arange(4.0)),
+    "gradient": lambda x: np.sum(np.gradient(x ** 2) ** 2 * W4),
+    "gradient edge_order=2, spacing": lambda x: np.sum(np.gradient(x ** 3, 0.5, edge_order=2) ** 2 * W4),
+    "gradient coordinates": lambda x: np.sum(np.gradient(x ** 2, np.array([0.0, 1.0, 1.5, 3.5]), edge_order=2)
+                                             ** 2 * W4),
+    "gradient of a matrix, both axes": lambda x: sum(np.sum(g ** 2 * np.reshape(W4, (2, 2)))
+                                                     for g in np.gradient(np.reshape(x, (2, 2)) ** 3)),
+    "gradient, differentiable spacing": lambda x: np.sum(np.gradient(np.sin(x), x[0] ** 2) * W4),
+    "interp in x": lambda x: np.sum(np.interp(x + 0.05, XP, FP) ** 2 * W4),  # (X[3] is a knot: a kink)
+    "interp in fp": lambda x: np.sum(np.interp(np.array([-3.0, 0.1, 2.0, 9.0]), XP[:4], x ** 3) * W4),
+    "interp left/right": lambda x: np.sum(np.interp(x * 2.0, XP, FP, left=-1.0, right=7.0) * W4),
+    "interp period": lambda x: np.sum(np.interp(x + 0.05, XP, FP, period=4.0) ** 2 * W4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_grids_gradients_interpolation_in_both_modes(name):
+    check(GRIDS[name], X)
+
+
+def test_interp_slope_is_the_segment_slope():
+    x = np.array([-0.1, 0.9, 3.0, -2.0])  # two inside, two outside [xp[0], xp[-1]] (slope 0 there)
+    expect = [(FP[2] - FP[1]) / (XP[2] - XP[1]), (FP[3] - FP[2]) / (XP[3] - XP[2]), 0.0, 0.0]
+    for grad in (dualnum.gradient, tracker.gradient):
+        g, = grad(lambda v: np.sum(np.interp(v, XP, FP)), x)
+        np.testing.assert_allclose(np.asarray(dualnum.value(g)), expect, rtol=1e-12)
+    assert dualnum.derivative(lambda t: np.interp(t, XP, FP), 0.9) == pytest.approx(expect[1])
+
+
+def test_interp_in_its_knots_refuses_in_both_modes():
+    for grad, word in ((dualnum.gradient, "forward"), (tracker.gradient, "reverse")):
+        with pytest.raises(TypeError, match=rf"np\.interp.*knots xp.*{word}"):
+            grad(lambda v: np.interp(0.3, v, FP[:4]), X)
+
+
+def test_linspace_ends_move_the_points():
+    # d/da of linspace(a, b, n)[i] = 1 - i/(n-1), d/db = i/(n-1): a closed form, in both modes and for a Dual
+    n = 5
+    t = np.arange(n) / (n - 1)
+    for grad in (dualnum.gradient, tracker.gradient):
+        for i in range(n):
+            ga, gb = grad(lambda a, b: np.linspace(a, b, n)[i], 0.3, 2.0)
+            assert (float(dualnum.value(ga)), float(dualnum.value(gb))) == pytest.approx((1 - t[i], t[i]))
