@@ -324,6 +324,9 @@ def jacobian(f, x, chunk: int | None = None):
     c = chunk or chunk_size(n)
     pieces = []
     yshape = None
+    if n == 0:  # no inputs, no directions: f's shape, and a jacobian of zeros
+        yv, _ = _read(_call(f, -1, x), -1, 0, "jacobian")
+        return np.zeros(tuple(_primal_shape(yv)) + _shape(x))
     for start in range(0, n, c):
         cc = min(c, n - start)
         tag = new_tag()
@@ -348,5 +351,17 @@ def jvp(f, x, v):
     else:
         seeded = DualArray._new(x, np.reshape(v, (1,) + _shape(x)) if isinstance(v, np.ndarray)
                                 else np.expand_dims(v, 0), tag)
-    yv, p = _read(_call(f, tag, seeded), tag, 1, "jvp")
+    y = _call(f, tag, seeded)
+    if _separate(y):  # several results (eigh's values and vectors): a value and a tangent for each, as a tuple
+        pairs = [_read(yi, tag, 1, "jvp") for yi in y]
+        return tuple(_plain(yv) for yv, _ in pairs), tuple(_plain(p[0]) for _, p in pairs)
+    yv, p = _read(y, tag, 1, "jvp")
     return _plain(yv), _plain(p[0])
+
+
+def _separate(y):
+    """f returned several results that are not one array: a named tuple, or a tuple of different shapes."""
+    if type(y) is not tuple and not (isinstance(y, tuple) and hasattr(y, "_fields")):
+        return False
+    return hasattr(y, "_fields") or len({_primal_shape(e) if not isinstance(e, (list, tuple)) else None
+                                         for e in y}) > 1

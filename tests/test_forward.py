@@ -301,14 +301,14 @@ def test_writing_a_dual_into_a_float_array_raises():
 
 @pytest.mark.parametrize("call,name", [
     (lambda x: np.linalg.svd(x.reshape(2, 1)), "svd"),
-    (lambda x: np.einsum("i,i", x, x), "einsum"),
-    (lambda x: np.sinc(x), "sinc"),
+    (lambda x: np.fft.fft(x).real, "fft"),
+    (lambda x: np.unwrap(x), "unwrap"),
     (lambda x: np.add.accumulate(x), "accumulate"),
     (lambda x: np.sin(x, out=np.zeros(2)), "out="),
     (lambda x: np.convolve(x, x), "convolve"),
 ])
 def test_unsupported_functions_raise_naming_them(call, name):
-    with pytest.raises(TypeError, match=name):
+    with pytest.raises(TypeError, match=name):  # (and the mode: an array through forward mode)
         gradient(lambda x: np.sum(call(x)), [1.0, 2.0])
 
 
@@ -479,3 +479,19 @@ def test_bools_inside_f_are_numbers():
     assert derivative(lambda x: x * True + False, 2.0) == 1.0
     g, = gradient(lambda v: np.sum(v * np.array([True, False])), np.ones(2))
     assert np.array_equal(g, [1.0, 0.0])
+
+
+def test_jvp_of_a_function_with_several_results_gives_a_tangent_for_each():
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    V = np.array([[0.3, -0.2], [-0.2, 0.5]])
+    (w, U), (dw, dU) = jvp(np.linalg.eigh, A, V)
+    h = 1e-6
+    plus, minus = np.linalg.eigh(A + h * V), np.linalg.eigh(A - h * V)
+    np.testing.assert_allclose(w, np.linalg.eigh(A)[0])
+    np.testing.assert_allclose(dw, (plus[0] - minus[0]) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(dU, (plus[1] - minus[1]) / (2 * h), rtol=1e-5, atol=1e-8)
+
+
+def test_jacobian_with_respect_to_no_inputs_is_empty():
+    J = jacobian(lambda x: np.sum(x) * np.ones(3), np.zeros(0))
+    assert J.shape == (3, 0)
