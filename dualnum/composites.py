@@ -75,8 +75,16 @@ def make(unsupported, value, apply, extremum, carries):
             m = mean_(a, axis=axes, keepdims=True) if mean is _NoValue else mean
             d = a - m
             n = float(_count(a, axes))
-        with np.errstate(divide="ignore", invalid="ignore"):  # n <= ddof: inf or NaN, as numpy (it warns)
-            return np.sum(d * d, axis=axes, keepdims=keepdims) / np.maximum(n - ddof, 0.0)
+        s = np.sum(d * d, axis=axes, keepdims=keepdims)
+        den = np.maximum(n - ddof, 0.0)
+        bad = np.asarray(den) == 0
+        if not bad.any():
+            return s / den
+        # n <= ddof: numpy's inf (or NaN) whatever x is, a constant function: derivative 0 in every mode (as
+        # for std of one element), not the ±inf or NaN a division by 0 would give (differently in each mode)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            const = np.asarray(value(s), dtype=float) / den
+        return const if bad.all() else np.where(bad, const, s / np.where(bad, 1.0, den))
 
     mean_ = mean
 
@@ -408,8 +416,13 @@ def make(unsupported, value, apply, extremum, carries):
         keep = ~np.isnan(np.asarray(value(a), dtype=float))
         if where is not _NoValue:
             keep &= np.broadcast_to(np.asarray(value(where), dtype=bool), keep.shape)
-        return var(np.where(keep, a, 0.0), axis=axis, ddof=ddof, keepdims=keepdims, where=keep, mean=mean,
-                   correction=correction)
+        r = var(np.where(keep, a, 0.0), axis=axis, ddof=ddof, keepdims=keepdims, where=keep, mean=mean,
+                correction=correction)
+        dof = np.sum(keep, axis=normalize_axes(axis, ndim_of(a)), keepdims=keepdims) - \
+            (ddof if correction is _NoValue else correction)
+        if np.any(dof <= 0):  # numpy's nanvar: NaN (a constant) where no degree of freedom is left
+            r = np.full(np.shape(dof), np.nan) if np.all(dof <= 0) else np.where(dof <= 0, np.nan, r)
+        return r
 
     def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
                correction=_NoValue):

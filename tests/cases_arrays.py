@@ -110,3 +110,16 @@ def register(m):
             yield Case(f"{shape} list fp", [x], lambda f, xs: f(xs[0], list(xp), list(fp)))
         yield Case("lengths differ", [data((3,))], lambda f, xs: f(xs[0], xp, fp[:3]))
         yield Case("empty xp", [data((3,))], lambda f, xs: f(xs[0], [], []))
+
+    # ---- var/std/nanvar/nanstd with every ddof: n - 1, and n or more (numpy's inf or NaN, a constant) -----------
+    @m.cases(np.var, np.std, np.nanvar, np.nanstd)
+    def dof(f):
+        for shape in S[1:]:
+            x = data(shape)
+            n = x.shape[-1]
+            for ddof in (n - 1, n, n + 1):
+                yield Case(f"{shape} axis=-1 ddof={ddof}", [x], lambda f, xs, d=ddof: f(xs[0], axis=-1, ddof=d))
+                yield Case(f"{shape} ddof={ddof} keepdims", [x],
+                           lambda f, xs, d=ddof: f(xs[0], axis=-1, ddof=d, keepdims=True))
+            yield Case(f"{shape} correction=n", [x], lambda f, xs, n=n: f(xs[0], axis=-1, correction=n))
+

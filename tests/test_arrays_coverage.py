@@ -283,3 +283,43 @@ def test_linspace_ends_move_the_points():
         for i in range(n):
             ga, gb = grad(lambda a, b: np.linspace(a, b, n)[i], 0.3, 2.0)
             assert (float(dualnum.value(ga)), float(dualnum.value(gb))) == pytest.approx((1 - t[i], t[i]))
+
+
+# ---- reductions: var/std with ddof, cumprod, nan-skipping, weighted average ---------------------------------------
+
+REDUCTIONS = {
+    "var ddof=1": lambda x: np.var(x ** 2, ddof=1),
+    "std ddof=n-1": lambda x: np.std(np.sin(x), ddof=3),
+    "var axis ddof": lambda x: np.sum(np.var(np.reshape(x, (2, 2)) ** 2, axis=0, ddof=1) * W4[:2]),
+    # (the NaN is put in after the powers: a NaN through x ** 2 makes the tracker's gradient NaN there, as JAX's)
+    "nanstd ddof=1": lambda x: np.nanstd(np.where(x > 2.0, np.nan, x ** 2), ddof=1),
+    "cumprod": lambda x: np.sum(np.cumprod(x) * W4),
+    "cumprod axis": lambda x: np.sum(np.cumprod(np.reshape(x, (2, 2)), axis=1) ** 2),
+    "nanmean, nansum, nanmax": lambda x: (np.nanmean(np.where(x < 0, np.nan, x ** 2))
+                                          + np.nansum(np.where(x > 2, np.nan, x ** 3))
+                                          + np.nanmax(np.where(x > 2, np.nan, x * x))),
+    "average with differentiable weights": lambda x: np.average(x[:2] ** 2, weights=x[2:] ** 2),
+    "average axis, weights, returned": lambda x: np.sum(np.average(np.reshape(x, (2, 2)) ** 3, axis=1,
+                                                                   weights=np.exp(x[:2]), returned=True)[0]),
+    "mod, divide, true_divide": lambda x: np.sum(np.mod(x, 0.6) + np.divide(x, 0.7) * np.true_divide(x, 3.0)),
+    "conj, real, imag": lambda x: np.sum(np.conj(x) * np.real(x) ** 2 + np.imag(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions_in_both_modes(name):
+    check(REDUCTIONS[name], X)
+
+
+@pytest.mark.parametrize("f", [np.var, np.std], ids=lambda f: f.__name__)
+def test_no_degree_of_freedom_left_is_a_constant_in_both_modes(f):
+    # ddof >= n: numpy's inf whatever x is (a constant function): derivative 0, the same in every mode
+    def loss(v, ddof):
+        return np.sum(v * v) + np.minimum(f(v, ddof=ddof), 1.0)
+    for ddof in (4, 5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert np.isinf(dualnum.value(f(dualnum.DualArray(X, np.eye(4)), ddof=ddof)))
+            for grad in (dualnum.gradient, tracker.gradient):
+                g, = grad(lambda v: loss(v, ddof), X)
+                np.testing.assert_array_equal(np.asarray(dualnum.value(g), dtype=float), 2 * X)
