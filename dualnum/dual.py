@@ -292,7 +292,7 @@ class Dual:
                             "the derivative")
         if ufunc in rules.VALUE_ONLY:
             return ufunc(*[primal(a) for a in inputs])
-        r = rules.BY_FUNCTION.get(ufunc)
+        r = rules.lookup(ufunc)
         if r is None:
             raise TypeError(f"np.{ufunc.__name__} is not supported for Dual: dualnum has no derivative rule "
                             "for it (add one to dualnum/rules.py)")
@@ -507,6 +507,11 @@ def _dualarray():
 _ADD, _SUB, _MUL, _DIV, _POW, _ABS = (rules.RULES[n] for n in
                                       ("add", "subtract", "multiply", "true_divide", "power", "absolute"))
 
-for _r in list(rules.BY_FUNCTION.values()):
-    if isinstance(_r.f, np.ufunc) and not hasattr(Dual, _r.f.__name__):  # (numpy calls it by the ufunc's name)
-        setattr(Dual, _r.f.__name__, _object_loop_method(_r))
+def _object_loop_methods():
+    for r in list(rules.BY_FUNCTION.values()):
+        if isinstance(r.f, np.ufunc) and not hasattr(Dual, r.f.__name__):  # (numpy calls it by the ufunc's name)
+            setattr(Dual, r.f.__name__, _object_loop_method(r))
+
+
+_object_loop_methods()
+rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)

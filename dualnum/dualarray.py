@@ -755,7 +755,7 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if ufunc is np.power and _is_number(inputs[1]) and float(inputs[1]) in _POWER_SHORTCUTS:
         # x**2 is square(x), as numpy itself does it: the same derivative, without a pow() per element
         return apply_rule(rules.RULES[_POWER_SHORTCUTS[float(inputs[1])]], inputs[:1])
-    r = rules.BY_FUNCTION.get(ufunc)
+    r = rules.lookup(ufunc)
     if r is None:
         raise unsupported(name)
     return apply_rule(r, inputs)

@@ -260,7 +260,7 @@ NUMPY_FASTER = NUMPY_FASTER_K1 | NUMPY_FASTER_KN  # for tests: set to frozenset(
 
 def kernel_rules():
     """The rules that get a compiled kernel: one- and two-argument rules with a non-zero derivative."""
-    return [r for r in rules.RULES.values() if r.arity in (1, 2) and not r.zero and not r.nondiff]
+    return [r for r in rules.RULES.values() if r.arity in (1, 2) and not r.zero and not r.nondiff and r.compiled]
 
 
 def source() -> str:
@@ -281,7 +281,7 @@ def _digest():
     registered elsewhere, or registered again under the same name, changes it), this generator, the
     compile options and numba's version. Computed once per version of the table."""
     global _digest_of
-    table = tuple(rules.RULES.items())
+    table = tuple((r.name, r) for r in kernel_rules())  # (rules without kernels, scipy's, change no kernel)
     if _digest_of is not None and len(_digest_of[0]) == len(table) and \
             all(a[1] is b[1] for a, b in zip(_digest_of[0], table)):
         return _digest_of[1]

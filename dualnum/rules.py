@@ -31,6 +31,7 @@ Conventions at kinks (documented because students ask):
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple, Union
 
@@ -56,6 +57,7 @@ class Rule:
     zero: bool = False  # derivative is identically zero (sign, floor, ...)
     guarded: bool = False  # the formula may evaluate log(0) or 1/0 on a branch np.where discards
     nondiff: Tuple[int, ...] = field(default=())  # argument positions that are never differentiated
+    compiled: bool = True  # False: numba cannot compile its formulas (scipy.special's): numpy computes it
 
     @property
     def arity(self) -> int:
@@ -277,3 +279,64 @@ def _ldexp(x, n):
 LDEXP = Rule("ldexp", _ldexp, (lambda x, n, z: _ldexp(1.0, n), 0.0), math="d ldexp(x, n) = 2ⁿ dx (n an integer)",
              nondiff=(1,))
 BY_FUNCTION[np.ldexp] = LDEXP
+
+
+# ---- scipy.special (optional: its rules join the table when scipy is loaded) --------------------------------------
+#: called with no arguments after rules join the table later (the number types give them object-loop methods)
+ON_NEW_RULES: list = []
+_SCIPY: list = []  # [True] once scipy.special's rules are in the table
+
+
+def lookup(func):
+    """The rule of a numpy (or scipy) function, or None. scipy.special's rules cost scipy's import time, so they
+    join the table when a scipy function first reaches a number type here (scipy is then loaded already)."""
+    r = BY_FUNCTION.get(func)
+    if r is None and not _SCIPY and "scipy.special" in sys.modules:
+        scipy_rules()
+        r = BY_FUNCTION.get(func)
+    return r
+
+
+def _no_zeta_ds(s, q, z):
+    raise TypeError("scipy.special.zeta(s, q): the derivative in s is not provided (only in q); pass s as a "
+                    "plain number")
+
+
+def scipy_rules():
+    """Add scipy.special's common ufuncs to the table; False when scipy is not installed (nothing changes)."""
+    if _SCIPY:
+        return True
+    try:
+        import scipy.special as sp
+        from scipy.special import _ufuncs
+    except ImportError:
+        return False
+    _SCIPY.append(True)
+    c = 2.0 / math.sqrt(math.pi)
+    kw = dict(compiled=False)
+    rule("expit", sp.expit, lambda x, z: z * (1.0 - z), math="d expit(x) = expit(x)(1 - expit(x)) dx",
+         domain=(-6.0, 6.0), **kw)
+    rule("logit", sp.logit, lambda x, z: 1.0 / (x * (1.0 - x)), math="d logit(x) = dx / (x(1-x))",
+         domain=(0.05, 0.95), **kw)
+    rule("erf", sp.erf, lambda x, z: c * np.exp(-x * x), math="d erf(x) = 2/√π e^(-x²) dx", **kw)
+    rule("erfc", sp.erfc, lambda x, z: -c * np.exp(-x * x), math="d erfc(x) = -2/√π e^(-x²) dx", **kw)
+    rule("gammaln", sp.gammaln, lambda x, z: sp.digamma(x), math="d ln|Γ(x)| = ψ(x) dx", domain=(0.2, 5.0),
+         **kw)
+    # ψ'(x) is Hurwitz's ζ(2, x); ζ(s, q) has a rule in q (-s ζ(s+1, q)), so every order is a formula
+    rule("digamma", sp.digamma, lambda x, z: _ufuncs._zeta(2.0, x), math="d ψ(x) = ζ(2, x) dx (ψ' = ψ₁)",
+         domain=(0.2, 5.0), **kw)
+    BY_FUNCTION[_ufuncs._zeta] = Rule("zeta", _ufuncs._zeta, (_no_zeta_ds, lambda s, q, z: -s * _ufuncs._zeta(
+        s + 1.0, q)), math="d ζ(s, q) = -s ζ(s+1, q) dq (no derivative in s)", **kw)
+    rule("xlogy", sp.xlogy, lambda x, y, z: np.log(y), lambda x, y, z: _select(x == 0, 0.0, x / y),
+         math="d(x log y) = log y dx + x/y dy (0 dy at x = 0)", domain=(0.2, 3.0), guarded=True, **kw)
+    rule("xlog1py", sp.xlog1py, lambda x, y, z: np.log1p(y), lambda x, y, z: _select(x == 0, 0.0, x / (1.0 + y)),
+         math="d(x log(1+y)) = log(1+y) dx + x/(1+y) dy (0 dy at x = 0)", domain=(0.2, 3.0),
+         domain2=(-0.5, 3.0), guarded=True, **kw)
+    for hook in ON_NEW_RULES:
+        hook()
+    return True
+
+
+if "scipy.special" in sys.modules:  # loaded before dualnum: its rules are in the table from the start
+    scipy_rules()
+

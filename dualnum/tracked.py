@@ -883,9 +883,14 @@ def _object_loop_method(ufunc):
     return method
 
 
-for _r in list(rules.BY_FUNCTION.values()):
-    if isinstance(_r.f, np.ufunc) and not hasattr(Tracked, _r.f.__name__):
-        setattr(Tracked, _r.f.__name__, _object_loop_method(_r.f))
+def _object_loop_methods():
+    for r in list(rules.BY_FUNCTION.values()):
+        if isinstance(r.f, np.ufunc) and not hasattr(Tracked, r.f.__name__):
+            setattr(Tracked, r.f.__name__, _object_loop_method(r.f))
+
+
+_object_loop_methods()
+rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)
 DEFER_TO.add(Tracked)  # DualArray (op) Tracked: the tracker records it (forward-over-reverse)
 
 
@@ -933,7 +938,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"{name} on a tracked value does not take {', '.join(extra)}")
     if ufunc is np.matmul:
         return matmul(*inputs)
-    r = rules.BY_FUNCTION.get(ufunc)
+    r = rules.lookup(ufunc)
     if r is None:
         raise unsupported(name)
     return apply_rule(r, tuple(_const(a) for a in inputs))

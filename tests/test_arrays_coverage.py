@@ -323,3 +323,41 @@ def test_no_degree_of_freedom_left_is_a_constant_in_both_modes(f):
             for grad in (dualnum.gradient, tracker.gradient):
                 g, = grad(lambda v: loss(v, ddof), X)
                 np.testing.assert_array_equal(np.asarray(dualnum.value(g), dtype=float), 2 * X)
+
+
+# ---- scipy.special (optional) ------------------------------------------------------------------------------------
+
+SPECIAL = {  # name -> (scalar function of x built from it, a point)
+    "expit": (lambda sp: lambda x: np.sum(sp.expit(x * 2.0) ** 2), X),
+    "logit": (lambda sp: lambda x: np.sum(sp.logit(x) ** 2), np.array([0.3, 0.6, 0.45, 0.8])),
+    "erf, erfc": (lambda sp: lambda x: np.sum(sp.erf(x) * sp.erfc(x * 0.5)), X),
+    "gammaln": (lambda sp: lambda x: np.sum(sp.gammaln(x * x + 0.5)), X),
+    "digamma": (lambda sp: lambda x: np.sum(sp.digamma(x + 3.0) ** 2), X),
+    "xlogy": (lambda sp: lambda x: np.sum(sp.xlogy(x, x ** 2 + 0.5)), X),
+    "xlog1py": (lambda sp: lambda x: np.sum(sp.xlog1py(x ** 2, np.abs(x) * 0.3)), X),
+    "zeta in q": (lambda sp: lambda x: np.sum(sp.zeta(2.0, x + 3.0)), X),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECIAL))
+def test_scipy_special_in_both_modes(name):
+    sp = pytest.importorskip("scipy.special")
+    make, x = SPECIAL[name]
+    check(make(sp), x)
+
+
+def test_scipy_special_closed_forms_and_refusals():
+    sp = pytest.importorskip("scipy.special")
+    from dualnum import rules
+    assert rules.scipy_rules() and all(n in rules.RULES for n in ("expit", "erf", "gammaln", "xlogy"))
+    # d³ ln Γ = ψ₂ (polygamma(2)): three levels of forward mode through the table's ψ and ζ rules
+    d3 = dualnum.derivative(lambda t: dualnum.derivative(lambda u: dualnum.derivative(sp.gammaln, u), t), 2.0)
+    assert d3 == pytest.approx(sp.polygamma(2, 2.0), rel=1e-12)
+    assert dualnum.derivative(sp.erf, 0.3) == pytest.approx(2 / np.sqrt(np.pi) * np.exp(-0.09), rel=1e-14)
+    for grad in (dualnum.gradient, tracker.gradient):
+        g, = grad(lambda v: np.sum(sp.xlogy(0.0, v)), np.array([0.5, 2.0]))  # 0·log y: no derivative in y
+        np.testing.assert_array_equal(np.asarray(dualnum.value(g)), 0.0)
+        with pytest.raises(TypeError, match=r"zeta\(s, q\).*in s"):
+            grad(lambda s: np.sum(sp.zeta(s, 2.0)), np.array([3.0]))
+    from dualnum import kernels
+    assert not any(r.name in ("expit", "erf", "gammaln") for r in kernels.kernel_rules())  # numba: numpy serves
