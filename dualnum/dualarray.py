@@ -260,6 +260,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     def __setitem__(self, idx, val):
         idx = _clean_index(idx)
+        if type(val) is not DualArray and type(val) is not Dual:
+            val = as_constant(val, "DualArray assignment")  # (a list or object array of duals: a DualArray)
         if type(val) is Dual:
             val = lift(val)
         fusion.force_all()  # a pending expression may read this array's old contents: compute it first

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
+import sys
 import threading
 
 import numpy as np
@@ -153,10 +154,8 @@ class Tracked(ArrayMethods):
             "you really want the numbers without the derivative." + _index_trick())
 
     def __setitem__(self, idx, val):
-        raise TypeError("y[idx] = v is not supported on tracked values in reverse mode: writing into a recorded "
-                        "value would make the operations already recorded from it stale. Build the new array "
-                        "instead: y = np.where(mask, v, y) for a mask, y = np.concatenate([y[:i], v, y[i + 1:]]) "
-                        "for a slice, or collect the pieces in a list and np.stack them")
+        refs = sys.getrefcount(self)  # (first: the count is compared with the same call's on a probe)
+        _write(self, idx, val, refs)
 
     # ---- comparisons act on the value (as Tracker did) ----------------------------------------------------
     def __eq__(self, o):
@@ -388,6 +387,93 @@ class Tracked(ArrayMethods):
 
 
 _counter = itertools.count()  # creation order: a node is always made after its arguments
+
+
+# ---- y[idx] = v on a recorded value: PyTorch's index_put, recorded -------------------------------------------------
+# The write makes y a new node, put(y_old, idx, v), whose adjoint sends ȳ to y_old (0 at idx) and ȳ[idx] to v. The
+# operations recorded from y before the write must keep y_old: those that v was computed from (y[m] *= 2 reads
+# y[m]) are found in v's graph and re-pointed; any other reference to y (an operation recorded earlier and kept,
+# another name for y) is seen in y's reference count, and the write is refused rather than go stale.
+
+class _Probe:
+    def __getitem__(self, idx):
+        return 1.0
+
+    def __setitem__(self, idx, val):
+        refs = sys.getrefcount(self)
+        _PROBE.append(refs)
+
+
+_PROBE: list = []
+
+
+def _baseline():
+    """References to y that the interpreter itself holds during ``y[i] = v`` and ``y[i] *= v`` from a function
+    with y in a local variable (measured on a probe: it differs between Python versions); the smaller one."""
+    if not _PROBE:
+        def plain():
+            y = _Probe()
+            y[0] = 1.0
+
+        def augmented():
+            y = _Probe()
+            y[0] *= 2.0
+        plain()
+        augmented()
+        _PROBE[:] = [min(_PROBE)]
+    return _PROBE[0]
+
+
+_NO_WRITE = ("y[idx] = v (a write in place) on a tracked value in reverse mode: {why}. Build the new array "
+             "instead: y = np.where(mask, v, y) for a mask, y = np.concatenate([y[:i], v, y[i + 1:]]) for a "
+             "slice, or collect the pieces in a list and np.stack them")
+
+
+def _write(y, idx, val, refs):
+    idx = _clean_index(idx)
+    if y._op is None:
+        raise TypeError(_NO_WRITE.format(why="y is a parameter or an input (write into a copy: y = x.copy())"))
+    if y._op is CONSUMED:
+        raise TypeError(_NO_WRITE.format(why="y's graph was already used by a backward pass"))
+    v = _const(val)
+    if type(v) is Tracked:
+        v = peel_idle(v)
+    if type(v) is Dual or isinstance(v, DualArray) or (type(v) is Tracked and v._tag != y._tag):
+        raise TypeError(_NO_WRITE.format(why="v belongs to another level of differentiation than y"))
+    # the recorded operations that read y and that v was computed from: created after y, reached from v
+    slots, stack, seen = [], [v] if type(v) is Tracked and v._seq > y._seq else [], set()
+    while stack:
+        node = stack.pop()
+        for i, p in enumerate(node._parents):
+            if p is y:
+                slots.append((node, i))
+            elif type(p) is Tracked and p._seq > y._seq and id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    if refs - _baseline() - len(slots) > 0:
+        raise TypeError(_NO_WRITE.format(
+            why="y was used by operations recorded before this write (or has another name), which would see the "
+                "new values; write before using y, or build a new array"))
+    shape = _shape(y.data)
+    numbers = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    hit = np.reshape(numbers[idx], -1)
+    if not _is_basic(idx) and np.unique(hit).size != hit.size:
+        raise TypeError(_NO_WRITE.format(why="the index repeats an element (which write wins is numpy's detail)"))
+    keep = np.ones(shape)
+    keep.flat[hit] = 0.0
+    old = _new_node(y.data, y._op, y._parents, y._tag)
+    old._seq = y._seq  # (it is y as it was: after its arguments, before everything that read it)
+    for node, i in slots:
+        node._parents = tuple(old if j == i else p for j, p in enumerate(node._parents))
+    data = y.data.copy()
+    vd = v.data if type(v) is Tracked else v
+    data[idx] = vd
+    moving = type(v) is Tracked
+
+    def back(g):
+        return (g * keep, _fit(g[idx], vd)) if moving else (g * keep,)
+    y.data, y._op, y._parents, y.grad, y._g = data, back, (old, v) if moving else (old,), None, None
+    y._seq = next(_counter)
 
 
 def _update_in_place(x, o, ufunc, sym):

@@ -15,11 +15,13 @@ def register(m):
                            ("keywords", lambda f, x, nd: f(a=x, indices=np.array([[0], [0]]))),
                            ("scalar index", lambda f, x, nd: f(x, 0)),
                            ("out of range", lambda f, x, nd: f(x, [99]))))
-    m.cases(np.rollaxis)(unary(S[1:], ("-1", lambda f, x, nd: f(x, -1)), ("1 start=0", lambda f, x, nd: f(x, nd - 1, 0)),
+    m.cases(np.rollaxis)(unary(S[1:], ("-1", lambda f, x, nd: f(x, -1)),
+                               ("1 start=0", lambda f, x, nd: f(x, nd - 1, 0)),
                                ("keywords", lambda f, x, nd: f(a=x, axis=0, start=nd)),
                                ("out of range", lambda f, x, nd: f(x, nd))))
     m.cases(np.matrix_transpose)(unary(S, ("", lambda f, x, nd: f(x))))
-    m.cases(np.delete)(unary(S[1:], ("1", lambda f, x, nd: f(x, 1)), ("[0, 1] axis=-1", lambda f, x, nd: f(x, [0, 1], axis=-1)),
+    m.cases(np.delete)(unary(S[1:], ("1", lambda f, x, nd: f(x, 1)),
+                             ("[0, 1] axis=-1", lambda f, x, nd: f(x, [0, 1], axis=-1)),
                              ("slice axis=0", lambda f, x, nd: f(x, slice(0, 1), axis=0))))
     m.cases(np.resize)(unary(S, ("(3, 3)", lambda f, x, nd: f(x, (3, 3))), ("5", lambda f, x, nd: f(x, 5))))
     m.cases(np.flip, np.diag, np.tile)(unary(S[1:3], ("keywords", lambda f, x, nd: (
