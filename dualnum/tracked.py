@@ -42,6 +42,9 @@ _ADD, _SUB, _MUL, _DIV, _POW, _NEG, _ABS = (rules.RULES[n] for n in (
 _Rule = rules.Rule
 
 
+_NUMPY_METHODS = ("_methods.py",)  # numpy's own mean/var/std of object arrays (numpy/_core/_methods.py)
+
+
 class _Consumed:
     """Marks a node whose graph a backward pass has already used (and freed)."""
 
@@ -103,7 +106,14 @@ class Tracked(ArrayMethods):
     shape = property(lambda self: _shape(self.data))
     ndim = property(lambda self: len(_shape(self.data)))
     size = property(lambda self: int(np.prod(_shape(self.data))))
-    dtype = property(lambda self: getattr(self.data, "dtype", np.dtype(float)))
+    @property
+    def dtype(self):
+        d = self.data
+        if type(d) is not np.ndarray and sys._getframe(1).f_code.co_filename.endswith(_NUMPY_METHODS):
+            # np.mean of an object array of tracked scalars divides the sum by n, as ret.dtype.type(ret / n)
+            # when the sum has a dtype: float64(ret) would drop the derivative, so a scalar has none there
+            raise AttributeError("dtype")
+        return getattr(d, "dtype", _FLOAT)
 
     @property
     def is_leaf(self):

@@ -62,6 +62,9 @@ BUILDERS = {
     "ufuncs on an object array": lambda x: np.sum(np.exp(np.array([x[0], x[1] * x[2]])) +
                                                   np.arctan2(np.array([x[0], x[3]]), 2.0)),
     "np.sin of a list": lambda x: np.sum(np.sin([x[0], x[1]])),
+    "np.mean, var, std of object arrays": lambda x: (np.mean(np.array([x[0] * x[1], x[2], 1.0]) ** 2)
+                                                     + np.var(np.array([x[0] * x[1], x[2], 1.0]))
+                                                     + np.std(np.array([x[0], x[3] ** 2]))),
     "np.stack of scalars": lambda x: np.sum(np.stack([x[0], x[2] * x[3], 1.0]) ** 3),
     "np.stack of an object array": lambda x: np.sum(np.stack([np.array([x[0], x[1]]), x[2:]]) ** 3),
     "np.concatenate with a list": lambda x: np.sum(np.concatenate([x[:2], [x[2] * x[3], 1.0]]) ** 3),
