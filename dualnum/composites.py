@@ -733,6 +733,48 @@ def make(unsupported, value, apply, extremum, carries):
         y = np.where(xv < xpv[0], lo, np.where(xv > xpv[-1], hi, y))
         return y if np.ndim(xv) else np.reshape(y, ())
 
+    def compress(condition, a, axis=None, out=None):
+        """The slices along axis where condition holds: a gather (np.take) of their indices."""
+        no_out("np.compress", out)
+        c = np.asarray(value(condition))
+        if c.ndim != 1:
+            raise ValueError("condition must be a 1-d array")
+        if axis is None:
+            a, axis = np.reshape(a, -1), 0
+        n = shape_of(a)[normalize_axes(axis, ndim_of(a))[0]] if ndim_of(a) else 0
+        if c.size > n:
+            raise IndexError(f"index {n} is out of bounds for axis {axis} with size {n}")
+        return np.take(a, np.flatnonzero(c), axis=axis)
+
+    def extract(condition, arr):
+        """The elements where condition holds, flattened: np.take of their flat indices."""
+        return np.take(np.reshape(arr, -1), np.flatnonzero(np.ravel(np.asarray(value(condition)))))
+
+    def block(arrays):
+        """Nested lists of arrays joined as numpy does: the innermost lists along the last axis, the next ones
+        along the axis before, every block first given the larger of the nesting depth and its own ndim."""
+        def scan(a, where):
+            if type(a) is tuple:
+                raise TypeError(f"{where} is a tuple. Only lists can be used to arrange blocks, and np.block does "
+                                "not allow implicit conversion from tuple to ndarray.")
+            if type(a) is not list:
+                return 0, ndim_of(a)
+            if not a:
+                raise ValueError(f"List at {where} cannot be empty")
+            inner = [scan(e, f"{where}[{i}]") for i, e in enumerate(a)]
+            if len({d for d, _ in inner}) > 1:
+                raise ValueError(f"List depths are mismatched. First element was at depth {inner[0][0] + 1}, "
+                                 f"but there is an element at a different depth in {where}")
+            return inner[0][0] + 1, max(n for _, n in inner)
+        depth, nd = scan(arrays, "arrays")
+        nd = max(depth, nd)
+
+        def build(a, level):
+            if level == depth:
+                return np.reshape(a, (1,) * (nd - ndim_of(a)) + shape_of(a)) if ndim_of(a) < nd else a * 1.0
+            return np.concatenate([build(e, level + 1) for e in a], axis=nd - depth + level)
+        return build(arrays, 0)
+
     def unstack(x, *, axis=0):
         """The slices along axis, as a tuple."""
         if ndim_of(x) == 0:
@@ -759,7 +801,8 @@ def make(unsupported, value, apply, extremum, carries):
                 np.nanstd: nanstd, np.ptp: ptp, np.average: average, np.cumprod: cumprod,
                 np.nan_to_num: nan_to_num, np.real: real, np.imag: imag, np.partition: partition, np.pad: pad,
                 np.select: select, np.piecewise: piecewise, np.linspace: linspace, np.logspace: logspace,
-                np.gradient: gradient, np.interp: interp, np.unstack: unstack}
+                np.gradient: gradient, np.interp: interp, np.unstack: unstack, np.compress: compress,
+                np.extract: extract, np.block: block}
     # zeros_like(x) is a constant: its derivative is zero, so nothing is dropped by reading values only
     for f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
               np.isclose, np.allclose, np.array_equal, np.isnan, np.isfinite, np.isinf, np.argwhere,

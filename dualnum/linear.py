@@ -17,7 +17,8 @@ import numpy as np
 #: numpy functions that gather: L(x)[j] = x[src(j)] or 0; their extra arguments (axis, shift, k, reps, ...) are
 #: passed through to them as given
 GATHERS = (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diag, np.diagonal, np.triu,
-           np.tril, np.take_along_axis, np.take, np.rollaxis, np.matrix_transpose, np.delete, np.resize)
+           np.tril, np.take_along_axis, np.take, np.rollaxis, np.matrix_transpose, np.delete, np.resize,
+           np.diagflat)
 
 #: where a gather's ``out=`` sits among its positional arguments after the array (it would write into a plain
 #: array, dropping the derivatives: refused)

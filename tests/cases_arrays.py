@@ -26,6 +26,25 @@ def register(m):
     m.cases(np.resize)(unary(S, ("(3, 3)", lambda f, x, nd: f(x, (3, 3))), ("5", lambda f, x, nd: f(x, 5))))
     m.cases(np.flip, np.diag, np.tile)(unary(S[1:3], ("keywords", lambda f, x, nd: (
         f(m=x) if f is np.flip else f(v=x, k=1) if f is np.diag else f(A=x, reps=2)))))
+    m.cases(np.diagflat)(unary(S, ("", lambda f, x, nd: f(x)), ("k=-1", lambda f, x, nd: f(x, k=-1))))
+    m.cases(np.compress)(unary(S[1:], ("[True, False, True]", lambda f, x, nd: f([True, False, True], x)),
+                               ("axis=-1", lambda f, x, nd: f([False, True], x, axis=-1)),
+                               ("too long", lambda f, x, nd: f([True] * 30, x, axis=0))))
+    m.cases(np.extract)(unary(S, ("all", lambda f, x, nd: f(np.ones(np.shape(x), bool), x)),
+                              ("pattern", lambda f, x, nd: f(np.arange(np.size(x)).reshape(np.shape(x)) % 2 == 0, x))))
+
+    @m.cases(np.block)
+    def block(f):
+        a, b, c = data((2, 2), 1), data((2, 1), 2), data((1, 3), 3)
+        yield Case("2-d blocks", [a, b, c], lambda f, xs: f([[xs[0], xs[1]], [xs[2]]]))
+        yield Case("1-d with a scalar", [data((3,)), 1.5], lambda f, xs: f([xs[0], xs[1], xs[0]]))
+        yield Case("depth above ndim", [data((2,))], lambda f, xs: f([[[xs[0]]], [[xs[0]]]]))
+        yield Case("one array", [a], lambda f, xs: f(xs[0]))
+        yield Case("constant block", [a], lambda f, xs, b=b: f([[xs[0], b]]))
+        yield Case("mismatched depths", [a, b], lambda f, xs: f([[xs[0]], xs[1]]))
+        yield Case("a tuple", [a, b], lambda f, xs: f((xs[0], xs[1])))
+        yield Case("empty list", [a], lambda f, xs: f([[xs[0]], []]))
+
     m.cases(np.unstack)(unary(S, ("", lambda f, x, nd: f(x)), ("axis=-1", lambda f, x, nd: f(x, axis=-1))))
 
     # ---- reordering by value ---------------------------------------------------------------------------------------

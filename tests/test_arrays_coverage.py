@@ -248,6 +248,12 @@ COMPOSED = {
     "delete": lambda x: np.sum(np.delete(x ** 3, [1]) * W4[:3]),
     "resize": lambda x: np.sum(np.resize(x ** 2, 6) * np.arange(6.0)),
     "unstack": lambda x: np.sum(np.unstack(np.reshape(x, (2, 2)) ** 3)[1]),
+    "diagflat": lambda x: np.sum(np.diagflat(x ** 2, k=1) * np.arange(25.0).reshape(5, 5)),
+    "compress": lambda x: np.sum(np.compress([False, True], np.reshape(x, (2, 2)) ** 3, axis=1)),
+    "extract": lambda x: np.sum(np.extract(x > 0, x ** 3)),
+    "block": lambda x: np.sum(np.block([[np.reshape(x, (2, 2)), x[:2, None] ** 2], [x[None, 1:] ** 3]])
+                              * np.arange(9.0).reshape(3, 3)),
+    "block of scalars": lambda x: np.sum(np.block([x[:2], 1.0, x[3] * 2]) ** 3),
     "partition": lambda x: np.sum(np.partition(x ** 3, 1) * W4),
     "partition axis=None": lambda x: np.sum(np.partition(np.reshape(x ** 3, (2, 2)), 2, axis=None) * W4),
     "sort by argsort indices": lambda x: np.sum(x[np.argsort(dualnum.value(x))] ** 3 * W4),
