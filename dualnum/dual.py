@@ -88,7 +88,8 @@ class Dual:
             raise TypeError(
                 f"float() would drop the derivative of {self!r}. A dual number cannot go into math.sin, "
                 "a plain float array or any other code that only takes floats: use numpy functions "
-                "(np.sin(x)) and build arrays with np.stack/np.concatenate; dualnum.value(x) gives the "
+                "(np.sin(x)) and build arrays with np.stack/np.concatenate (np.arange takes floats only: "
+                "for a differentiable start write start + step * np.arange(n)); dualnum.value(x) gives the "
                 "value if you really want to drop the derivative.")
         return float(self.value)
 

@@ -136,7 +136,8 @@ class Tracked(ArrayMethods):
             raise TypeError(
                 f"float() would drop the derivative of {self!r}: a gradient is being taken with respect to it. "
                 "Tracked values cannot go into math.sin or plain float arrays; use numpy functions (np.sin(x)), "
-                "build arrays with np.stack/np.concatenate, or call dualnum.value(x) to drop the derivative on "
+                "build arrays with np.stack/np.concatenate (np.arange takes floats only: for a differentiable "
+                "start write start + step * np.arange(n)), or call dualnum.value(x) to drop the derivative on "
                 "purpose.")
         return float(self.data)
 

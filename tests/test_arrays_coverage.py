@@ -420,3 +420,11 @@ def test_scipy_special_closed_forms_and_refusals():
             grad(lambda s: np.sum(sp.zeta(s, 2.0)), np.array([3.0]))
     from dualnum import kernels
     assert not any(r.name in ("expit", "erf", "gammaln") for r in kernels.kernel_rules())  # numba: numpy serves
+
+
+def test_arange_with_a_differentiable_start_says_what_to_write():
+    # numpy's arange does not dispatch: it takes float(start), which refuses; the message gives the rewrite
+    for grad in (dualnum.gradient, tracker.gradient):
+        with pytest.raises(TypeError, match=r"np\.arange.*start \+ step \* np\.arange\(n\)"):
+            grad(lambda v: np.sum(np.arange(v[0], 5.0)), X)
+    check(lambda v: np.sum((v[0] + 0.5 * np.arange(4.0)) ** 2 * v), X)  # the rewrite, in both modes
