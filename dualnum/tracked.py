@@ -535,9 +535,21 @@ def value(x):
     while type(x) is Tracked:
         x = x.data
     t = type(x)
-    if t is np.ndarray or t is float or t is np.float64 or t is np.float32:  # nothing to strip
+    if t is np.ndarray:
+        return _object_values(x) if x.dtype.hasobject else x
+    if t is float or t is np.float64 or t is np.float32:  # nothing to strip
         return x
     return primal(x)
+
+
+def _object_values(a):
+    """An object array holding tracked scalars (np.array([x0, x1])) is refused: it is not one tracked value, and
+    taking its numbers would make a loss returned as np.array(x) look constant (gradient 0)."""
+    if any(type(e) is Tracked for e in a.flat):
+        raise TypeError("an array of objects holding tracked values (what np.array of tracked scalars builds) is "
+                        "not one tracked value: return the tracked value itself (np.array(x) of a scalar x "
+                        "is x), or join the array into one with np.stack(list(a.flat)).reshape(a.shape)")
+    return a
 
 
 # =============================================================================================================
