@@ -7,13 +7,12 @@ subscripts. The other contractions are composites: ``tensordot``/``dot``/``inner
 one ``matmul`` (numpy's own algorithm, so one BLAS call), ``kron``/``outer`` a broadcast product, ``cross`` three
 differences of products, ``vdot`` a flattened ``matmul``.
 """
-import dataclasses
 import string
 import warnings
 
 import numpy as np
 
-from .primitive import TABLE, composite, define
+from .primitive import composite, define
 from .protocol import ndim_of, no_out, normalize_axes, shape_of
 
 # the letters einsum's sublist form numbers 0..51 (numpy's order: 'A'..'Z', then 'a'..'z')
@@ -131,22 +130,7 @@ def _einsum_adjoint(i, g, ops, terms, out, shapes, size, free):
     return bar if len(result) == len(term) else np.reshape(bar, shape)  # (the size-1 axes back)
 
 
-def _einsum_value(*operands, **kwargs):
-    """np.einsum's value; a view of an operand ('ii->i', 'ij->ji': numpy returns writable views) comes back
-    read-only. Its derivative is a new array, not a view of the operand's, so a write through it would change
-    the operand's value and not its derivative: read-only, a write copies it first (as every read-only buffer
-    of a DualArray is copied before a write) and value and derivative stay one function."""
-    y = np.einsum(*operands, **kwargs)
-    if type(y) is np.ndarray and y.flags.writeable and \
-            any(type(o) is np.ndarray and np.may_share_memory(y, o) for o in operands[1:]):
-        y = y.view()
-        y.flags.writeable = False
-    return y
-
-
-_einsum_value.__name__ = "einsum"
 define(np.einsum, vjp=_einsum_vjp, argnums=(1,), variadic=True, prepare=_einsum_prepare)
-TABLE[np.einsum] = dataclasses.replace(TABLE[np.einsum], func=_einsum_value)  # (the jvp stays einsum itself)
 
 
 @composite(np.einsum_path)

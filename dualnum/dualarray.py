@@ -1137,6 +1137,12 @@ def _from_primitive(prim):
         x = [_val(a, tag) if i in pos else a for i, a in enumerate(args)]
         y = prim.func(*x, **kwargs)
         many = isinstance(y, tuple)
+        if any(type(v) is np.ndarray and any(type(a) is np.ndarray and np.may_share_memory(v, a) for a in x)
+               for v in (y if many else (y,))):
+            # a view of an input (einsum('ii->i')): its partials are new, so the value must be new too, or a
+            # write into the result would change the input's value and not its derivative
+            y = type(y)(*[np.copy(v) for v in y]) if hasattr(y, "_fields") else \
+                tuple(np.copy(v) for v in y) if many else np.copy(y)
         ys = tuple(y) if many else (y,)
         moving = [i for i in pos if _parts(args[i], tag, 0, k) is not None]
         directions = []

@@ -1442,6 +1442,8 @@ def _from_primitive(prim):
         y = prim.func(*x, **kwargs)
         if tag < 0:
             return y
+        if type(y) is np.ndarray and any(type(a) is np.ndarray and np.may_share_memory(y, a) for a in x):
+            y = y.copy()  # a view of an input (einsum('ii->i')): a write into it must not reach the recorded input
         parents = [i for i in pos if type(args[i]) is Tracked and args[i]._tag == tag]
 
         def adjoints(g):

@@ -199,8 +199,8 @@ def test_einsum_of_plain_arrays_is_numpys():
 @pytest.mark.parametrize("spec", ["ii->i", "ij->ji", "ij"])
 def test_a_write_into_einsums_view_moves_value_and_derivative_together(spec):
     # numpy returns a writable view of the operand here; the derivative is a new array, so a write through the
-    # view would change the operand's value and leave its derivative: the value comes back read-only, and the
-    # write goes to a copy (the operand keeps its value and its derivative, one function)
+    # view would change the operand's value and leave its derivative: the value comes back as a copy (the
+    # operand keeps its value and its derivative, one function)
     a = data((2, 2))
     p = np.stack([np.eye(4).reshape(4, 2, 2)[i] for i in range(4)])
     A = DualArray(a.copy(), p.copy())
