@@ -476,7 +476,11 @@ def _write(y, idx, val, refs):
     old._seq = y._seq  # (it is y as it was: after its arguments, before everything that read it)
     for node, i in slots:
         node._parents = tuple(old if j == i else p for j, p in enumerate(node._parents))
-    data = y.data.copy()
+    data = y.data
+    if type(data) is Dual:
+        raise TypeError(_NO_WRITE.format(why="y is a scalar of a nested differentiation"))
+    data = data.copy() if type(data) is np.ndarray or type(data) is Tracked or isinstance(data, DualArray) \
+        else np.array(data, dtype=float)  # (a scalar: a 0-d array)
     vd = v.data if type(v) is Tracked else v
     data[idx] = vd
     moving = type(v) is Tracked
