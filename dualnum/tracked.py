@@ -441,6 +441,8 @@ _NO_WRITE = ("y[idx] = v (a write in place) on a tracked value in reverse mode: 
 
 
 def _write(y, idx, val, refs):
+    if not (type(y.data) is np.ndarray or type(y.data) is Tracked or isinstance(y.data, DualArray)):
+        raise TypeError("'tracked scalar' object does not support item assignment (as numpy's scalars)")
     idx = _clean_index(idx)
     if y._op is None:
         raise TypeError(_NO_WRITE.format(why="y is a parameter or an input (write into a copy: y = x.copy())"))
@@ -476,11 +478,7 @@ def _write(y, idx, val, refs):
     old._seq = y._seq  # (it is y as it was: after its arguments, before everything that read it)
     for node, i in slots:
         node._parents = tuple(old if j == i else p for j, p in enumerate(node._parents))
-    data = y.data
-    if type(data) is Dual:
-        raise TypeError(_NO_WRITE.format(why="y is a scalar of a nested differentiation"))
-    data = data.copy() if type(data) is np.ndarray or type(data) is Tracked or isinstance(data, DualArray) \
-        else np.array(data, dtype=float)  # (a scalar: a 0-d array)
+    data = y.data.copy()
     vd = v.data if type(v) is Tracked else v
     data[idx] = vd
     moving = type(v) is Tracked

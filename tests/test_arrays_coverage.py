@@ -438,3 +438,15 @@ def test_a_loss_returned_as_an_object_array_is_right_or_refused():
     for grad in (dualnum.gradient, tracker.gradient):
         assert float(dualnum.value(grad(lambda v: np.array(v * 2.0) + 1.0, 1.5)[0])) == 2.0
         assert float(dualnum.value(grad(lambda v: np.array([v, v * v])[1], 1.5)[0])) == 3.0
+
+
+def test_a_write_into_a_scalar_refuses_as_numpy_does():
+    def f(x):
+        s = x[0] * 2.0  # numpy: a numpy scalar, which does not support item assignment
+        s[()] = x[1] ** 2
+        return s * 3.0
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        f(np.array([1.0, 2.0]))
+    for grad in (dualnum.gradient, tracker.gradient):
+        with pytest.raises(TypeError, match="does not support item assignment"):
+            grad(f, np.array([1.0, 2.0]))
