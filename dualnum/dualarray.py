@@ -68,7 +68,7 @@ def as_constant(a, where="DualArray operation"):
     if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
         raise TypeError(f"{where}: complex numbers are not supported (got {a!r})")
     arr = np.asarray(a)
-    if arr.dtype == object and arr.size and any(type(e) is Dual for e in arr.flat):
+    if arr.dtype == object and arr.size and any(type(e) is Dual or isinstance(e, DualArray) for e in arr.flat):
         return from_objects(arr)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where}: expected numbers, got an array of dtype {arr.dtype}")
@@ -78,7 +78,8 @@ def as_constant(a, where="DualArray operation"):
 def from_objects(arr):
     """An object array of Duals and numbers (what np.array([x[0] * x[1], x[1] ** 2]) builds) as a DualArray."""
     arr = np.asarray(arr, dtype=object)
-    items = [lift(e) if type(e) is Dual else np.asarray(float(e)) for e in arr.flat]
+    items = [lift(e) if type(e) is Dual else e if isinstance(e, DualArray) else np.asarray(float(e))
+             for e in arr.flat]
     return np.reshape(_stack(items, axis=0), arr.shape)
 
 
@@ -150,6 +151,12 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         return f"DualArray({self.value!r}, partials={self.partials!r}, tag={self.tag})".replace("\n", "\n  ")
 
     def __array__(self, dtype=None, copy=None):
+        if self.shape == () and (dtype is None or np.dtype(dtype) == object):
+            # one number is kept whole, as a Dual in an object array: np.array([np.sum(x), x[0]]) is an array of
+            # dual numbers (joined into a DualArray where it meets one), as for the tracker's scalars
+            box = np.empty((), dtype=object)
+            box[()] = _to_scalar(self)
+            return box
         raise TypeError(
             "np.asarray() of a DualArray would drop its derivatives (this also happens when a DualArray is "
             "written into a plain float array, or passed to code that needs plain floats). Keep it a DualArray: "

@@ -187,7 +187,7 @@ def _read(y, tag, c, fname):
     if isinstance(y, (list, tuple)) and _holds_duals(y):
         return _read(_stack_any(y), tag, c, fname)
     arr = np.asarray(y)
-    if arr.dtype == object and any(type(e) is Dual for e in arr.flat):
+    if arr.dtype == object and any(type(e) is Dual or isinstance(e, DualArray) for e in arr.flat):
         return _read(from_objects(arr), tag, c, fname)  # np.array([x[0] * x[1], ...]) of dual numbers
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fname}: f must return a number or an array of numbers, got {_describe(y)}")

@@ -495,3 +495,13 @@ def test_jvp_of_a_function_with_several_results_gives_a_tangent_for_each():
 def test_jacobian_with_respect_to_no_inputs_is_empty():
     J = jacobian(lambda x: np.sum(x) * np.ones(3), np.zeros(0))
     assert J.shape == (3, 0)
+
+
+def test_an_array_built_from_zero_dimensional_duals_keeps_their_derivatives():
+    x = np.array([0.4, 0.6])
+    f = lambda z: np.array([z[0], np.sum(z), np.mean(z) * 2.0])  # noqa: E731  (0-d DualArrays in a list)
+    h = 1e-6
+    fd = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(2)], axis=-1)
+    np.testing.assert_allclose(jacobian(f, x), fd, rtol=1e-6)
+    with pytest.raises(TypeError, match="drop"):
+        np.asarray(DualArray(1.0, 1.0), dtype=float)
