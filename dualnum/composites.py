@@ -1,15 +1,14 @@
 """numpy functions that are compositions of other numpy functions, written once for every array type.
 
 ``max``/``min`` from each type's extremum, ``clip``/``where`` from their rules, ``prod`` = a chain of ``*``,
-``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``, ``norm = √Σx²`` (and the other orders),
-``dot``/``inner``/``vdot``/``outer`` from ``matmul``/``multiply``/``reshape``, the ``atleast_*d`` and
-``*stack`` family from ``reshape`` and ``concatenate``. Each calls numpy, so it reaches the primitives of
+``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``, the ``atleast_*d`` and ``*stack`` family
+from ``reshape`` and ``concatenate`` (norms are in dualnum/linalg.py, products in dualnum/contractions.py). Each calls numpy, so it reaches the primitives of
 whatever type it is given: DualArray and Tracked implement the primitives and add the handlers :func:`make`
 builds to their tables. Every handler gives numpy's result (shape and numbers) or raises where numpy does
 (tests/test_numpy_agreement.py checks this for every handler). Functions that only look at values
 (``argmax``, ``isnan``, ...) and constants (``zeros_like``) are among them too.
 
-Square roots at 0 (``std`` of one element or of equal elements, ``norm`` of a zero vector) take the
+Square roots at 0 (``std`` of one element or of equal elements) take the
 subgradient 0, as PyTorch does, not ``1/(2√0) · 0 = NaN``: √ is not differentiable there, and 0 is the
 derivative of the constant function ``std`` of a single element is.
 """
@@ -162,109 +161,6 @@ def make(unsupported, value, apply, extremum, carries):
         if order != "C":
             raise TypeError(f"np.ravel(order={order!r}) is not supported with derivatives; use order='C' or 'F'")
         return np.reshape(a, -1)
-
-    # ---- norms ------------------------------------------------------------------------------------------------
-    def norm(x, ord=None, axis=None, keepdims=False):
-        """‖x‖: vector orders p (Σ|x|ᵖ)^(1/p), ±inf, 0; matrix orders 'fro', ±1, ±inf (not 2, -2, 'nuc').
-
-        At x = 0 the 2-norm's gradient is the subgradient 0 (PyTorch's choice), not numpy-consistent NaN
-        (x/‖x‖ = 0/0): ‖x‖ is not differentiable there, and a NaN would poison every parameter it reaches."""
-        nd = ndim_of(x)
-        if axis is None:
-            if ord is None:  # the 2-norm of everything, flattened
-                r = sqrt0(np.sum(x * x))
-                return np.reshape(r, (1,) * nd) if keepdims else r
-            if nd not in (1, 2):
-                raise ValueError("Improper number of dimensions to norm.")
-            axes = tuple(range(nd))
-        else:
-            axes = normalize_axes(axis, nd)
-        if len(axes) == 1:
-            r = _vector_norm(x, ord, axes)
-        elif len(axes) == 2:
-            if axes[0] == axes[1]:
-                raise ValueError("Duplicate axes given.")
-            r = _matrix_norm(x, ord, axes)
-        else:
-            raise ValueError("Improper number of dimensions to norm.")
-        if keepdims:
-            r = np.reshape(r, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
-        return r
-
-    def _vector_norm(x, ord, axes):
-        if isinstance(ord, str):
-            raise ValueError(f"Invalid norm order '{ord}' for vectors")
-        if ord is None or ord == 2:
-            return sqrt0(np.sum(x * x, axis=axes))
-        if ord == np.inf:
-            return amax(np.abs(x), axis=axes)
-        if ord == -np.inf:
-            return amin(np.abs(x), axis=axes)
-        if ord == 0:  # the number of non-zero elements: piecewise constant, derivative 0
-            return np.sum(np.asarray(value(x)) != 0, axis=axes).astype(float)
-        if ord == 1:
-            return np.sum(np.abs(x), axis=axes)
-        return np.sum(np.abs(x) ** ord, axis=axes) ** (1.0 / ord)
-
-    def _matrix_norm(x, ord, axes):
-        row, col = axes
-        if ord is None or ord == "fro":
-            return sqrt0(np.sum(x * x, axis=axes))
-        if ord in (1, -1):
-            pick = amax if ord == 1 else amin
-            return pick(np.sum(np.abs(x), axis=row), axis=col - 1 if col > row else col)
-        if ord in (np.inf, -np.inf):
-            pick = amax if ord == np.inf else amin
-            return pick(np.sum(np.abs(x), axis=col), axis=row - 1 if row > col else row)
-        if ord in (2, -2, "nuc"):
-            raise unsupported(f"np.linalg.norm(ord={ord!r}) of a matrix",
-                              "it needs singular values; use ord='fro', 1 or np.inf")
-        raise ValueError("Invalid norm order for matrices.")
-
-    # ---- products ---------------------------------------------------------------------------------------------
-    def _aligned(name, sa, sb, ia, ib):
-        if sa[ia] != sb[ib]:
-            raise ValueError(f"{name}: shapes {sa} and {sb} not aligned: {sa[ia]} (dim {ia % len(sa)}) != "
-                             f"{sb[ib]} (dim {ib % len(sb)})")
-
-    def dot(a, b, out=None):
-        """dot = a * b for a scalar, Σ over a's last axis and b's second-to-last (its only one if 1-d)."""
-        no_out("np.dot", out)
-        na, nb = ndim_of(a), ndim_of(b)
-        if na == 0 or nb == 0:
-            return np.multiply(a, b)
-        sa, sb = shape_of(a), shape_of(b)
-        _aligned("np.dot", sa, sb, -1, 0 if nb == 1 else -2)
-        if nb == 1 or (na <= 2 and nb == 2):  # matmul's own meaning: (..., n) @ (n,), (m, n) @ (n, p)
-            return np.matmul(a, b)
-        n = sb[-2]
-        bm = np.reshape(np.moveaxis(b, -2, 0), (n, -1))  # b's contracted axis first, the rest flattened
-        r = np.matmul(np.reshape(a, (-1, n)), bm)
-        return np.reshape(r, sa[:-1] + sb[:-2] + sb[-1:])
-
-    def inner(a, b):
-        """inner = a * b for a scalar, else Σ over the last axes of both."""
-        na, nb = ndim_of(a), ndim_of(b)
-        if na == 0 or nb == 0:
-            return np.multiply(a, b)
-        sa, sb = shape_of(a), shape_of(b)
-        _aligned("np.inner", sa, sb, -1, -1)
-        if na == 1 and nb == 1:
-            return np.matmul(a, b)
-        n = sa[-1]
-        r = np.matmul(np.reshape(a, (-1, n)), np.transpose(np.reshape(b, (-1, n))))
-        return np.reshape(r, sa[:-1] + sb[:-1])
-
-    def vdot(a, b):
-        """vdot = Σ a.ravel() · b.ravel() (real numbers: no conjugate)."""
-        fa, fb = np.reshape(a, -1), np.reshape(b, -1)
-        if shape_of(fa) != shape_of(fb):
-            raise ValueError(f"np.vdot: vectors have different lengths ({shape_of(fa)[0]} and {shape_of(fb)[0]})")
-        return np.matmul(fa, fb)
-
-    def outer(a, b, out=None):
-        no_out("np.outer", out)
-        return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
 
     # ---- shapes and joining: numpy's own definitions ----------------------------------------------------------
     def _at_least(n, arys, where):
@@ -788,8 +684,8 @@ def make(unsupported, value, apply, extremum, carries):
         return handler
 
     handlers = {np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.clip: clip, np.where: where,
-                np.ravel: ravel, np.mean: mean, np.var: var, np.std: std, np.prod: prod, np.linalg.norm: norm,
-                np.dot: dot, np.inner: inner, np.vdot: vdot, np.outer: outer, np.atleast_1d: atleast_1d,
+                np.ravel: ravel, np.mean: mean, np.var: var, np.std: std, np.prod: prod,
+                np.atleast_1d: atleast_1d,
                 np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.vstack: vstack, np.hstack: hstack,
                 np.dstack: dstack, np.column_stack: column_stack, np.full_like: full_like, np.diff: diff,
                 np.trace: trace, np.sort: sort, np.array_split: array_split, np.split: split,

@@ -749,6 +749,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
             r = dispatch_ufunc(ufunc, method, inputs, {k: v for k, v in kwargs.items() if k != "out"})
             return r if r is NotImplemented else _assign_into(y, r, f"{name}(..., out=y)", f"y = {name}(...)")
         _no_out(name, out)  # a plain array cannot hold derivatives
+    if method == "__call__" and ufunc in _GUFUNCS:  # numpy 2's vecdot, matvec, vecmat: contractions
+        return _GUFUNCS[ufunc](*inputs, **kwargs)
     extra = _ufunc_extra(kwargs)
     if method == "reduce":
         return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
@@ -820,7 +822,7 @@ def _matmul(a, b):
         pa = pa[:, None, :] if a_vec else pa
         if type(pa) is np.ndarray and type(B) is np.ndarray and B.ndim == 2:
             # all k directions in one BLAS call: (k·…·m, n) @ (n, p), instead of k products of (m, n) @ (n, p)
-            acc = (pa.reshape(-1, B.shape[0]) @ B).reshape(pa.shape[:-1] + B.shape[1:])
+            acc = (pa.reshape(math.prod(pa.shape[:-1]), B.shape[0]) @ B).reshape(pa.shape[:-1] + B.shape[1:])
         else:
             acc = np.matmul(_expand(pa, nd), B)
     if pb is not None:
@@ -1180,7 +1182,9 @@ def _from_primitive(prim):
     return handler
 
 
-from . import contractions, linalg, primitive  # noqa: E402  (the entries; their modules import no mode)
+from . import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
+
+_GUFUNCS = contractions.UFUNCS  # (read when a ufunc call runs, after this module has loaded)
 
 for _f, _prim in primitive.TABLE.items():
     HANDLED[_f] = _from_primitive(_prim)

@@ -29,7 +29,6 @@ would also print a RuntimeWarning. :func:`loop_source` shows the loop a pending 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
 import os
 import sys

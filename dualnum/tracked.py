@@ -1037,6 +1037,8 @@ def implements(*funcs):
 def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}"
     _no_out(name, kwargs.get("out"))
+    if method == "__call__" and ufunc in _GUFUNCS:  # numpy 2's vecdot, matvec, vecmat: contractions
+        return _GUFUNCS[ufunc](*inputs, **kwargs)
     extra = _ufunc_extra(kwargs)
     if method == "reduce":
         return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
@@ -1478,7 +1480,9 @@ def _from_primitive(prim):
     return handler
 
 
-from . import contractions, linalg, primitive  # noqa: E402  (the entries; their modules import no mode)
+from . import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
+
+_GUFUNCS = contractions.UFUNCS  # (read when a ufunc call runs, after this module has loaded)
 
 for _f, _prim in primitive.TABLE.items():
     HANDLED[_f] = _from_primitive(_prim)

@@ -39,7 +39,7 @@ from .dual import Dual
 from .dualarray import DualArray
 from .tags import new_tag
 from .rules import Rule
-from .tracked import CONSUMED, Tracked, _PREPARED, _rule_vjp, activate, deactivate, is_active, leaf, value
+from .tracked import CONSUMED, Tracked, _PREPARED, _const, _rule_vjp, activate, deactivate, is_active, leaf, value
 
 __all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
            "istracked", "data"]
@@ -333,6 +333,14 @@ def _backprop(y, seed, tag):
     return leaves, lg
 
 
+def _joined(y):
+    """A loss returned as an object array of tracked scalars (np.array(x), np.array([x0 * x1])) as one tracked
+    value, as the operations it meets would join it."""
+    if type(y) is np.ndarray and y.dtype.hasobject:
+        return _const(y)
+    return y
+
+
 def _check_loss(y, fname):
     """The ones-seed for a scalar loss ``y``; a clear error for anything that is not one number.
 
@@ -415,7 +423,7 @@ def gradient(f, *args, nest: bool = False):
     xs = [_inputs(a, tag, outer, {}, made, top=i + 1) for i, a in enumerate(args)]
     activate(tag)
     try:
-        y = f(*xs)
+        y = _joined(f(*xs))
     finally:
         deactivate(tag)
     y = _strip_above(y, tag, "gradient")
@@ -442,7 +450,7 @@ def _implicit(fn, ps, nest):
                             "param(...) (or take the gradient with the explicit form gradient(f, x))")
     activate(0)
     try:
-        y = fn()
+        y = _joined(fn())
     finally:
         deactivate(0)
     y = _strip_above(y, 0, "gradient")

@@ -371,7 +371,7 @@ def test_third_derivative_along_a_line(name, F):
     np.testing.assert_allclose(dualnum.derivative(g, 0.3, order=3), d3, rtol=1e-8)
 
 
-# ---- numpy 2's generalized ufuncs, through the handlers both modes' ufunc dispatch reads --------------------------
+# ---- numpy 2's generalized ufuncs, through the handlers both modes' ufunc dispatch calls --------------------------
 
 from dualnum.contractions import UFUNCS  # noqa: E402
 
@@ -389,6 +389,7 @@ def test_gufunc_handlers_both_modes(name, make, shapes):
     ops = unpack(x)
     np.testing.assert_allclose(make(UFUNCS[ufunc])(*ops), make(ufunc)(*ops), rtol=1e-13)
     check_both_modes(lambda v: make(UFUNCS[ufunc])(*unpack(v)), x)
+    check_both_modes(lambda v: make(ufunc)(*unpack(v)), x)  # the ufunc itself reaches the handler in both modes
     ff = dualnum.hessian(lambda v: np.sum(make(UFUNCS[ufunc])(*unpack(v)) ** 2), x)
     fr = dualnum.hessian(lambda v: np.sum(make(UFUNCS[ufunc])(*unpack(v)) ** 2), x, method="forward-over-reverse")
     np.testing.assert_allclose(ff, fd_hessian(lambda v: np.sum(make(ufunc)(*unpack(v)) ** 2), x), rtol=1e-5,
@@ -408,3 +409,16 @@ def test_gufunc_handlers_refuse_what_numpy_refuses():
                 h(DualArray(np.asarray(x1), np.ones((1,) + np.shape(x1))), x2)
         with pytest.raises(TypeError, match=f"np.{name}.*keepdims"):
             h(DualArray(a, np.ones((1, 2, 3))), a.T, keepdims=True)
+
+
+def test_a_contraction_over_an_empty_axis_is_zero_in_both_modes():
+    b = np.ones((0, 2))
+    for f in (lambda x: np.matmul(x.reshape(2, 3, 0), b), lambda x: np.dot(x.reshape(3, 0), b),
+              lambda x: np.tensordot(x.reshape(3, 0), b, 1)):
+        y = f(np.zeros(0))
+        assert np.array_equal(y, np.zeros(y.shape))
+        J = dualnum.jacobian(f, np.zeros(0))
+        assert J.shape == y.shape + (0,)
+        g = tracker.gradient(lambda x: np.sum(f(x)), np.zeros(0))[0]
+        assert np.shape(g) == (0,)
+

@@ -802,3 +802,12 @@ def test_a_rule_written_with_python_arithmetic_follows_numpy_on_scalars():
             g = gradient(lambda v: apply_rule(r, (v,)), x)[0]
             ga = gradient(lambda v: np.sum(apply_rule(r, (v,))), np.array([x]))[0]
             np.testing.assert_array_equal(g, ga[0])
+
+
+def test_a_loss_returned_as_an_object_array_of_tracked_scalars_is_differentiated():
+    x = 1.5
+    for f, slope in ((lambda v: np.array(v), 1.0), (lambda v: np.array([v * v]), 2 * x),
+                     (lambda v: np.array(v) * 3.0, 3.0)):
+        assert gradient(f, x)[0] == pytest.approx(slope)
+    W = param(x)
+    assert gradient(lambda: np.array([W * W]), params(W))[W] == pytest.approx(2 * x)
