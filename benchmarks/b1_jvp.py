@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 
 import dualnum as dn
-from dualnum import fusion, kernels
+from dualnum.backends import fusion, kernels
 
 from .timing import fmt_time, median_time, optional
 
@@ -75,7 +75,7 @@ def memory_rows():
     x = dn.DualArray(np.random.default_rng(0).random(n), np.ones((k, n)), tag=1)
     y = dn.DualArray(1.0 + np.random.default_rng(1).random(n), np.ones((k, n)), tag=1)
     expected = (k + 1) * n * 8
-    # a lone operation is pending until read (dualnum/fusion.py); reading .partials computes it
+    # a lone operation is pending until read (dualnum/backends/fusion.py); reading .partials computes it
     for name, op in [("x * x", lambda: (x * x).partials), ("x / y", lambda: (x / y).partials),
                      ("sin(x)", lambda: np.sin(x).partials), ("x ** 2", lambda: (x**2).partials)]:
         op()  # warm: compile, cache

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 import dualnum as dn
-from dualnum import fusion
+from dualnum.backends import fusion
 
 from .timing import fmt_time, median_time
 

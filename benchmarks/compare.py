@@ -36,7 +36,7 @@ ws, x5, y5 = make_data(np.float64)
 cases["B4 derivative"] = lambda: dn.derivative(b4, 2.0)
 cases["B4 second derivative"] = lambda: dn.derivative(b4, 2.0, order=2)
 cases["B5 mlp gradient"] = lambda: reverse_gradient(lambda a, b, c, d: mlp_loss(a, b, c, d, x5, y5), *ws)
-from dualnum import fusion
+from dualnum.backends import fusion
 
 
 def unfused(fn):  # every operation on its own: the numpy path for small arrays, the per-rule kernels for big

@@ -1,15 +1,44 @@
-"""dualnum: automatic differentiation for teaching -- dual numbers (forward mode) on one table of rules.
+"""dualnum: automatic differentiation for teaching -- dual numbers (forward mode) and the Flux Tracker (reverse
+mode), both drawing every derivative from one table of rules.
 
     >>> from dualnum import derivative, gradient
     >>> derivative(lambda x: 3*x**2 + 2*x + 1, 2.0)
     14.0
+
+Reading order, with the lines of each file. The lesson:
+
+    rules.py                 the calculus: each function beside its partial derivatives          342
+    forward/dual.py          a dual number a + bε, and the chain rule that reads the table       518
+    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      367
+    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1490
+    reverse/backward.py      the backward sweep                                                  125
+    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            485
+    nested.py                modes inside modes: hessian, hvp                                     41
+
+Whole numpy functions, written once for both modes:
+
+    linear.py                maps that move elements (flip, tile, triu, ...), adjoints from them   69
+    primitive.py             hand-written derivatives: value, jvp and vjp side by side            79
+    linalg.py                det, inv, solve, cholesky, eigh, svd, qr, norms, ...                752
+    contractions.py          einsum, tensordot, kron, cross, dot, ...                             382
+
+Arrays, helpers, checks:
+
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1192
+    functions.py             a rule as a function of any number type (sigmoid, relu)               60
+    tags.py                  perturbation tags                                                     19
+    testing.py               gradcheck: derivatives against central differences                  119
+
+Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 713) and speed
+only (backends/: kernels.py 584, fusion.py 521, allocator.py 37).
 """
-from . import allocator, rules
-from .dual import Dual, primal
-from .dualarray import DualArray
+from .backends import allocator
+from . import rules
+from .forward.dual import Dual, primal
+from .forward.dualarray import DualArray
 from .forward import derivative, gradient, jacobian, jvp, chunk_size
 from .functions import sigmoid, relu
-from .tracked import value  # the plain number/array inside any dual or tracked value, every level stripped
+from .reverse.tracked import value  # the plain number/array inside any dual or tracked value, every level stripped
 from . import tracker
 from .nested import hessian, hvp
 
@@ -22,3 +51,22 @@ allocator.keep_freed_memory()  # only with DUALNUM_MALLOPT=1: the host process's
 
 __all__ = ["Dual", "DualArray", "derivative", "gradient", "jacobian", "hessian", "jvp", "value", "rules",
            "sigmoid", "relu", "chunk_size", "tracker", "primal"]
+
+
+# the modules' paths from before the package had folders keep working: import dualnum.dualarray, ...
+def _old_paths():
+    import importlib
+    import sys
+    for old, new in {'dual': 'forward.dual',
+                     'dualarray': 'forward.dualarray',
+                     'tracked': 'reverse.tracked',
+                     'protocol': '_numpy.protocol',
+                     'arraymethods': '_numpy.arraymethods',
+                     'composites': '_numpy.composites',
+                     'kernels': 'backends.kernels',
+                     'fusion': 'backends.fusion',
+                     'allocator': 'backends.allocator'}.items():
+        sys.modules.setdefault(f"{__name__}.{old}", importlib.import_module(f".{new}", __name__))
+
+
+_old_paths()

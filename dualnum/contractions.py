@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .primitive import composite, define
-from .protocol import ndim_of, no_out, normalize_axes, shape_of
+from ._numpy.protocol import ndim_of, no_out, normalize_axes, shape_of
 
 # the letters einsum's sublist form numbers 0..51 (numpy's order: 'A'..'Z', then 'a'..'z')
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase

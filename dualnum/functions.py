@@ -6,7 +6,7 @@ outermost argument decides who applies the rule, so the derivative comes from :m
 from __future__ import annotations
 
 from . import rules
-from .dual import Dual, apply_scalar
+from .forward.dual import Dual, apply_scalar
 
 #: number types outside this package (the tracker) register ``type -> apply(rule, args)`` here
 APPLIERS: dict = {}
@@ -24,7 +24,7 @@ def apply(rule, *args):
                 return h(rule, args)
             break
     if any(getattr(a, "_is_dualarray", False) for a in args):
-        from .dualarray import apply_rule
+        from .forward.dualarray import apply_rule
         return apply_rule(rule, args)
     if any(type(a) is Dual for a in args):
         return apply_scalar(rule, args)
@@ -33,7 +33,7 @@ def apply(rule, *args):
 
 def _levels(args):
     """(tracked level is the outer one, args with the levels nobody differentiates stripped to their data)."""
-    from .tracked import Tracked, is_active  # tracked.py registers itself here: imported when first needed
+    from .reverse.tracked import Tracked, is_active  # tracked.py registers itself here: imported when first needed
     out = []
     top_tracked = -1
     for a in args:

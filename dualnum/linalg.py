@@ -640,7 +640,7 @@ def cond(x, p=None):
     try:
         return norm(x, p, axis=(-2, -1)) * norm(np.linalg.inv(x), p, axis=(-2, -1))
     except _LinAlgError:  # numpy's cond of a singular matrix is inf (a constant: no derivative there)
-        from .tracked import value
+        from .reverse.tracked import value
         v = value(x)
         n = np.shape(v)[-1]
         flat = np.reshape(v, (-1, n, n))
@@ -661,7 +661,7 @@ def _singular(a):
 @composite(np.linalg.matrix_rank)
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     """The number of singular values above the tolerance: an integer, read from the values (derivative 0)."""
-    from .tracked import value  # (the plain array inside any level; imported here: tracked imports this module)
+    from .reverse.tracked import value  # (the plain array inside any level; imported here: tracked imports this module)
     return np.linalg.matrix_rank(value(A), None if tol is None else value(tol), hermitian,
                                  rtol=None if rtol is None else value(rtol))
 
@@ -669,7 +669,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
 @composite(np.linalg.lstsq)
 def lstsq(a, b, rcond=None):
     """x = A⁺ b (the least-squares solution of smallest norm), residuals Σ(b - A x)², rank, singular values."""
-    from .tracked import value
+    from .reverse.tracked import value
     if _ndim(a) != 2 or _ndim(b) not in (1, 2):
         bad = a if _ndim(a) != 2 else b
         raise _LinAlgError(f"{_ndim(bad)}-dimensional array given. Array must be two-dimensional")

@@ -11,8 +11,8 @@ Both are written with numpy functions on whatever number type they are given, so
 themselves: a Hessian through ``det`` differentiates det's jvp (forward over forward) or its vjp (forward over
 reverse) with the same table. A function with several results (``slogdet``, ``eigh``, ``svd``, ``qr``) has ẏ
 and ȳ as tuples of the same length; results listed in ``constant`` (``slogdet``'s sign) are plain arrays with
-derivative 0, and their entries of ẏ and ȳ are None. forward mode (dualnum/dualarray.py) calls jvp once per
-direction; the tracker (dualnum/tracked.py) records one node whose adjoint is vjp.
+derivative 0, and their entries of ẏ and ȳ are None. forward mode (dualnum/forward/dualarray.py) calls jvp once per
+direction; the tracker (dualnum/reverse/tracked.py) records one node whose adjoint is vjp.
 
 A *multilinear* function (``einsum``, ``kron``: linear in each argument separately) needs no jvp: its
 derivative is Σᵢ f(x₁, ..., dxᵢ, ..., xₙ), which :func:`multilinear_jvp` computes from f itself.

@@ -2,7 +2,7 @@
 
 Every number type in dualnum draws its derivatives from this table and nowhere else:
 
-* the scalar :class:`~dualnum.dual.Dual` and the :class:`~dualnum.dualarray.DualArray` (forward mode)
+* the scalar :class:`~dualnum.forward.dual.Dual` and the :class:`~dualnum.forward.dualarray.DualArray` (forward mode)
   multiply each partial by the seed partials of that argument (the chain rule);
 * the reverse-mode tracker multiplies each partial by the incoming gradient;
 * compiled kernels, one per operation (``kernels.py``) or one per chain of operations (``fusion.py``), numba

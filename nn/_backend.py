@@ -9,7 +9,7 @@ import numpy as np
 
 import dualnum
 from dualnum import tracker
-from dualnum.tracked import Tracked
+from dualnum.reverse.tracked import Tracked
 
 
 def is_tracked(x) -> bool:

@@ -9,8 +9,8 @@ import pytest
 
 import dualnum
 from dualnum import tracker
-from dualnum.dual import Dual
-from dualnum.dualarray import DualArray
+from dualnum.forward.dual import Dual
+from dualnum.forward.dualarray import DualArray
 
 H = 1e-6
 

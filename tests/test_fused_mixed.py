@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dualnum import fusion, kernels
-from dualnum.dualarray import DualArray
+from dualnum.backends import fusion, kernels
+from dualnum.forward.dualarray import DualArray
 
 pytestmark = pytest.mark.skipif(not fusion.ENABLED or kernels.module() is None, reason="numba unavailable")
 

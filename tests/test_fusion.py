@@ -1,4 +1,4 @@
-"""Fusion (dualnum/fusion.py): a pending chain of elementwise operations, computed by one compiled loop.
+"""Fusion (dualnum/backends/fusion.py): a pending chain of elementwise operations, computed by one compiled loop.
 
 The reference is the unfused path (fusion off), itself checked against finite differences in test_rules; here
 every fusable rule runs inside fused trees and must give the same values and partials to rounding, and
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import dualnum as dn
-from dualnum import fusion, kernels, rules
-from dualnum.dualarray import DualArray
+from dualnum.backends import fusion, kernels
+from dualnum import rules
+from dualnum.forward.dualarray import DualArray
 
 pytestmark = pytest.mark.skipif(not fusion.ENABLED or kernels.module() is None, reason="numba unavailable")
 
@@ -60,7 +61,7 @@ def test_every_rule_fuses_to_the_unfused_result(hot, names):
             args.append((r, (sample(lo, hi, rng), sample(lo2, hi2, rng))))
 
     def expr():  # 1.5 * r1(x1) + r2(x2, y2) * 0.5 - ... : every rule, and constants on both sides
-        from dualnum.dualarray import apply_rule
+        from dualnum.forward.dualarray import apply_rule
         total = None
         for i, (r, a) in enumerate(args):
             term = apply_rule(r, a)
@@ -280,7 +281,7 @@ def test_DUALNUM_FUSE_0_switches_fusion_off_in_a_fresh_process():
     import os
     import subprocess
     import sys
-    code = ("import numpy as np; from dualnum import fusion; from dualnum.dualarray import DualArray; "
+    code = ("import numpy as np; from dualnum.backends import fusion; from dualnum.forward.dualarray import DualArray; "
             "x = DualArray(np.ones(3), np.ones((1, 3))); print(fusion.ENABLED, (x * x + 1.0)._lazy is None)")
     for env, want in (({"DUALNUM_FUSE": "0"}, "False True"), ({}, "True False")):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -314,7 +315,7 @@ def test_loop_source_shows_the_rules_and_compiles_to_the_same_numbers():
     np.testing.assert_allclose(out[1:], np.broadcast_to(np.cos(x.value) * x.value + np.sin(x.value), (2, 4)),
                                rtol=1e-14)
     assert "sv += " in fusion.loop_source(y, kind="sum")
-    from dualnum.kernels import compile_formula
+    from dualnum.backends.kernels import compile_formula
     one = {"np": np, "_c": compile_formula, "_R": rules.RULES}
     exec(compile(fusion.loop_source(y, one_direction=True), "<loop>", "exec"), one)  # the tutorial's version
     out = one["kernel"](1, x.value, x.partials[:1], x.value, x.partials[:1])

@@ -19,7 +19,8 @@ SCRIPT = textwrap.dedent('''
     import sys, warnings
     warnings.simplefilter("always")
     import numpy as np, dualnum as dn
-    from dualnum import fusion, kernels, rules
+    from dualnum.backends import fusion, kernels
+    from dualnum import rules
     from dualnum.functions import apply
     fusion.HOT = 1
     n = kernels.MIN_SIZE
@@ -109,7 +110,8 @@ def test_no_home_and_a_cache_dir_that_is_a_file(tmp_path):
 
 
 def test_digest_follows_the_formulas_not_only_rules_py():
-    from dualnum import kernels, rules
+    from dualnum.backends import kernels
+    from dualnum import rules
     before = kernels._digest()
     saved = rules.RULES.get("times3_test"), dict(rules.BY_FUNCTION)
     f = lambda v: 3.0 * v  # noqa: E731

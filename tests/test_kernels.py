@@ -6,7 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from dualnum import DualArray, kernels
+from dualnum import DualArray
+
+from dualnum.backends import kernels
 from dualnum.functions import apply
 
 pytest.importorskip("numba")
@@ -95,7 +97,7 @@ def test_unwritable_or_missing_cache_dir_still_works(tmp_path, setup):
     code = ("import numpy as np, dualnum as dn\n"
             "x = np.linspace(0, 1, 40000)\n"
             "print(dn.jvp(lambda v: np.sum(v * v), x, np.ones_like(x))[1])\n"
-            "from dualnum import kernels; print(kernels.module() is not None, kernels.cache_dir())\n")
+            "from dualnum.backends import kernels; print(kernels.module() is not None, kernels.cache_dir())\n")
     env = dict(os.environ, DUALNUM_CACHE_DIR=d, HOME=home)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -110,7 +112,7 @@ def test_unwritable_or_missing_cache_dir_still_works(tmp_path, setup):
 @pytest.mark.parametrize("setting,expected", [("1", "True"), ("0", "False"), (None, "False")])
 def test_allocator_tuning_is_opt_in(setting, expected):
     """import dualnum leaves the host process's allocator alone unless DUALNUM_MALLOPT=1 asks for it."""
-    code = "import dualnum; from dualnum import allocator; print(allocator._done)"
+    code = "import dualnum; from dualnum.backends import allocator; print(allocator._done)"
     env = {k: v for k, v in os.environ.items() if k != "DUALNUM_MALLOPT"}
     if setting is not None:
         env["DUALNUM_MALLOPT"] = setting
@@ -144,7 +146,7 @@ def test_zero_local_derivative_silences_an_inf_partial():
 @pytest.mark.parametrize("k", [1, 2])
 def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
     """Element 0 is 0 (sqrt' = inf there); the last direction seeds every other element, and must stay finite."""
-    from dualnum import fusion
+    from dualnum.backends import fusion
     n = kernels.MIN_SIZE  # (k + 1) n elements: the kernels' size
     v = np.linspace(0.0, 2.0, n)
     p = np.zeros((k, n))

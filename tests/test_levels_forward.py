@@ -10,7 +10,7 @@ import dualnum as dn
 import nn
 from dualnum import derivative, rules, tracker
 from dualnum.functions import apply
-from dualnum.tracked import Tracked
+from dualnum.reverse.tracked import Tracked
 
 
 # ---- reverse-over-forward: a forward-mode call inside tracker.gradient ------------------------------------------

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 import dualnum as dn
-from dualnum import dualarray, linear, tracked, tracker
-from dualnum.protocol import fname
+from dualnum.forward import dualarray
+from dualnum import linear, tracker
+from dualnum.reverse import tracked
+from dualnum._numpy.protocol import fname
 from dualnum.testing import numeric_gradient
 
 

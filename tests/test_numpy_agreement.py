@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 import dualnum
-from dualnum import dualarray, tracked, tracker
-from dualnum.dual import Dual
-from dualnum.dualarray import DualArray
-from dualnum.protocol import fname
-from dualnum.tracked import Tracked
+from dualnum.forward import dualarray
+from dualnum.reverse import tracked
+from dualnum import tracker
+from dualnum.forward.dual import Dual
+from dualnum.forward.dualarray import DualArray
+from dualnum._numpy.protocol import fname
+from dualnum.reverse.tracked import Tracked
 
 SHAPES = [(), (3,), (2, 3), (2, 3, 4)]
 RTOL, ATOL, H = 1e-5, 1e-6, 1e-6
@@ -594,7 +596,7 @@ METHOD_CASES = {
 
 
 def test_every_array_method_has_cases():
-    from dualnum.arraymethods import ArrayMethods
+    from dualnum._numpy.arraymethods import ArrayMethods
     names = {n for n in dir(ArrayMethods) if not n.startswith("_")} | {"copy", "astype"}
     assert not names - set(METHOD_CASES), f"no agreement cases for the methods {sorted(names - set(METHOD_CASES))}"
 

@@ -459,7 +459,7 @@ def test_failed_backward_leaves_no_partial_gradients():
 
     def boom(g):
         raise RuntimeError("boom")
-    from dualnum.tracked import _record
+    from dualnum.reverse.tracked import _record
     y = np.sum(_record(value(W) * 1.0, boom, (W * 2,), 0))
     with pytest.raises(RuntimeError, match="boom"):
         back(y)
@@ -549,7 +549,7 @@ def test_nest_true_tracks_every_gradient_even_constant_ones():
 
 def _general_rule_adjoints(rule, node, g):
     """The adjoints of a rule node by the general code (one formula at a time), as _partials_times does."""
-    from dualnum.tracked import _partials_times
+    from dualnum.reverse.tracked import _partials_times
     prep = () if rule.zero else tuple(None if i in rule.nondiff else (d, callable(d))
                                       for i, d in enumerate(rule.partials))
     if not prep:
@@ -563,7 +563,7 @@ def test_rule_adjoints_specialised_per_rule_match_the_general_code(dtype):
     """Every unary and binary rule, with broadcasting and constants: the per-rule adjoint function that the
     backward pass uses gives exactly (same numbers, same dtype, same shape) what the general code gives."""
     from dualnum import rules
-    from dualnum.tracked import _rule_vjp, apply_rule, leaf
+    from dualnum.reverse.tracked import _rule_vjp, apply_rule, leaf
     rng = np.random.default_rng(7)
 
     def sample(rule, shape, i):
@@ -601,7 +601,7 @@ def test_rule_adjoints_specialised_per_rule_match_the_general_code(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_of_matrices_adjoints_match_the_general_code(dtype):
-    from dualnum.tracked import _matmul_general, leaf, matmul
+    from dualnum.reverse.tracked import _matmul_general, leaf, matmul
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((4, 5)).astype(dtype)
     g = rng.standard_normal((3, 5)).astype(dtype)
@@ -621,7 +621,7 @@ def test_matmul_of_matrices_adjoints_match_the_general_code(dtype):
 def test_indexing_that_only_adds_axes_has_the_adjoint_of_scatter(idx):
     """b[:, None] and friends: the adjoint is a reshape, equal to scattering into zeros (also for a float64
     adjoint arriving at float32 data, which comes back as float32)."""
-    from dualnum.tracked import leaf, scatter
+    from dualnum.reverse.tracked import leaf, scatter
     x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
     node = leaf(x, 0)[idx]
     for gdtype in (np.float32, np.float64):
@@ -634,7 +634,7 @@ def test_indexing_that_only_adds_axes_has_the_adjoint_of_scatter(idx):
 
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (0, True), (1, False), ((0, 1), True), (-1, True)])
 def test_sum_adjoint_matches_broadcasting_the_adjoint(axis, keepdims):
-    from dualnum.tracked import leaf
+    from dualnum.reverse.tracked import leaf
     for dtype in (np.float32, np.float64):
         x = np.arange(6.0, dtype=dtype).reshape(2, 3)
         node = np.sum(leaf(x, 0), axis=axis, keepdims=keepdims)
@@ -790,7 +790,7 @@ def test_nonfinite_losses_have_the_gradients_the_math_gives():
 
 def test_a_rule_written_with_python_arithmetic_follows_numpy_on_scalars():
     # a user's rule (not numpy functions): Python floats raise or turn complex where numpy gives inf/NaN
-    from dualnum.tracked import apply_rule
+    from dualnum.reverse.tracked import apply_rule
     recip = dn.rules.Rule("recip_python", lambda x: 1.0 / x, (lambda x, z: -1.0 / (x * x),))
     cbrt = dn.rules.Rule("cbrt_python", lambda x: x ** (1 / 3), (lambda x, z: (1 / 3) * x ** (-2 / 3),))
     with np.errstate(all="ignore"):

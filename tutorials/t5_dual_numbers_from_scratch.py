@@ -244,8 +244,8 @@ common.save(fig, "forward_vs_reverse.png")
 print("\n## the loop dualnum writes for y = sin(x) * x")
 x = dualnum.DualArray(np.linspace(0.0, 1.0, 5), np.ones((1, 5)))
 y = np.sin(x) * x
-if dualnum.fusion.ENABLED:
-    print(dualnum.fusion.loop_source(y, one_direction=True))
+if dualnum.backends.fusion.ENABLED:
+    print(dualnum.backends.fusion.loop_source(y, one_direction=True))
     print("(_f_ and _d0_, _d1_: the value and partials of each rule, from the rules table; x, z: values;\n"
           " e: local derivatives; g, u: tangents, the ε-parts. out[0] holds y, out[1] its derivative.\n"
           " The branch taken on a NaN (u != u) is the NaN-safe chain rule: a term with a zero factor is 0, even "

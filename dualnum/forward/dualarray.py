@@ -5,7 +5,7 @@ of the same name in :mod:`dualnum.rules` (value = f(x), partials = f'(x) · part
 ``__array_function__`` handles reductions, ``@``/``dot``, reshaping, indexing, joining and the rest. A numpy
 function without a rule raises ``TypeError`` naming it; nothing ever drops a derivative silently.
 
-An elementwise result may be *pending* (:mod:`dualnum.fusion`): it is computed, fused with the operations
+An elementwise result may be *pending* (:mod:`dualnum.backends.fusion`): it is computed, fused with the operations
 that follow it, when its ``value`` or ``partials`` is first read -- which every handler below does.
 
 ``value`` and ``partials`` are plain float arrays, or DualArrays of an older tag when duals are nested
@@ -22,11 +22,12 @@ import weakref
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import fusion, kernels, linear, rules
-from .arraymethods import ArrayMethods
-from .composites import make as _composites, prod
+from ..backends import fusion, kernels
+from .. import linear, rules
+from .._numpy.arraymethods import ArrayMethods
+from .._numpy.composites import make as _composites, prod
 from .dual import Dual, _scal, primal
-from .protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
+from .._numpy.protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -57,7 +58,7 @@ def as_constant(a, where="DualArray operation"):
     if isinstance(a, (float, int, np.floating, np.integer, np.bool_)) and not isinstance(a, np.ndarray):
         return a
     if type(a) in DEFER_TO:  # never np.asarray() a tracked value: idle, it is its data; active, a constant here
-        from .tracked import peel_idle
+        from ..reverse.tracked import peel_idle
         a = peel_idle(a)
         if type(a) in DEFER_TO or isinstance(a, DualArray) or type(a) is Dual:
             return a
@@ -87,7 +88,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     """``DualArray(value, partials)``: partials has shape ``(k,) + value.shape`` (or ``value.shape`` for k = 1)."""
 
     # _v/_p hold value and partials once computed; _lazy holds a pending fused expression until then
-    # (dualnum/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
+    # (dualnum/backends/fusion.py): reading .value or .partials computes it, so laziness is invisible to every caller
     # _base (unset unless used): (base, how to remake this view from it) for a view of read-only memory (_link)
     __slots__ = ("_v", "_p", "tag", "_lazy", "_base", "__weakref__")
     _is_dualarray = True
@@ -696,7 +697,7 @@ def _levels(args):
     larger tag than every dual operand: the tracker records that operation (its data holds the duals). An active
     tracked operand of a smaller tag (reverse-over-forward) stays: a constant at the duals' level, which the
     rule's formulas then compute with, so the tracker records its own level inside them."""
-    from .tracked import peel_idle  # (tracked.py imports this module)
+    from ..reverse.tracked import peel_idle  # (tracked.py imports this module)
 
     def strip(a):
         t = type(a)
@@ -1121,7 +1122,7 @@ def _carries(a):
     if isinstance(a, DualArray) or type(a) is Dual:
         return True
     if type(a) in DEFER_TO:
-        from .tracked import peel_idle
+        from ..reverse.tracked import peel_idle
         return type(peel_idle(a)) in DEFER_TO
     return False
 
@@ -1182,7 +1183,7 @@ def _from_primitive(prim):
     return handler
 
 
-from . import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
+from .. import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
 
 _GUFUNCS = contractions.UFUNCS  # (read when a ufunc call runs, after this module has loaded)
 

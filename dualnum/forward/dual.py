@@ -18,8 +18,8 @@ import operator
 
 import numpy as np
 
-from . import rules
-from .tags import LIVE
+from .. import rules
+from ..tags import LIVE
 
 _REAL = (float, int, np.floating, np.integer)  # bool is an int: True + dual works like 1 + dual
 
@@ -495,7 +495,7 @@ _TRACKED = []
 
 def _tracked():
     if not _TRACKED:
-        from . import tracked  # tracked.py builds on this module: imported when first needed
+        from ..reverse import tracked  # tracked.py builds on this module: imported when first needed
         _TRACKED.append(tracked)
     return _TRACKED[0]
 

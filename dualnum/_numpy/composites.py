@@ -2,8 +2,8 @@
 
 ``max``/``min`` from each type's extremum, ``clip``/``where`` from their rules, ``prod`` = a chain of ``*``,
 ``mean = sum / n``, ``var = mean((x - mean)²)``, ``std = √var``, the ``atleast_*d`` and ``*stack`` family
-from ``reshape`` and ``concatenate`` (norms are in dualnum/linalg.py, products in dualnum/contractions.py). Each calls numpy, so it reaches the primitives of
-whatever type it is given: DualArray and Tracked implement the primitives and add the handlers :func:`make`
+from ``reshape`` and ``concatenate`` (norms are in dualnum/linalg.py, products in dualnum/contractions.py).
+Each calls numpy, so it reaches the primitives of whatever type it is given: DualArray and Tracked implement the primitives and add the handlers :func:`make`
 builds to their tables. Every handler gives numpy's result (shape and numbers) or raises where numpy does
 (tests/test_numpy_agreement.py checks this for every handler). Functions that only look at values
 (``argmax``, ``isnan``, ...) and constants (``zeros_like``) are among them too.
@@ -15,7 +15,7 @@ derivative of the constant function ``std`` of a single element is.
 import numpy as np
 
 from .protocol import ndim_of, no_out, normalize_axes, shape_of
-from .rules import RULES
+from ..rules import RULES
 
 _NoValue = np._NoValue
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from .dual import Dual, escaped_error
 from .dualarray import DualArray, _stack_any, _stack_scalars, from_objects, readonly
-from .tags import LIVE, new_tag
-from .tracked import Tracked, peel_idle
+from ..tags import LIVE, new_tag
+from ..reverse.tracked import Tracked, peel_idle
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
 #: pass, so larger chunks pay off here (see benchmarks/).

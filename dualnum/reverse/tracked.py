@@ -3,7 +3,7 @@
 ``Tracked(data)`` holds ``data`` (a float, a numpy array, a dual number, or -- when gradients are nested -- a
 tracked value of an *older* level) plus the recipe of how it was computed: the operation ``_op`` and the
 arguments ``_parents``. Ordinary numpy code runs on it through numpy's protocols, exactly as for
-:class:`~dualnum.dualarray.DualArray`; every ufunc goes to its rule in :mod:`dualnum.rules`, so the reverse
+:class:`~dualnum.forward.dualarray.DualArray`; every ufunc goes to its rule in :mod:`dualnum.rules`, so the reverse
 pass multiplies the incoming gradient by the *same* partial derivatives the dual numbers use::
 
     z = f(x, y)   records   (rule f, parents (x, y))
@@ -11,7 +11,8 @@ pass multiplies the incoming gradient by the *same* partial derivatives the dual
 
 Structural operations (sum, reshape, indexing, ``@``, concatenate, ...) have no entry in the rules table: their
 adjoints are written below, each next to its forward operation, except the maps that only move, copy or drop
-elements (tile, rot90, triu, ...), whose adjoints come from :mod:`dualnum.linear`'s table. Every adjoint is itself written with numpy
+elements (tile, rot90, triu, ...), whose adjoints come from :mod:`dualnum.linear`'s table, and the functions
+with hand-written derivatives (:mod:`dualnum.primitive`). Every adjoint is itself written with numpy
 operations, so when the data and gradients are tracked values of an outer level (``nest=True``), the backward
 pass is recorded too and can be differentiated again.
 
@@ -28,12 +29,12 @@ import threading
 
 import numpy as np
 
-from . import functions, linear, rules
-from .arraymethods import ArrayMethods
-from .dual import Dual, primal
-from .composites import make as _composites, prod
-from .dualarray import DEFER_TO, DualArray, lift
-from .protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
+from .. import functions, linear, rules
+from .._numpy.arraymethods import ArrayMethods
+from ..forward.dual import Dual, primal
+from .._numpy.composites import make as _composites, prod
+from ..forward.dualarray import DEFER_TO, DualArray, lift
+from .._numpy.protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -393,7 +394,7 @@ class Tracked(ArrayMethods):
 
     def backward(self, seed=None):
         """``back(self, seed)``: accumulate the gradient of this value into ``.grad`` of every leaf."""
-        from .tracker import back
+        from ..tracker import back
         back(self, seed)
 
 
@@ -1480,7 +1481,7 @@ def _from_primitive(prim):
     return handler
 
 
-from . import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
+from .. import contractions, linalg, primitive  # noqa: E402,F401  (the entries; their modules import no mode)
 
 _GUFUNCS = contractions.UFUNCS  # (read when a ufunc call runs, after this module has loaded)
 

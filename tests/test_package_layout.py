@@ -1,0 +1,57 @@
+"""The package's docstring is its reading order: every module is in it, with its length, and the layout keeps
+the modes apart (only nested.py calls both modes' APIs)."""
+import ast
+import pathlib
+import re
+
+import dualnum
+
+PACKAGE = pathlib.Path(dualnum.__file__).parent
+
+
+def _modules():
+    return sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+                  if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+def _stated_lengths():
+    doc = dualnum.__doc__
+    lengths = {m: int(n) for m, n in re.findall(r"^\s+([\w/]+\.py)\s.*?(\d+)$", doc, re.M)}
+    for folder, inner in re.findall(r"\((\w+)/: ([^)]*)\)", doc):
+        lengths.update({f"{folder}/{m}": int(n) for m, n in re.findall(r"([\w]+\.py) (\d+)", inner)})
+    return lengths
+
+
+def test_every_module_is_in_the_reading_order():
+    stated = _stated_lengths()
+    missing = [m for m in _modules() if m not in stated and not m.endswith("/__init__.py") or
+               m.endswith("/__init__.py") and m not in stated and len((PACKAGE / m).read_text().splitlines()) > 5]
+    assert not missing, f"add {missing} to the reading order in dualnum/__init__.py"
+    assert not set(stated) - set(_modules()), f"the reading order names files that are gone: {set(stated) - set(_modules())}"
+
+
+def test_the_stated_lengths_are_about_right():
+    wrong = {}
+    for m, n in _stated_lengths().items():
+        actual = len((PACKAGE / m).read_text().splitlines())
+        if abs(actual - n) > max(20, 0.1 * n):
+            wrong[m] = (n, actual)
+    assert not wrong, f"update the line counts in dualnum/__init__.py (stated, actual): {wrong}"
+
+
+def _imports(module):
+    tree = ast.parse((PACKAGE / module).read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            names.update(f"{base}.{a.name}" if not node.module else base for a in node.names)
+    return names
+
+
+def test_forward_mode_and_the_tracker_do_not_call_each_others_api():
+    forward_api, tracker_api = _imports("forward/__init__.py"), _imports("tracker.py")
+    assert not any("tracker" in n or "nested" in n for n in forward_api)
+    assert not any(re.search(r"(^|\.)forward($|\.__init__)", n) or "nested" in n for n in tracker_api)
+    nested = _imports("nested.py")
+    assert any("forward" in n for n in nested) and any("tracker" in n for n in nested)
