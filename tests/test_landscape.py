@@ -58,16 +58,79 @@ def test_loss_grid_calls_f_once_with_the_whole_grid():
     calls = []
 
     def f(a, b):
-        calls.append((a.shape, b.shape))
+        calls.append((np.shape(a), np.shape(b)))
         return mse_point(a, b)
 
-    nn.loss_grid(f, np.linspace(0, 1, 7), np.linspace(0, 1, 5))
+    g = nn.loss_grid(f, np.linspace(0, 1, 7), np.linspace(0, 1, 5))
+    grid_calls = [c for c in calls if c != ((), ())]
+    assert grid_calls == [((5, 7, 1), (5, 7, 1))]    # the whole grid in one call ...
+    assert len(calls) <= 4 and g.vectorized is True  # ... checked against at most three single points
+    calls.clear()
+    nn.loss_grid(f, np.linspace(0, 1, 7), np.linspace(0, 1, 5), vectorized=True)
     assert calls == [((5, 7, 1), (5, 7, 1))]
 
 
-def test_loss_grid_explains_a_loss_that_averages_over_the_grid():
+def test_loss_grid_explains_a_loss_that_averages_over_the_grid_when_told_to_vectorise():
     with pytest.raises(ValueError, match="axis=-1"):
-        nn.loss_grid(lambda m, b: np.mean((m * X + b - Y) ** 2), np.linspace(0, 1, 3), np.linspace(0, 1, 4))
+        nn.loss_grid(lambda m, b: np.mean((m * X + b - Y) ** 2), np.linspace(0, 1, 3), np.linspace(0, 1, 4),
+                     vectorized=True)
+
+
+def direct_loop(f, xs, ys):
+    """The reference: f at every grid point, one call each with plain floats."""
+    return np.array([[float(nn.value(f(float(a), float(b)))) for a in xs] for b in ys])
+
+
+ORDINARY_LOSSES = {
+    "nn.mse": lambda m, b: nn.mse(m * X + b, Y),                        # refuses shapes that differ
+    "mean over everything": lambda m, b: np.mean((m * X + b - Y) ** 2),  # one number for the whole grid
+    "python branch": lambda m, b: np.sum(np.abs(m * X + b - Y)) if m > 0 else (m - 1) ** 2,
+    "float()": lambda m, b: float(np.mean((float(m) * X + b - Y) ** 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDINARY_LOSSES))
+def test_loss_grid_evaluates_an_ordinary_loss_point_by_point(name):
+    f = ORDINARY_LOSSES[name]
+    ms, bs = np.linspace(-2, 8, 9), np.linspace(-100, 400, 7)
+    g = nn.loss_grid(f, ms, bs, labels=("m", "b"))
+    assert g.vectorized is False and g.Z.shape == (7, 9)
+    np.testing.assert_allclose(g.Z, direct_loop(f, ms, bs), rtol=1e-13)
+    np.testing.assert_allclose(nn.loss_grid(f, ms, bs, vectorized=False).Z, g.Z, rtol=0)
+
+
+def test_loss_grid_of_nn_mse_equals_the_vectorised_loss():
+    ms, bs = np.linspace(-2, 8, 12), np.linspace(-100, 400, 10)
+    np.testing.assert_allclose(nn.loss_grid(ORDINARY_LOSSES["nn.mse"], ms, bs).Z, nn.loss_grid(mse_point, ms, bs).Z,
+                               rtol=1e-12)
+
+
+def test_loss_grid_catches_a_whole_grid_result_that_mixes_points():
+    # the right shape, wrong numbers: on a 4 × 4 grid with 4 data points, axis=0 averages over the grid's rows
+    x4, y4 = np.arange(1.0, 5.0), np.array([2.0, 1.0, 4.0, 3.0])
+    f = lambda m, b: np.mean((m * x4 + b - y4) ** 2, axis=0)   # noqa: E731
+    ms, bs = np.linspace(0, 3, 4), np.linspace(-1, 2, 4)
+    with pytest.warns(UserWarning, match="point by point"):
+        g = nn.loss_grid(f, ms, bs)
+    assert g.vectorized is False
+    np.testing.assert_allclose(g.Z, direct_loop(f, ms, bs), rtol=1e-13)
+    mixed = f(ms[None, :, None], bs[:, None, None])   # what the whole-grid call gave: the shape fits, not the numbers
+    assert mixed.shape == g.Z.shape and not np.allclose(mixed, g.Z)
+
+
+def test_loss_grid_point_errors_name_the_point_and_the_whole_grid_failure():
+    def f(m, b):
+        if np.ndim(m):
+            raise TypeError("only numbers, please")
+        raise ZeroDivisionError("broken at every point")
+
+    with pytest.raises(ZeroDivisionError) as info:
+        nn.loss_grid(f, [0.0, 1.0], [2.0, 3.0])
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    if hasattr(info.value, "add_note"):
+        assert "(0, 2)" in notes and "only numbers, please" in notes
+    with pytest.raises(ValueError, match=r"returned shape \(100,\)"):
+        nn.loss_grid(lambda m, b: (m * X + b - Y) ** 2, [0.0, 1.0], [2.0, 3.0])   # no reduction at all
 
 
 def test_model_grid_matches_loss_grid_and_leaves_the_model_alone():
@@ -82,8 +145,97 @@ def test_model_grid_matches_loss_grid_and_leaves_the_model_alone():
 
 def test_model_grid_refuses_array_fields():
     layer = nn.Affine(3, 2)
-    with pytest.raises(ValueError, match="slice_2d"):
+    with pytest.raises(ValueError, match=r"\('W', \(0, 0\)\)"):   # names the way to pick one entry
         nn.model_grid(lambda l: 0.0, layer, ("W", "b"), [0, 1], [0, 1])
+
+
+def test_model_grid_with_an_ordinary_loss_matches_a_loop():
+    model = Line(1.5, 2.5)
+    ms, bs = np.linspace(0, 6, 7), np.linspace(0, 300, 6)
+    g = nn.model_grid(lambda l: nn.mse(l(X), Y), model, ("m", "b"), ms, bs)
+    assert g.vectorized is False and model == Line(1.5, 2.5)
+    by_hand = np.array([[np.mean((m * X + b - Y) ** 2) for m in ms] for b in bs])
+    np.testing.assert_allclose(g.Z, by_hand, rtol=1e-13)
+
+
+def _entry_reference(loss, model, arr, idx_a, idx_b, xs, ys, arr_b=None):
+    """Z by hand: for every point, copy the array(s), write the two entries, evaluate the loss on a rebuilt model."""
+    arr_b = arr if arr_b is None else arr_b
+    Z = np.empty((len(ys), len(xs)))
+    for i, bv in enumerate(ys):
+        for j, av in enumerate(xs):
+            new = {id(arr): np.array(nn.value(arr), dtype=float)}
+            new.setdefault(id(arr_b), np.array(nn.value(arr_b), dtype=float))
+            new[id(arr)][idx_a] = av
+            new[id(arr_b)][idx_b] = bv
+            m = nn.fmap(lambda leaf: new.get(id(leaf), leaf), model)
+            Z[i, j] = float(nn.value(loss(m)))
+    return Z
+
+
+def test_model_grid_over_two_entries_of_a_weight_matrix():
+    nn.seed(4)
+    layer = nn.Dense(3, 2, nn.tanh)
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((3, 20)), rng.standard_normal((2, 20))
+    loss = lambda m: nn.mse(m(x), y)   # noqa: E731
+    W0 = nn.value(layer.W).copy()
+    ws, vs = np.linspace(-2, 2, 5), np.linspace(-1, 3, 4)
+    g = nn.model_grid(loss, layer, ((layer.W, (0, 0)), (layer.W, (1, 2))), ws, vs)
+    assert g.Z.shape == (4, 5) and g.vectorized is False
+    assert g.labels == ("W[0, 0]", "W[1, 2]")
+    np.testing.assert_allclose(g.Z, _entry_reference(loss, layer, layer.W, (0, 0), (1, 2), ws, vs), rtol=1e-13)
+    np.testing.assert_array_equal(nn.value(layer.W), W0)      # the model itself did not move
+    assert nn.params(layer)[0] is layer.W                      # and still holds its own parameter
+    # the same entries named by field, and a bias entry of another array; a 1-D index may be a plain int
+    g2 = nn.model_grid(loss, layer, (("W", (0, 0)), (layer.b, 1)), ws, vs)
+    assert g2.labels == ("W[0, 0]", "b[1]")
+    np.testing.assert_allclose(g2.Z, _entry_reference(loss, layer, layer.W, (0, 0), (1,), ws, vs, arr_b=layer.b),
+                               rtol=1e-13)
+
+
+def test_model_grid_entries_inside_a_chain_and_with_a_field():
+    nn.seed(6)
+    chain = nn.Chain(nn.Dense(2, 3, nn.relu), nn.Dense(3, 1))
+    x, y = np.random.default_rng(7).standard_normal((2, 15)), np.ones((1, 15))
+    loss = lambda m: nn.mse(m(x), y)   # noqa: E731
+    W2 = chain[1].W
+    g = nn.model_grid(loss, chain, ((chain[0].W, (2, 1)), (W2, (0, 2))), [-1.0, 0.0, 1.5], [0.5, 2.0])
+    assert g.labels == ("layers[0].W[2, 1]", "layers[1].W[0, 2]")
+    np.testing.assert_allclose(g.Z, _entry_reference(loss, chain, chain[0].W, (2, 1), (0, 2), [-1.0, 0.0, 1.5],
+                                                     [0.5, 2.0], arr_b=W2), rtol=1e-13)
+    # a scalar field and an array entry together
+    @dataclasses.dataclass
+    class Scaled:
+        s: float
+        w: np.ndarray
+
+        def __call__(self, x):
+            return self.s * (self.w @ x)
+
+    model = Scaled(2.0, np.array([[1.0, -1.0]]))
+    g = nn.model_grid(loss, model, ("s", (model.w, (0, 1))), [0.5, 1.0], [-2.0, 0.0, 2.0])
+    by_hand = [[np.mean((s * (np.array([[1.0, w]]) @ x) - y) ** 2) for s in (0.5, 1.0)] for w in (-2.0, 0.0, 2.0)]
+    np.testing.assert_allclose(g.Z, by_hand, rtol=1e-13)
+    assert g.labels == ("s", "w[0, 1]")
+
+
+def test_model_grid_refuses_what_it_cannot_grid():
+    layer = nn.Affine(3, 2)
+    other = nn.param(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="not inside the model"):
+        nn.model_grid(lambda l: 0.0, layer, ((other, (0, 0)), (layer.W, (0, 1))), [0, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"picks 3 entries"):
+        nn.model_grid(lambda l: 0.0, layer, ((layer.W, (0,)), (layer.W, (0, 1))), [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="does not pick one entry"):
+        nn.model_grid(lambda l: 0.0, layer, ((layer.W, (5, 0)), (layer.W, (0, 1))), [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="field name or a pair"):
+        nn.model_grid(lambda l: 0.0, layer, (3, (layer.W, (0, 1))), [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="point by point"):
+        nn.model_grid(lambda l: 0.0, layer, ((layer.W, (0, 0)), (layer.W, (0, 1))), [0, 1], [0, 1],
+                      vectorized=True)
+    with pytest.raises(ValueError, match="no field 'c'"):
+        nn.model_grid(lambda l: 0.0, Line(1.0, 2.0), ("m", "c"), [0, 1], [0, 1])
 
 
 def test_grid_gradient_matches_finite_differences():
@@ -99,6 +251,61 @@ def test_grid_gradient_matches_finite_differences():
         assert gb[i, j] == pytest.approx(fd_b, rel=1e-6, abs=1e-6)
         # and the closed form: d/dm mean((mx+b-y)^2) = 2 mean((mx+b-y) x)
         assert ga[i, j] == pytest.approx(2 * np.mean((m * X + b - Y) * X), rel=1e-12)
+
+
+def closed_form_gradient(m, b):
+    r = m * X + b - Y
+    return 2 * np.mean(r * X), 2 * np.mean(r)
+
+
+@pytest.mark.parametrize("name", ["nn.mse", "mean over everything"])
+def test_grid_gradient_of_an_ordinary_loss_is_per_point(name):
+    # a mean over everything, summed and differentiated on the whole grid, would divide every gradient by the
+    # number of grid points: it must be taken point by point instead
+    f = ORDINARY_LOSSES[name]
+    ms, bs = np.linspace(-2, 8, 4), np.linspace(-100, 400, 3)
+    ga, gb = nn.grid_gradient(f, ms, bs)
+    for i, b in enumerate(bs):
+        for j, m in enumerate(ms):
+            cm, cb = closed_form_gradient(m, b)
+            assert ga[i, j] == pytest.approx(cm, rel=1e-12)
+            assert gb[i, j] == pytest.approx(cb, rel=1e-12, abs=1e-9)
+    with pytest.raises(ValueError):
+        nn.grid_gradient(f, ms, bs, vectorized=True)
+
+
+def test_grid_gradient_of_model_grid_entries_agrees_with_forward_mode_and_differences():
+    import dualnum
+    nn.seed(8)
+    layer = nn.Dense(2, 2, nn.tanh)
+    x, y = np.random.default_rng(9).standard_normal((2, 12)), np.zeros((2, 12))
+    loss = lambda m: nn.mse(m(x), y)   # noqa: E731
+    ws, vs = np.linspace(-1, 1, 3), np.linspace(-0.5, 0.5, 2)
+    g = nn.model_grid(loss, layer, ((layer.W, (0, 1)), (layer.b, 0)), ws, vs)
+    ga, gb = nn.grid_gradient(g.f, ws, vs, vectorized=g.vectorized)
+    h = 1e-6
+    for i, v in enumerate(vs):
+        for j, w in enumerate(ws):
+            fa, fb = dualnum.gradient(g.f, w, v)            # the other mode, through the same model copy
+            assert ga[i, j] == pytest.approx(fa, rel=1e-12, abs=1e-14)
+            assert gb[i, j] == pytest.approx(fb, rel=1e-12, abs=1e-14)
+            fd = (g.f(w + h, v) - g.f(w - h, v)) / (2 * h)  # and central differences of the loss itself
+            assert ga[i, j] == pytest.approx(float(nn.value(fd)), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("vectorized", [None, False])
+def test_grids_of_a_loss_built_on_a_derivative_second_order(vectorized):
+    # f(a, b) = d/dt [a sin(bt)] at t = 1 = a b cos b (forward mode inside); its gradient (reverse over forward):
+    # (b cos b, a (cos b - b sin b))
+    import dualnum
+    f = lambda a, b: dualnum.derivative(lambda t: a * np.sin(b * t), 1.0)   # noqa: E731
+    xs, ys = np.linspace(-1, 2, 4), np.linspace(0.5, 2.5, 3)
+    A, B = np.meshgrid(xs, ys)
+    g = nn.loss_grid(f, xs, ys, vectorized=vectorized)
+    np.testing.assert_allclose(g.Z, A * B * np.cos(B), rtol=1e-12, atol=1e-14)
+    ga, gb = nn.grid_gradient(f, xs, ys, vectorized=vectorized)
+    np.testing.assert_allclose(ga, B * np.cos(B), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gb, A * (np.cos(B) - B * np.sin(B)), rtol=1e-12, atol=1e-14)
 
 
 # ---- filter normalisation and slices ---------------------------------------------------------------------------
@@ -190,5 +397,15 @@ def test_surface_and_contour_writes_valid_pngs(tmp_path):
     p2 = tmp_path / "slice.png"
     fig.savefig(p2)
     assert_png(p2)
+
+    # an ordinary loss over two entries of a weight matrix: arrows and the path's heights point by point
+    layer = nn.Dense(2, 1)
+    xd, yd = np.ones((2, 5)), np.zeros((1, 5))
+    g = nn.model_grid(lambda m: nn.mse(m(xd), yd), layer, ((layer.W, (0, 0)), (layer.W, (0, 1))),
+                      np.linspace(-1, 1, 21), np.linspace(-1, 1, 21))
+    fig = nn.surface_and_contour(g, path=[(0.8, 0.9), (0.1, 0.2)], gradient=True, arrows=5)
+    p3 = tmp_path / "entries.png"
+    fig.savefig(p3)
+    assert_png(p3)
     import matplotlib.pyplot as plt
     plt.close("all")
