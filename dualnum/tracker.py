@@ -22,6 +22,10 @@ shared: use it from one thread per parameter, or use ``gradient``.)
 ``gradient(f, x, nest=True)`` returns gradients that are themselves tracked (the backward pass was recorded), so
 they can be differentiated again: reverse-over-reverse. ``hvp(f, x, v)`` is forward-over-reverse: the tracker
 run on dual numbers (it lives with the other mixed modes in dualnum/nested.py).
+
+``show(y)`` prints the graph recorded behind ``y`` (``draw(y)``: the picture), with the gradient that reached each
+node once ``back(y)`` has run: ``show(y); back(y); show(y)`` (dualnum/tape.py; the forward-mode counterpart is
+``dualnum.backends.fusion.loop_source``).
 """
 from __future__ import annotations
 
@@ -38,9 +42,10 @@ from .forward.dualarray import DualArray
 from .tags import new_tag
 from .reverse.backward import backprop as _backprop
 from .reverse.tracked import Tracked, _const, activate, deactivate, is_active, leaf, value
+from .tape import draw, recording, show  # see the tape: the graph recorded behind a value, and its gradients
 
 __all__ = ["param", "gradient", "Params", "params", "Grads", "value", "update", "back", "hvp", "Tracked",
-           "istracked", "data"]
+           "istracked", "data", "show", "draw", "recording"]
 
 data = value  # Flux's name
 
@@ -99,14 +104,23 @@ def _all_bools(x):
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(_all_bools(e) for e in x)
 
 
-def param(x) -> Tracked:
-    """A tracked parameter (a leaf) holding a float copy of ``x``: ``param(2)`` is ``2.0 (tracked)``."""
+def param(x, name=None) -> Tracked:
+    """A tracked parameter (a leaf) holding a float copy of ``x``: ``param(2)`` is ``2.0 (tracked)``.
+
+    ``name`` is shown by repr (``W = 2.0 (tracked)``), :func:`show` and :func:`draw`; ``param(W, name="W")`` of
+    a tracked parameter names it and returns it."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"param: name is a str (shown by show and draw), got {type(name).__name__} {name!r}")
     if type(x) is Tracked:
-        return x
-    d = _as_float(x)
-    if isinstance(d, np.ndarray) and (d is x or not d.flags.owndata):
-        d = d.copy()  # a parameter owns its numbers: update() changes them in place
-    return leaf(d, 0)
+        t = x
+    else:
+        d = _as_float(x)
+        if isinstance(d, np.ndarray) and (d is x or not d.flags.owndata):
+            d = d.copy()  # a parameter owns its numbers: update() changes them in place
+        t = leaf(d, 0)
+    if name is not None:
+        t._name = name
+    return t
 
 
 class Params:
@@ -412,6 +426,7 @@ def _numeric_list(x):
 
 
 def _input_leaf(x, tag, outer, made, where="gradient"):
+    name = x.name if type(x) is Tracked else None  # gradient(f, W): the tape shows W's input by W's name
     while type(x) is Tracked and not is_active(x._tag):
         x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
     if type(x) is not Tracked:
@@ -419,6 +434,8 @@ def _input_leaf(x, tag, outer, made, where="gradient"):
         if outer is not None:
             x = leaf(x, outer)  # nest=True: record the backward pass at this outer level
     t = leaf(x, tag)
+    if name is not None:
+        t._name = name
     made.append(t)
     return t
 

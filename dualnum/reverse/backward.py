@@ -4,6 +4,11 @@ Each node's adjoint function comes from where it was recorded (dualnum/reverse/t
 a structural adjoint, a primitive's vjp). The sweep is a loop, not a recursion, so a chain of 100 000
 operations is fine; it visits each node once, so a value used twice gets the sum of both contributions; and it
 frees the graph as it goes, so a second sweep through it raises, as in Flux's Tracker and PyTorch.
+
+To show the gradient that reached each node (dualnum/tape.py: ``tracker.show``/``draw``), a node on a tape has
+its operation wrapped in a :class:`~dualnum.reverse.tracked.Watch`, which this loop calls as any adjoint; inside
+``tracker.recording()`` the tape is taken here, just before the sweep frees the graph. Nothing else is
+watched, so the ordinary sweep does no extra work per node.
 """
 from __future__ import annotations
 
@@ -49,6 +54,9 @@ def _topo(root, tag):
 
 _SEQ = operator.attrgetter("_seq")
 
+#: ``recorder(y, tag)`` while ``tracker.recording()`` is on: keeps a tape of y's graph before the sweep frees it
+RECORDER = None
+
 
 def backprop(y, seed, tag):
     """Sweep from ``y`` (adjoint ``seed``) at level ``tag``: (the leaves reached, {id(leaf): its adjoint}).
@@ -56,6 +64,8 @@ def backprop(y, seed, tag):
     Interior nodes hold their adjoint in ``_g`` until it is passed on; a leaf's adjoint goes into a dict of
     this call, so two threads differentiating through the same parameter never add into each other's.
     """
+    if RECORDER is not None:  # (once per sweep, not per node)
+        RECORDER(y, tag)
     order, leaves = _topo(y, tag)
     lg = {}  # id(leaf) -> adjoint: this call's, not the shared parameter's
     if not order:

@@ -55,6 +55,31 @@ class _Consumed:
 
 CONSUMED = _Consumed()
 
+
+class Watch:
+    """A recorded operation that a tape (dualnum/tape.py: show, draw) is watching, in place of its ``_op``.
+
+    The backward sweep calls it as any structural adjoint: it notes the gradient that reached the node (for
+    each tape's line of it), runs the operation's own adjoint, and adds what went to a parameter into that
+    parameter's line (a parameter's adjoint lives in the sweep's own dict). Only watched nodes pay for it.
+    """
+
+    __slots__ = ("op", "node", "lines", "sinks")
+
+    def __init__(self, op, node):
+        self.op, self.node, self.lines, self.sinks = op, node, [], []  # sinks: (argument position, its line)
+
+    def __call__(self, g):
+        for line in self.lines:
+            line.grad = g
+        op = self.op
+        gs = _rule_vjp(op, self.node, g) if type(op) is _Rule else op(g)
+        for i, line in self.sinks:
+            gi = gs[i]
+            if gi is not None:
+                line.grad = gi if line.grad is None else line.grad + gi
+        return gs
+
 # ---- levels: which gradient calls are in progress -------------------------------------------------------------
 #: tag (> 0) -> number of gradient calls in progress at that level. Each such tag belongs to one explicit
 #: gradient call, so it is active in every thread that call's function may use.
@@ -95,7 +120,7 @@ def deactivate(tag):
 class Tracked(ArrayMethods):
     """A value that records how it was computed. ``data`` is the value, ``grad`` the gradient ``back`` left."""
 
-    __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq", "_mark")
+    __slots__ = ("data", "grad", "_parents", "_op", "_tag", "_g", "_seq", "_mark", "_name")
     __array_priority__ = 1000  # ndarray (op) Tracked: let numpy hand the operation to us
     _scalar_name = "tracked scalar"
 
@@ -117,6 +142,11 @@ class Tracked(ArrayMethods):
         return getattr(d, "dtype", _FLOAT)
 
     @property
+    def name(self):
+        """The name given by ``param(x, name=...)`` (shown by repr, show and draw), or None."""
+        return getattr(self, "_name", None)  # (an unset slot: nodes made by operations never pay for it)
+
+    @property
     def is_leaf(self):
         """A parameter or input: made by ``param``/``gradient``, not by an operation."""
         return self._op is None
@@ -125,7 +155,8 @@ class Tracked(ArrayMethods):
     def __repr__(self):
         v = value(self)
         s = str(v) if np.ndim(v) == 0 else repr(v)
-        return f"{s} (tracked)"
+        name = getattr(self, "_name", None)
+        return f"{name} = {s} (tracked)" if name else f"{s} (tracked)"
 
     __str__ = __repr__
 
@@ -159,6 +190,12 @@ class Tracked(ArrayMethods):
             box = np.empty((), dtype=object)
             box[()] = self
             return box
+        d = peel_idle(self)
+        if type(d) is not Tracked:
+            # nobody differentiates it now (an nn model's output outside any gradient): its numbers lose nothing,
+            # so plt.plot(x, model(x)) and np.asarray(model(x)) work; inside a gradient this still refuses
+            d = np.asarray(d, dtype=dtype)
+            return d.copy() if copy else d
         raise TypeError(
             f"np.asarray() of a tracked value ({self!r}) would drop its derivatives (this also happens when it "
             "is written into a plain float array or passed to code that needs plain floats). Keep it tracked: "
@@ -477,6 +514,10 @@ def _write(y, idx, val, refs):
     keep.flat[hit] = 0.0
     old = _new_node(y.data, y._op, y._parents, y._tag)
     old._seq = y._seq  # (it is y as it was: after its arguments, before everything that read it)
+    if type(old._op) is Watch:  # a tape shows y as it was: its line and the rule's arguments are old's now
+        old._op.node = old
+        for line in old._op.lines:
+            line.node = old
     for node, i in slots:
         node._parents = tuple(old if j == i else p for j, p in enumerate(node._parents))
     data = y.data.copy()
@@ -1175,6 +1216,7 @@ def _extremum(a, axis, keepdims, fn):
         if getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
             w = w.astype(x.dtype)
         return ((g if keepdims else np.reshape(g, _shape(z))) * w,)
+    back.__qualname__ = f"{fn.__name__}.back"  # (np.max or np.min: the name show and draw give the node)
     return _record(out, back, (a,), a._tag)
 
 
@@ -1268,8 +1310,11 @@ def _gather(func):
         src = linear.sources(func, shape, args, kwargs)
         def put(g, idx, size):
             return scatter(g, idx, size, dtype)
-        return _record(func(a.data, *args, **kwargs), lambda g: (linear.adjoint(g, src, shape, put),), (a,),
-                       a._tag)
+
+        def back(g):
+            return (linear.adjoint(g, src, shape, put),)
+        back.__qualname__ = f"{func.__name__}.back"  # (the operation's name, as show and draw read it)
+        return _record(func(a.data, *args, **kwargs), back, (a,), a._tag)
     handler.__name__ = f"_{func.__name__}"
     return handler
 
