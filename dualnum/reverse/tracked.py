@@ -514,10 +514,6 @@ def _write(y, idx, val, refs):
     keep.flat[hit] = 0.0
     old = _new_node(y.data, y._op, y._parents, y._tag)
     old._seq = y._seq  # (it is y as it was: after its arguments, before everything that read it)
-    if type(old._op) is Watch:  # a tape shows y as it was: its line and the rule's arguments are old's now
-        old._op.node = old
-        for line in old._op.lines:
-            line.node = old
     for node, i in slots:
         node._parents = tuple(old if j == i else p for j, p in enumerate(node._parents))
     data = y.data.copy()
