@@ -9,10 +9,12 @@ Reading order, with the lines of each file. The lesson:
 
     rules.py                 the calculus: each function beside its partial derivatives          342
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       518
-    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      367
+    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      440
+    forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  549
     reverse/tracked.py       tracked values: each operation recorded with its adjoint           1490
     reverse/backward.py      the backward sweep                                                  125
     tracker.py               Flux's API: param, gradient, Params, Grads, update, back            485
+    tape.py                  see the tape: show and draw the graph the tracker recorded          367
     nested.py                modes inside modes: hessian, hvp                                     41
 
 Whole numpy functions, written once for both modes:
@@ -36,11 +38,12 @@ from .backends import allocator
 from . import rules
 from .forward.dual import Dual, primal
 from .forward.dualarray import DualArray
-from .forward import derivative, gradient, jacobian, jvp, chunk_size
+from .forward import derivative, derivatives, gradient, jacobian, jvp, chunk_size
 from .functions import sigmoid, relu
 from .reverse.tracked import value  # the plain number/array inside any dual or tracked value, every level stripped
 from . import tracker
 from .nested import hessian, hvp
+from . import testing  # gradcheck & co., there with import dualnum
 
 tracker.hvp = hvp  # (forward over reverse: the tracker's gradient on dual numbers; defined with the mixed modes)
 
@@ -49,8 +52,8 @@ __version__ = "0.1.0"
 allocator.keep_freed_memory()  # only with DUALNUM_MALLOPT=1: the host process's allocator is not ours to change
 
 
-__all__ = ["Dual", "DualArray", "derivative", "gradient", "jacobian", "hessian", "jvp", "value", "rules",
-           "sigmoid", "relu", "chunk_size", "tracker", "primal"]
+__all__ = ["Dual", "DualArray", "derivative", "derivatives", "gradient", "jacobian", "hessian", "jvp", "value",
+           "rules", "sigmoid", "relu", "chunk_size", "tracker", "primal", "testing"]
 
 
 # the modules' paths from before the package had folders keep working: import dualnum.dualarray, ...

@@ -15,7 +15,7 @@ import numpy as np
 from .dual import Dual, escaped_error
 from .dualarray import DualArray, _stack_any, _stack_scalars, from_objects, readonly
 from ..tags import LIVE, new_tag
-from ..reverse.tracked import Tracked, peel_idle
+from ..reverse.tracked import Tracked, peel_idle, value
 
 #: ForwardDiff splits n inputs into chunks of at most 12 directions; array code pays a Python overhead per
 #: pass, so larger chunks pay off here (see benchmarks/).
@@ -208,7 +208,10 @@ def _plain(x):
 # ---- the API ----------------------------------------------------------------------------------------------
 
 def derivative(f, x, order: int = 1):
-    """dᵒʳᵈᵉʳf/dxᵒʳᵈᵉʳ at a scalar x, by (nested) dual numbers. Returns a float, or an array if f returns one."""
+    """dᵒʳᵈᵉʳf/dxᵒʳᵈᵉʳ at a scalar x, by (nested) dual numbers. Returns a float, or an array if f returns one.
+
+    x may be an array of points (a grid): then f must act elementwise, and the result is f⁽ᵒʳᵈᵉʳ⁾(xᵢ) at every
+    point, in one pass of f per order; an f that mixes elements raises ValueError."""
     if not (type(x) is float and order == 1 and type(order) is int):  # checks skipped in the common case:
         if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:  # students feel µs
             raise ValueError(f"derivative: order must be an integer ≥ 1, got {order!r}")
@@ -217,8 +220,7 @@ def derivative(f, x, order: int = 1):
         x = as_input(x, "derivative")
         if isinstance(x, (np.ndarray, DualArray)):
             if x.ndim:
-                raise TypeError(f"derivative(f, x) needs a scalar x, but x has shape {x.shape}: perhaps you "
-                                "meant gradient(f, x) (scalar f) or jacobian(f, x) (array-valued f)")
+                return _on_grid(f, x)
             x = x[()]
     tag = new_tag()
     _live(tag)
@@ -235,6 +237,74 @@ def derivative(f, x, order: int = 1):
 
 
 _live, _done = LIVE.add, LIVE.discard
+
+
+# ---- derivatives on a grid ----------------------------------------------------------------------------------
+
+class NotElementwiseError(ValueError, TypeError):
+    """derivative(f, xs) on a grid, for an f that mixes elements. (Also a TypeError: an array x was refused
+    with one before grids were allowed.)"""
+
+
+def _on_grid(f, x):
+    """f′(xᵢ) for every point of x, f elementwise: J is then diagonal, so one pass seeded with 1 everywhere gives
+    diag(J). A second direction v, 2^eᵢ at random, rides along in the same pass and checks it: for an elementwise
+    f, J·v = diag(J)⊙v exactly (a power of two scales every rounding alike), and f mixes elements if it differs."""
+    v = _probe(x.size, x.shape)
+    tag = new_tag()
+    seeds = np.stack([np.ones(x.shape), v])
+    y = _call(f, tag, DualArray._new(x, seeds, tag))
+    if isinstance(y, (tuple, list)) and not _holds_scalars(y):
+        return type(y)(_grid_read(e, tag, x.shape, v) for e in y)  # f returned several curves
+    return _grid_read(y, tag, x.shape, v)
+
+
+def _holds_scalars(y):
+    return all(_primal_shape(e) == () for e in y if not isinstance(e, (tuple, list)))
+
+
+def _grid_read(y, tag, shape, v):
+    yv, p = _read(y, tag, 2, "derivative")
+    ys = _primal_shape(yv)
+    d, dv = p[0], p[1]
+    if ys != shape:
+        if ys == () and not np.any(value(d)):  # a constant (f = lambda x: 2.0): slope 0 at every point
+            return np.zeros(shape)
+        raise NotElementwiseError(
+            f"derivative(f, xs) with xs an array of shape {shape} (a grid of points) needs f to act elementwise, "
+            f"returning one value per point, but f returned shape {ys}: perhaps you meant gradient(f, x) "
+            "(scalar f of the whole array) or jacobian(f, x) (every output by every input)")
+    a, b = value(d), value(dv)
+    scaled = a * v
+    with np.errstate(invalid="ignore"):
+        off = np.abs(b - scaled) > 1e-12 * np.abs(scaled) + 1e-300
+    if np.any(off):
+        same_nonfinite = ~np.isfinite(a) & ((np.isnan(a) & np.isnan(b)) | (a * v == b))
+        off &= ~same_nonfinite
+    if np.any(off):
+        i = np.unravel_index(int(np.argmax(off)), shape)
+        raise NotElementwiseError(
+            f"derivative(f, xs) with xs an array of shape {shape} (a grid of points) needs f to act elementwise "
+            "(result[i] depending on xs[i] only), but f mixes elements: result{list(i)} depends on other points "
+            "(np.sum, np.roll, np.cumsum, np.diff, x[::-1], @ and the like do that). Perhaps you meant "
+            "gradient(f, x) (scalar f of the whole array) or jacobian(f, x) (every output by every input).")
+    return d if type(d) is not np.ndarray or d.flags.writeable else d.copy()
+
+
+_PROBES: dict = {}
+
+
+def _probe(n, shape):
+    """2^eᵢ, eᵢ in -8..7: all different on the first 16 points, random after them (fixed, so results repeat)."""
+    v = _PROBES.get(n)
+    if v is None:
+        rng = np.random.default_rng(14)
+        e = rng.integers(-8, 8, size=n)
+        e[:min(n, 16)] = rng.permutation(16)[:min(n, 16)] - 8
+        if len(_PROBES) > 8:
+            _PROBES.clear()
+        v = _PROBES[n] = readonly(np.ldexp(1.0, e))
+    return v.reshape(shape)
 
 
 def _call(f, tag, *args):
@@ -365,3 +435,6 @@ def _separate(y):
         return False
     return hasattr(y, "_fields") or len({_primal_shape(e) if not isinstance(e, (list, tuple)) else None
                                          for e in y}) > 1
+
+
+from .taylor import derivatives  # noqa: E402  (Taylor mode: every order in one pass; it uses as_input)
