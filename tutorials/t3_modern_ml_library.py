@@ -16,8 +16,15 @@ from dualnum.tracker import Params, param
 
 from tutorials import common
 
+# %% [markdown]
+# # Implementation of a modern ML library
+#
+# A machine-learning library does five jobs: hold a model and its parameters, define a loss, take the gradient
+# of the loss with respect to the parameters, turn gradients into steps (the optimiser), and loop over data
+# doing that (`train`). The source builds each of them in a few lines of Julia; here we open each of those boxes
+# in `nn`, repair the source's broken network, then train a working one on real handwritten digits.
 
-# %% Setup: fast mode and the sources ---------------------------------------------------------------------------
+# %%
 # `python -m tutorials --fast` sets FAST before this cell runs (fewer epochs, a coarser landscape slice); in a
 # notebook it is False.
 FAST = globals().get("FAST", False)
@@ -25,15 +32,18 @@ rng = np.random.default_rng(0)   # every random number below, the same on every 
 nn.seed(0)                       # the layers' initial weights
 
 
-# %% A helper for printing ------------------------------------------------------------------------------------
 def step(title):
     """Print a cell's heading, so the output reads like the tutorial."""
     print(f"\n## {title}")
 
 
-# %% A model is a function of one input ---------------------------------------------------------------------
+# %% [markdown]
+# ## A model is a function of one input
 # The input is a matrix whose rows are features and whose columns are samples: three samples at once are
-# three columns, and the model answers with three columns.
+# three columns, and the model answers with three columns. (Data from scikit-learn comes the other way round,
+# one sample per row: pass `X.T`.)
+
+# %%
 step("A model: W·x + b on a batch of columns")
 W = param(rng.random((2, 5)))
 b = param(rng.random(2))
@@ -41,9 +51,12 @@ model = lambda x: W @ x + b[:, None]   # noqa: E731   b is added to every column
 x3 = rng.random((5, 3))
 print(f"model(x) maps a batch of shape {x3.shape} to shape {np.shape(tracker.value(model(x3)))}")
 
-# %% Params: an ordered list plus an identity set ---------------------------------------------------------
-# Flux's Params is two things: `order`, the parameters in the order they were added, and `params`, a set of
+# %% [markdown]
+# ## `Params`: an ordered list plus an identity set
+# Flux's `Params` is two things: `order`, the parameters in the order they were added, and `params`, a set of
 # object identities that stops the same array from being added twice. Ten lines of Python:
+
+# %%
 step("Params, implemented")
 
 class MiniParams:
@@ -66,7 +79,12 @@ print(f"order kept: {[p is q for p, q in zip(theirs, [W, b, W_twin])]}, W in ps:
 print(f"nn.params(model) of a Chain: {len(nn.params(nn.Chain(nn.Dense(5, 3), nn.Dense(3, 2))))} arrays "
       "(W and b of each layer)")
 
-# %% Grads: gradients looked up by the parameter itself ---------------------------------------------------
+# %% [markdown]
+# ## `Grads`: gradients looked up by the parameter itself
+# `gradient(() -> loss, ps)` returns a `Grads`: index it with the parameter object. A parameter the loss never
+# touched has the gradient `None` -- there is nothing to learn for it.
+
+# %%
 step("Grads")
 x, y = rng.random(5), rng.random(2)
 loss = lambda x, y: np.sum((W @ x + b - y) ** 2)   # noqa: E731
@@ -75,9 +93,12 @@ gs = tracker.gradient(lambda: loss(x, y), Params([W, b, unused]))
 print(f"gs[W] has shape {gs[W].shape}, gs[b] = {np.round(gs[b], 4).tolist()}")
 print(f"gs[unused] = {gs[unused]}   (the loss never touched it: nothing to learn)")
 
-# %% Descent and apply: the step an optimiser takes --------------------------------------------------------
-# update!(opt, x, x̄) is x .-= apply!(opt, x, x̄): the optimiser turns the gradient into a step and the
-# parameter moves against it. For plain gradient descent the step is η·x̄.
+# %% [markdown]
+# ## `Descent` and `apply`: the step an optimiser takes
+# `update!(opt, x, x̄)` is `x .-= apply!(opt, x, x̄)`: the optimiser turns the gradient into a step and the
+# parameter moves against it. For plain gradient descent the step is `η·x̄`.
+
+# %%
 step("Descent and apply")
 opt = nn.Descent(0.1)
 g = np.array([1.0, -2.0])
@@ -93,9 +114,12 @@ for p in (W, b):
 print(f"loss {before:.4f} -> {float(tracker.value(loss(x, y))):.4f} after one Descent step "
       "(nn.update(opt, ps, gs) is this loop)")
 
-# %% Momentum: why apply takes x ---------------------------------------------------------------------------
-# Momentum remembers a velocity *per parameter*: v ← ρv - ηΔ, step = -v. The parameter x is the key of that
-# memory (by identity), which is why apply(opt, x, Δ) gets x even though Descent ignores it.
+# %% [markdown]
+# ## `Momentum`: why `apply` takes `x`
+# Momentum remembers a velocity *per parameter*: `v ← ρv - ηΔ`, step `= -v`. The parameter `x` is the key of
+# that memory (by identity), which is why `apply(opt, x, Δ)` gets `x` even though `Descent` ignores it.
+
+# %%
 step("Momentum uses x")
 mom = nn.Momentum(0.01, 0.9)
 ones = np.ones((2, 5))                # the same gradient, 1 everywhere, every time
@@ -103,9 +127,13 @@ steps = [float(nn.apply(mom, W, ones)[0, 0]) for _ in range(3)]
 print(f"three steps for W with the same gradient 1: {[round(s, 4) for s in steps]}  (speeding up)")
 print(f"first step for W_twin (equal values, other object): {float(nn.apply(mom, W_twin, ones)[0, 0]):.4f}")
 
-# %% train: the loop, with callbacks ---------------------------------------------------------------------------
-# train(loss, ps, data, opt, cb=...) does, for each (x, y) in data: gradient, update, then the callbacks.
-# Here a linear model learns y = A x + c from 40 noisy samples, fed as 10 batches of 4 columns.
+# %% [markdown]
+# ## `train`: the loop, with callbacks
+# `train(loss, ps, data, opt, cb=...)` does, for each `(x, y)` in `data`: gradient, update, then the callbacks.
+# Here a linear model learns `y = A x + c` from 40 noisy samples, fed as 10 batches of 4 columns. A callback
+# that calls `nn.stop()` ends training early (Flux's `Flux.stop()`).
+
+# %%
 step("train with callbacks")
 A_true, c_true = rng.standard_normal((2, 3)), rng.standard_normal(2)
 X = rng.standard_normal((3, 40))
@@ -133,10 +161,13 @@ losses = nn.train(lin_loss, nn.params(lin), data, nn.Momentum(0.05, 0.9), cb=[co
 print(f"  stopped after {len(losses)} steps, loss on all data {full_loss():.5f}; "
       f"largest error in A: {np.abs(tracker.value(lin.W) - A_true).max():.3f}")
 
-# %% The source's network, and the error it gives now -------------------------------------------------------
-# Chain(Dense(784, 64, relu), Dense(64, 64, relu), Dense(32, 10)): the last layer expects 32 inputs but the
-# layer before it gives 64. Julia reported a DimensionMismatch deep inside a matrix product; nn names the
+# %% [markdown]
+# ## The source's network, and the error it gives now
+# `Chain(Dense(784, 64, relu), Dense(64, 64, relu), Dense(32, 10))`: the last layer expects 32 inputs but the
+# layer before it gives 64. Julia reported a `DimensionMismatch` deep inside a matrix product; nn names the
 # layer, its position in the chain, and both sizes.
+
+# %%
 step("The source's broken Chain")
 broken = nn.Chain(nn.Dense(784, 64, nn.relu), nn.Dense(64, 64, nn.relu), nn.Dense(32, 10))
 try:
@@ -146,8 +177,12 @@ except nn.ShapeError as e:
 fixed = nn.Chain(nn.Dense(784, 64, nn.relu), nn.Dense(64, 64, nn.relu), nn.Dense(64, 10))
 print(f"with Dense(64, 10) as the last layer: output shape {np.shape(tracker.value(fixed(rng.random((784, 2)))))}")
 
-# %% A working MLP on real handwritten digits ---------------------------------------------------------------
-# The UCI digits: 1797 images of 8×8 pixels (64 features, not MNIST's 784), 75 % to train on, 25 % held out.
+# %% [markdown]
+# ## A working MLP on real handwritten digits
+# The UCI digits (from scikit-learn): 1797 images of 8×8 pixels (64 features, not MNIST's 784), 75 % to train
+# on, 25 % held out. Without scikit-learn this cell says so and the tutorial stops here.
+
+# %%
 step("An MLP learns handwritten digits")
 try:
     xtr, ytr, xte, yte = nn.digits()
@@ -173,10 +208,13 @@ for epoch in range(epochs):
 print(f"after {epochs} epochs: training loss {epoch_loss[-1]:.4f}, "
       f"held-out accuracy {100 * test_acc[-1]:.1f} %")
 
-# %% The training curve -------------------------------------------------------------------------------------
+# %% [markdown]
+# ## The training curve
 # Left, the loss (log scale): each mini-batch's, noisy, and the whole training set's after each epoch. Right,
 # accuracy on the held-out images, which the network never trains on. An occasional bump is Adam taking a
 # step too far on a lucky-looking batch; the next epochs recover.
+
+# %%
 import matplotlib.pyplot as plt
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 per_epoch = len(loader)
@@ -196,10 +234,13 @@ fig.suptitle("MLP 64-64-64-10 (ReLU, Adam) on the UCI 8×8 digits: training curv
 fig.tight_layout()
 common.save(fig, "mlp_training_curve.png")
 
-# %% The loss landscape around the trained weights ---------------------------------------------------------
+# %% [markdown]
+# ## The loss landscape around the trained weights
 # The MLP has 9 034 parameters; we cannot draw a function of 9 034 variables. Instead take two random
-# directions δ, η in parameter space, rescale each neuron's part of them to the size of that neuron's
-# weights (filter normalisation, Li et al. 2018), and draw L(θ* + α δ + β η) around the trained θ*.
+# directions `δ`, `η` in parameter space, rescale each neuron's part of them to the size of that neuron's
+# weights (filter normalisation, Li et al. 2018), and draw `L(θ* + α δ + β η)` around the trained `θ*`.
+
+# %%
 step("The loss landscape: a 2-D slice around the trained weights")
 from nn import landscape
 slice_loss = lambda m: nn.logitcrossentropy(m(xtr), Ytr)   # noqa: E731   m: a copy with plain arrays
