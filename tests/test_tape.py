@@ -292,3 +292,34 @@ def test_a_nested_gradient_converts_once_its_level_is_done_and_refuses_while_it_
         gradient(lambda v: np.sum(np.asarray(gradient(f, v, nest=True)[0])), X)
     hess = gradient(lambda v: np.sum(gradient(f, v, nest=True)[0]), X)[0]  # second order, kept tracked
     _close(hess, 2 * np.cos(X) - X * np.sin(X))
+
+
+def test_plots_that_read_to_numpy_or_call_other_numpy_functions_work_outside_a_gradient():
+    m = _model()
+    x = np.linspace(-2, 2, 9)[None, :]
+    y = m(x)
+    plain = np.asarray(y)
+    assert y.tolist() == plain.tolist() and y[0, 3].tolist() == plain[0, 3]
+    fig, ax = plt.subplots()
+    counts = ax.hist(y[0], bins=4)[0]  # matplotlib splits a non-ndarray into elements unless it has to_numpy
+    np.testing.assert_array_equal(counts, np.histogram(plain[0], bins=4)[0])
+    bars = ax.bar(x[0], y[0])  # np.broadcast_arrays: no derivative here, none needed outside a gradient
+    np.testing.assert_allclose([b.get_height() for b in bars], plain[0])
+    h = np.histogram2d(y[0], x[0], bins=3)[0]
+    np.testing.assert_array_equal(h, np.histogram2d(plain[0], x[0], bins=3)[0])
+    np.testing.assert_allclose(np.add.outer(y[0], y[0]), np.add.outer(plain[0], plain[0]))
+    plt.close(fig)
+
+
+def test_the_same_calls_inside_a_gradient_still_refuse():
+    with pytest.raises(TypeError, match="would drop"):
+        gradient(lambda v: np.sum(v) + v.tolist()[0], X)
+    with pytest.raises(TypeError, match="would drop"):
+        gradient(lambda v: v.to_numpy(), 1.0)
+    with pytest.raises(TypeError, match="histogram2d is not supported in reverse mode"):
+        gradient(lambda v: np.sum(v) + np.histogram2d(v, v)[0].sum(), X)
+    with pytest.raises(TypeError, match="outer is not supported in reverse mode"):
+        gradient(lambda v: np.sum(np.add.outer(v, v)), X)
+    # the second level: a nested gradient's result is live inside the outer gradient
+    with pytest.raises(TypeError, match="histogram2d is not supported"):
+        gradient(lambda v: np.histogram2d(gradient(lambda u: np.sum(u ** 3), v, nest=True)[0], X)[0].sum(), X)

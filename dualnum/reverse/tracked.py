@@ -202,6 +202,17 @@ class Tracked(ArrayMethods):
             "build arrays with np.stack/np.concatenate/np.where; use dualnum.tracker.value(x) (Flux's data) if "
             "you really want the numbers without the derivative." + _index_trick())
 
+    def to_numpy(self):
+        """The numbers, as a numpy array, of a value nobody differentiates now (matplotlib's hist, boxplot, ...
+        and pandas read this); inside a gradient it refuses, as np.asarray and float do."""
+        d = peel_idle(self)
+        if type(d) is Tracked:
+            return float(self) if _shape(self.data) == () else self.__array__()  # (each refuses, saying why)
+        return np.asarray(d)
+
+    def tolist(self):
+        return self.to_numpy().tolist()
+
     def __setitem__(self, idx, val):
         refs = sys.getrefcount(self)  # (first: the count is compared with the same call's on a probe)
         _write(self, idx, val, refs)
@@ -417,7 +428,7 @@ class Tracked(ArrayMethods):
             if kwargs:
                 raise TypeError(f"{_fname(func)} on a tracked value does not take {', '.join(kwargs)}")
             return apply_rule(r, tuple(args))
-        raise unsupported(_fname(func))
+        return _on_numbers(func, args, kwargs, _fname(func))
 
     # ---- indexing and numpy-style methods -------------------------------------------------------------------
     def __getitem__(self, idx):
@@ -1072,6 +1083,18 @@ def implements(*funcs):
     return register
 
 
+def _on_numbers(func, args, kwargs, name):
+    """A function without a derivative here, on values nobody differentiates now (an nn model's output outside
+    any gradient, drawn by plt.bar or np.histogram2d): computed on their numbers, as nothing is lost; while a
+    gradient is being taken it is refused, naming the function."""
+    acc = [-1, -1, False]  # (as _levels: largest dual tag, largest live tracked tag, anything peeled)
+    plain = tuple([_strip_for_duals(a, acc) for a in args])
+    plain_kwargs = {k: _strip_for_duals(v, acc) for k, v in kwargs.items()}
+    if acc[1] >= 0 or not acc[2]:
+        raise unsupported(name)
+    return func(*plain, **plain_kwargs)
+
+
 def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}"
     _no_out(name, kwargs.get("out"))
@@ -1082,7 +1105,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         return _ufunc_reduce(ufunc, {np.add: _sum, np.multiply: prod, np.maximum: HANDLED[np.max],
                                      np.minimum: HANDLED[np.min]}, inputs, kwargs, unsupported)
     if method != "__call__":
-        raise unsupported(f"{name}.{method}")
+        return _on_numbers(getattr(ufunc, method), inputs, kwargs, f"{name}.{method}")
     if ufunc in rules.VALUE_ONLY:
         return ufunc(*[value(a) for a in inputs], **extra)
     if extra:
@@ -1091,7 +1114,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         return matmul(*inputs)
     r = rules.lookup(ufunc)
     if r is None:
-        raise unsupported(name)
+        return _on_numbers(ufunc, inputs, kwargs, name)
     return apply_rule(r, tuple(_const(a) for a in inputs))
 
 
