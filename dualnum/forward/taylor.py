@@ -236,6 +236,8 @@ def _fdiv(a, b):
 
 
 def _float(v, where):
+    if type(v) is float or type(v) is np.float64:
+        return float(v)
     v = np.asarray(v)
     if v.ndim or v.dtype.kind not in "biuf":
         raise TypeError(f"{where} returned {v!r}, not a number")
@@ -342,7 +344,10 @@ class _Rule(Taylor):
 
     def __init__(self, rule, operands):
         vals = [_value(a) for a in operands]
-        with np.errstate(all="ignore"):
+        if rule.guarded:  # (a branch np.where discards may divide by 0; otherwise numpy's warnings, as numpy gives)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c0 = _float(rule.f(*vals), f"np.{rule.name}")
+        else:
             c0 = _float(rule.f(*vals), f"np.{rule.name}")
         super().__init__(c0, tuple(a for a in operands if isinstance(a, Taylor)))
         self.rule = rule
@@ -357,9 +362,8 @@ class _Rule(Taylor):
             if not isinstance(a, Taylor) or i in r.nondiff:
                 continue
             d = r.partials[i]
-            if callable(d):
-                with np.errstate(all="ignore"):
-                    d = rules.evaluate(d, *self.operands, self)
+            if callable(d):  # (evaluated inside coefficients(), whose errstate keeps the warnings of 1/0 quiet)
+                d = rules.evaluate(d, *self.operands, self)
             out.append((a, d if isinstance(d, Taylor) else _float(d, f"the derivative formula of np.{r.name}")))
         return out
 
@@ -481,6 +485,19 @@ def _register():
 
 
 _register()
+
+
+def _object_loop_methods():
+    # numpy runs a ufunc on an object array (np.array([x, x * x])) by calling each element's method of the
+    # ufunc's name: give Taylor one per rule, so that path takes the table too
+    for r in list(rules.BY_FUNCTION.values()):
+        if isinstance(r.f, np.ufunc) and not hasattr(Taylor, r.f.__name__):
+            setattr(Taylor, r.f.__name__, (lambda rr: lambda self, *o: Taylor.__array_ufunc__(
+                self, rr.f, "__call__", self, *o))(r))
+
+
+_object_loop_methods()
+rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)
 
 
 # ---- the API ---------------------------------------------------------------------------------------------------
