@@ -1,5 +1,6 @@
 """See the tape: the graph the tracker recorded behind a value, as text (``show``) or as a picture (``draw``).
 
+    >>> import numpy as np
     >>> from dualnum.tracker import param, back, show
     >>> W, x = param(2.0, name="W"), param(3.0, name="x")
     >>> y = np.sin(W * x)
