@@ -1,12 +1,15 @@
 """See the tape: the graph the tracker recorded behind a value, as text (``show``) or as a picture (``draw``).
 
     >>> import numpy as np
-    >>> from dualnum.tracker import param, back, show
+    >>> from dualnum.tracker import param, back
+    >>> from dualnum.tape import tape
     >>> W, x = param(2.0, name="W"), param(3.0, name="x")
     >>> y = np.sin(W * x)
-    >>> _ = show(y)        # W, x, multiply, sin: value, arguments, the rule's math
+    >>> [line.op for line in tape(y).lines]      # show(y) prints these, with values, arguments and math
+    ['W', 'x', 'multiply', 'sin']
     >>> back(y)
-    >>> _ = show(y)        # the same lines, now with the gradient that reached each node
+    >>> bool(np.isclose(tape(y).lines[0].grad, 3 * np.cos(6.0)))    # the gradient that reached W
+    True
 
 One line per node, inputs first (creation order is a topological order: a node is made after its arguments):
 its index, operation (the rule's name in :mod:`dualnum.rules`, or the structural operation's: sum, reshape,
