@@ -213,8 +213,10 @@ def _operand(o, where):
 
 def _coefs(u, k):
     """The coefficient list of u, at least k + 1 long."""
-    u.coefficient(k)
-    return u.c
+    c = u.c
+    if len(c) <= k:
+        u.coefficient(k)
+    return c
 
 
 def _nsum(a, b, k, lo):
@@ -372,12 +374,11 @@ class _Rule(Taylor):
             self.ders = self._formulas()
         s = 0.0
         for u, d in self.ders:
-            if isinstance(d, Taylor):
-                d.coefficient(k - 1)
-                s += _wsum(_coefs(u, k), d.c, k)
-            else:
-                x = u.coefficient(k)
+            if type(d) is float:
+                x = _coefs(u, k)[k]
                 s += k * x * d if x and d else 0.0
+            else:
+                s += _wsum(_coefs(u, k), _coefs(d, k - 1), k)
         return s / k
 
 
@@ -526,7 +527,8 @@ def coefficients(f, x, n: int):
     with np.errstate(all="ignore"):
         for k in range(1, n + 1):  # order by order, oldest first: each series finds its arguments ready
             for s in nodes:
-                s.coefficient(k)
+                if len(s.c) <= k:
+                    s.coefficient(k)
     return np.array(y.c[:n + 1], dtype=float)
 
 
