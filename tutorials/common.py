@@ -1,8 +1,9 @@
 """What every tutorial shares: the list in order, where figures go, a headless matplotlib, and the runner.
 
-Each tutorial is a plain script of ``# %%`` cells at top level, so it opens as a notebook (jupytext, VS Code,
-PyCharm) and runs top to bottom there. ``run`` executes one the same way for ``python -m tutorials`` and the tests,
-with ``FAST`` set in its globals (a notebook, which has no runner, gets the default: ``FAST = False``).
+Each tutorial is a plain script of cells in jupytext's percent format -- ``# %% [markdown]`` cells for the prose,
+``# %%`` cells of top-level code -- so it opens as a notebook (jupytext, VS Code, PyCharm), shows its text as text
+and runs top to bottom there. ``run`` executes one the same way for ``python -m tutorials`` and the tests, with
+``FAST`` set in its globals (a notebook, which has no runner, gets the default: ``FAST = False``).
 """
 import contextlib
 import pathlib
