@@ -220,6 +220,26 @@ def test_model_grid_entries_inside_a_chain_and_with_a_field():
     assert g.labels == ("s", "w[0, 1]")
 
 
+def test_model_grid_entry_of_a_tied_layer_changes_every_use():
+    nn.seed(1)
+    d = nn.Dense(2, 2, nn.tanh)
+    chain = nn.Chain(d, d)                      # one layer used twice: its W is one (tied) parameter
+    x, y = np.ones((2, 3)), np.zeros((2, 3))
+    g = nn.model_grid(lambda m: nn.mse(m(x), y), chain, ((d.W, (0, 0)), (d.b, 1)), [0.0, 1.0], [0.5, -1.0])
+    W, b = nn.value(d.W), nn.value(d.b)
+    for i, bv in enumerate([0.5, -1.0]):
+        for j, wv in enumerate([0.0, 1.0]):
+            W2, b2 = W.copy(), b.copy()
+            W2[0, 0], b2[1] = wv, bv
+            h = np.tanh(W2 @ np.tanh(W2 @ x + b2[:, None]) + b2[:, None])
+            assert g.Z[i, j] == pytest.approx(np.mean(h ** 2), rel=1e-13)
+    # a dict model: an entry of one of its arrays and a scalar key
+    model = {"w": np.array([1.0, 2.0]), "c": 0.5}
+    g = nn.model_grid(lambda m: np.sum(m["w"]) * m["c"], model, ((model["w"], 0), "c"), [0.0, 1.0], [1.0, 2.0])
+    np.testing.assert_allclose(g.Z, [[2.0, 3.0], [4.0, 6.0]])
+    assert model["w"].tolist() == [1.0, 2.0] and model["c"] == 0.5
+
+
 def test_model_grid_refuses_what_it_cannot_grid():
     layer = nn.Affine(3, 2)
     other = nn.param(np.zeros((2, 3)))
