@@ -75,7 +75,7 @@ class Taylor:
     def __float__(self):
         raise TypeError(f"float() would drop the derivatives of the Taylor number {self!r}: inside "
                         "derivatives(f, x, n), use numpy functions (np.sin(x), not math.sin(x)); "
-                        "dualnum.taylor's Taylor.value gives the value if you really want to drop them")
+                        "Taylor.value gives the value if you really want to drop them")
 
     def __int__(self):
         return int(self.c[0])
