@@ -5,6 +5,8 @@ import inspect
 import pathlib
 import pydoc
 import re
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -96,3 +98,17 @@ def test_pydoc_renders_the_docstrings_without_warnings(name):
         warnings.simplefilter("error")
         text = pydoc.render_doc(pydoc.locate(name), renderer=pydoc.plaintext)
     assert len(text) > 500
+
+
+def test_the_html_reference_builds_with_one_command_without_warnings(tmp_path):
+    """The command docs/API.md gives, run with warnings as errors, writes one page per module."""
+    command = re.search(r"`python -m pydoc -w ([\w. ]+)`", API.read_text(encoding="utf-8"))
+    assert command, "docs/API.md does not give the pydoc command"
+    modules = command.group(1).split()
+    done = subprocess.run([sys.executable, "-W", "error", "-m", "pydoc", "-w", *modules], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    assert "problem" not in done.stdout, done.stdout
+    for m in modules:
+        page = tmp_path / f"{m}.html"
+        assert page.exists() and page.stat().st_size > 2000, f"{page.name} was not written"
