@@ -322,3 +322,21 @@ def test_errors():
         derivative(lambda x: derivatives(np.sin, x, 2)[1], 1.0)
     with pytest.raises(TypeError, match="np.add.accumulate"):
         derivatives(lambda x: np.add.accumulate(x), 1.0, 2)
+
+
+# ---- high orders -----------------------------------------------------------------------------------------------
+
+def test_high_orders():
+    _close(derivatives(np.exp, 0.3, 150), np.full(151, math.exp(0.3)), 1e-12)  # k! past 1e250, cₖ below 1e-260
+    _close(derivatives(lambda x: 1 / (1 - x), 0.5, 100)[[50, 100]],
+           [math.factorial(50) * 2.0 ** 51, math.factorial(100) * 2.0 ** 101], 1e-12)
+    # a formula that makes a new rule every order (x**2.5 at 0: the table's p·x^(p-1)) is a chain 200 deep
+    d = derivatives(lambda x: x ** 2.5, 0.0, 200)
+    assert d[:3].tolist() == [0.0, 0.0, 0.0] and d[3] == np.inf and d[4] == -np.inf
+
+
+def test_underflowing_coefficients_warn_and_rescaling_helps():
+    with pytest.warns(RuntimeWarning, match="underflow from order 171"):
+        derivatives(np.exp, 0.0, 200)
+    h = 10.0
+    assert derivatives(lambda s: np.exp(h * s), 0.0, 200)[200] / h ** 200 == pytest.approx(1.0, rel=1e-12)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import sys
+import warnings
 
 import numpy as np
 
@@ -524,18 +526,52 @@ def coefficients(f, x, n: int):
         out[0] = _result_value(y)
         return out
     nodes = _graph(y)
-    with np.errstate(all="ignore"):
-        for k in range(1, n + 1):  # order by order, oldest first: each series finds its arguments ready
-            for s in nodes:
-                if len(s.c) <= k:
-                    s.coefficient(k)
+    # A rule whose derivative formula makes a new rule each order (x**p at x = 0, digamma's zeta(s, x)) is a chain
+    # of series, one per order, computed by recursion (pure Python frames): room for it at high orders
+    limit = sys.getrecursionlimit()
+    if n > 40:
+        sys.setrecursionlimit(max(limit, 1000 + 25 * n))
+    try:
+        with np.errstate(all="ignore"):
+            for k in range(1, n + 1):  # order by order, oldest first: each series finds its arguments ready
+                for s in nodes:
+                    if len(s.c) <= k:
+                        s.coefficient(k)
+    finally:
+        if n > 40:
+            sys.setrecursionlimit(limit)
     return np.array(y.c[:n + 1], dtype=float)
 
 
 def derivatives(f, x, n: int):
-    """[f(x), f′(x), …, f⁽ⁿ⁾(x)] by Taylor mode: f⁽ᵏ⁾(x) = k!·cₖ of f(x + t) = Σ cₖ tᵏ, O(n²) work."""
+    """[f(x), f′(x), …, f⁽ⁿ⁾(x)] by Taylor mode: f⁽ᵏ⁾(x) = k!·cₖ of f(x + t) = Σ cₖ tᵏ, O(n²) work.
+
+    The cₖ are floats: where f⁽ᵏ⁾/k! underflows (orders past ~150, or sooner for slowly varying f) a
+    RuntimeWarning says so and how to rescale."""
     c = coefficients(f, x, n)
-    return c * np.array([math.factorial(k) for k in range(len(c))], dtype=float)
+    tiny = (c != 0) & (np.abs(c) < np.finfo(float).tiny)
+    if tiny.any():  # cₖ = f⁽ᵏ⁾/k! left the floats' normal range: the orders above it lose digits, then read 0
+        warnings.warn(
+            f"derivatives(f, x, {n}): the Taylor coefficients f⁽ᵏ⁾(x)/k! underflow from order "
+            f"{int(np.argmax(tiny))} on, so those derivatives lose precision (and may read 0). Rescale: the "
+            "derivatives of g(s) = f(x + h·s) at s = 0 are hᵏ·f⁽ᵏ⁾(x); a larger h keeps them in range.",
+            RuntimeWarning, stacklevel=2)
+    return np.ldexp(c * _FACTORIALS[0][:n + 1], _FACTORIALS[1][:n + 1]) if n < len(_FACTORIALS[0]) else \
+        np.ldexp(c * _factorials(n)[0], _factorials(n)[1])
+
+
+def _factorials(n):
+    """k! = mₖ·2^eₖ for k = 0..n, mₖ in [0.5, 1): cₖ·k! stays finite where k! alone overflows (k > 170)."""
+    m, e, ms, es = 1.0, 0, [], []
+    for k in range(n + 1):
+        m, de = math.frexp(m * max(k, 1))
+        e += de
+        ms.append(m)
+        es.append(e)
+    return np.array(ms), np.array(es)
+
+
+_FACTORIALS = _factorials(64)
 
 
 def _check_order(n):
