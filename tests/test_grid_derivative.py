@@ -165,3 +165,20 @@ def test_the_scalar_path_is_unchanged():
     assert derivative(lambda x: 3 * x ** 2 + 2 * x + 1, 2.0) == 14.0
     assert derivative(lambda x: 3 * x ** 2 + 2 * x + 1, 2.0, order=2) == 6.0
     np.testing.assert_allclose(derivative(lambda t: np.array([t, t ** 2]), 3.0), [1.0, 6.0])
+
+
+def test_compiled_loops_keep_the_check_exact():
+    # after 16 runs of one expression, fusion compiles it into one loop: the check must still see J·v = (J·1)⊙v
+    xs = np.linspace(-30.0, 30.0, 301)
+
+    def f(x):
+        return np.sin(x) * np.exp(-x * x / 50) + x * x / (1 + x * x) - np.tanh(3 * x) * np.cos(x)
+    for _ in range(20):
+        d = derivative(f, xs)
+    want = (np.cos(xs) * np.exp(-xs ** 2 / 50) - np.sin(xs) * np.exp(-xs ** 2 / 50) * xs / 25
+            + 2 * xs / (1 + xs ** 2) ** 2 - 3 * (1 - np.tanh(3 * xs) ** 2) * np.cos(xs)
+            + np.tanh(3 * xs) * np.sin(xs))
+    np.testing.assert_allclose(d, want, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="elementwise"):
+        for _ in range(20):
+            derivative(lambda x: f(x) + 0.5 * f(x[::-1]), xs)
