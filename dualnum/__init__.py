@@ -10,7 +10,7 @@ Reading order, with the lines of each file. The lesson:
     rules.py                 the calculus: each function beside its partial derivatives          342
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       518
     forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      440
-    forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  598
+    forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  604
     reverse/tracked.py       tracked values: each operation recorded with its adjoint           1490
     reverse/backward.py      the backward sweep                                                  125
     tracker.py               Flux's API: param, gradient, Params, Grads, update, back            485
