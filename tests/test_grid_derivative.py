@@ -155,6 +155,9 @@ def test_an_f_that_mixes_elements_is_refused(name, f, n):
 def test_the_refusal_teaches():
     with pytest.raises(NotElementwiseError, match=r"mixes elements.*gradient\(f, x\).*jacobian\(f, x\)"):
         derivative(lambda x: np.roll(x, 1), XS)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\).*result\[0, 2\] depends on other points"):
+        derivative(lambda x: x * np.array([1.0, 1.0, 0.0]) + x[:, :1] * np.array([0.0, 0.0, 1.0]),
+                   np.arange(1.0, 7.0).reshape(2, 3))
     with pytest.raises(NotElementwiseError, match=r"returned shape \(\).*gradient\(f, x\)"):
         derivative(np.sum, XS)
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):  # the same for several curves

@@ -285,7 +285,8 @@ def _grid_read(y, tag, shape, v):
         i = np.unravel_index(int(np.argmax(off)), shape)
         raise NotElementwiseError(
             f"derivative(f, xs) with xs an array of shape {shape} (a grid of points) needs f to act elementwise "
-            "(result[i] depending on xs[i] only), but f mixes elements: result{list(i)} depends on other points "
+            f"(result[i] depending on xs[i] only), but f mixes elements: result[{', '.join(map(str, i))}] depends "
+            "on other points "
             "(np.sum, np.roll, np.cumsum, np.diff, x[::-1], @ and the like do that). Perhaps you meant "
             "gradient(f, x) (scalar f of the whole array) or jacobian(f, x) (every output by every input).")
     return d if type(d) is not np.ndarray or d.flags.writeable else d.copy()
@@ -437,4 +438,4 @@ def _separate(y):
                                          for e in y}) > 1
 
 
-from .taylor import derivatives  # noqa: E402  (Taylor mode: every order in one pass; it uses as_input)
+from .taylor import derivatives  # noqa: E402,F401  (Taylor mode: every order in one pass; it uses as_input)
