@@ -316,6 +316,8 @@ def gradient(f, *args, nest: bool = False):
     if len(args) == 1 and isinstance(args[0], Params):
         return _implicit(f, args[0], nest)
     outer = new_tag() if nest else None  # the level the backward pass is recorded at, for plain inputs
+    if nest and any(_idle_param(a) for a in args):
+        outer = 0  # the parameters' own level (Flux: back!(gradient(f, x; nest=true)[1]) fills x.grad)
     tag = new_tag()
     made = []
     # one memo per argument: the same array inside one model is one (tied) parameter, but gradient(f, a, a)
@@ -425,10 +427,15 @@ def _numeric_list(x):
                (isinstance(e, (list, tuple)) and e and _numeric_list(e)) for e in x) and len(x) > 0
 
 
+def _idle_param(a):
+    return type(a) is Tracked and a._tag == 0 and a._op is None and not is_active(0)
+
+
 def _input_leaf(x, tag, outer, made, where="gradient"):
     name = x.name if type(x) is Tracked else None  # gradient(f, W): the tape shows W's input by W's name
-    while type(x) is Tracked and not is_active(x._tag):
-        x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
+    if not (outer == 0 and _idle_param(x)):  # (nest=True on a parameter: the backward pass is recorded on it)
+        while type(x) is Tracked and not is_active(x._tag):
+            x = x.data  # a finished level (or a param outside an implicit gradient): only its value matters here
     if type(x) is not Tracked:
         x = _as_float(x, where)
         if outer is not None:

@@ -811,3 +811,17 @@ def test_a_loss_returned_as_an_object_array_of_tracked_scalars_is_differentiated
         assert gradient(f, x)[0] == pytest.approx(slope)
     W = param(x)
     assert gradient(lambda: np.array([W * W]), params(W))[W] == pytest.approx(2 * x)
+
+
+def test_nested_gradient_of_a_parameter_records_on_the_parameter():
+    # Flux: back!(gradient(f, x; nest = true)[1]) accumulates the second derivative into x.grad
+    x = param(2.0)
+    g = gradient(lambda x: x ** 3, x, nest=True)[0]
+    back(g)
+    assert x.grad == pytest.approx(6 * 2.0)
+    W = param(np.array([1.0, 2.0]))
+    gw, gy = gradient(lambda W, y: np.sum(W ** 2) * y, W, 3.0, nest=True)
+    back(np.sum(gw))
+    np.testing.assert_allclose(W.grad, [6.0, 6.0])  # d/dW Σ 2Wy = 2y
+    back(gy)
+    np.testing.assert_allclose(W.grad, [6.0 + 2.0, 6.0 + 4.0])  # + d/dW ΣW² = 2W
