@@ -30,6 +30,8 @@ TUTORIALS = [
     "t3_modern_ml_library",     # source 000: Params, Grads, optimisers, train!, a real MLP
     "t4_teaching_myself_ml",    # source 003: Line and Parabola models, learning rates, the cost surface
     "t5_dual_numbers_from_scratch",  # new: a 30-line Dual, nesting, forward vs reverse cost
+    "t6_inside_backprop",       # new: the tape shown and drawn, the chain rule per node, forward vs reverse
+    "t7_taylor_and_newton",     # new: Newton's method, Taylor polynomials, f, f′, f″ on a grid
 ]
 
 FIGURES = _REPO_FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
