@@ -289,11 +289,19 @@ def show(y=None) -> str:
 
 
 def _layers(t):
-    """Each line's layer: the longest path to it from an input (inputs are layer 0)."""
+    """Each line's layer: the longest path to it from an input; an input sits just before its first user, so
+    no arrow from it crosses a layer of boxes (b in tanh(w·x + b) enters beside the sum it joins)."""
     layer = []
     for k in range(len(t)):
         src = [s for s in t.sources(k) if s is not None]
         layer.append(1 + max(layer[s] for s in src) if src else 0)
+    first_use = {}
+    for k in range(len(t)):
+        for s in t.sources(k):
+            if s is not None and not [q for q in t.sources(s) if q is not None]:
+                first_use[s] = min(first_use.get(s, layer[k]), layer[k])
+    for s, used in first_use.items():
+        layer[s] = max(0, used - 1)
     return layer
 
 
