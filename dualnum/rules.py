@@ -30,6 +30,7 @@ Conventions at kinks (documented because students ask):
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
@@ -340,3 +341,104 @@ def scipy_rules():
 if "scipy.special" in sys.modules:  # loaded before dualnum: its rules are in the table from the start
     scipy_rules()
 
+
+
+# ---- a rule for one block only: a student's rule, an experiment ------------------------------------------------
+#: rules whose Rule object the number types hold from import on (their operators, ``dualnum.sigmoid``, Taylor
+#: mode): a replacement in the table would be used by some paths and not others, so override refuses them
+BOUND = frozenset("add subtract multiply true_divide power negative absolute sigmoid relu remainder floor_divide "
+                  "log".split())
+_OVERRIDES = [0]  # how many override blocks are open (compiled kernels are off while any is)
+
+
+class override:
+    """``with override(rule, ...) as r:`` the table holds ``rule`` (added, or replacing the rule of its name and
+    function) inside the block only; on exit the table is exactly as before, even after an exception.
+
+    The rule in the table is a copy marked ``compiled=False`` (``r``, or a tuple when several are given), and
+    the compiled kernels and fused loops are switched off while any override block is open: a temporary
+    formula never reaches numba's on-disk cache or a fused loop, and nothing compiled from the real table
+    serves a name the block replaced. Every mode reaches the rule through the table: numpy functions (``np.tan(x)``
+    on a Dual, a DualArray, a tracked value) and ``dualnum.functions.apply(r, x)`` for a function numpy has not.
+    The switch is process-wide: other threads compute with numpy meanwhile (same numbers, slower).
+    """
+
+    def __init__(self, *new_rules: Rule):
+        if not new_rules:
+            raise TypeError("override(rule, ...) needs at least one Rule, e.g. "
+                            "override(Rule('softplus', f, (df,)))")
+        for r in new_rules:
+            if not isinstance(r, Rule):
+                raise TypeError(f"override(...) takes dualnum.rules.Rule objects, got {type(r).__name__} {r!r}; "
+                                f"build one with Rule(name, f, (partial, ...))")
+            if r.name in BOUND:
+                raise ValueError(f"override cannot replace the rule {r.name!r}: the operators of Dual, DualArray "
+                                 f"and tracked values hold it from import on, so some paths would not see the "
+                                 f"new one; give your rule another name and call it with "
+                                 f"dualnum.functions.apply(rule, x)")
+            if not callable(r.f) or not r.partials or not all(callable(p) or isinstance(p, (int, float))
+                                                              for p in r.partials):
+                raise TypeError(f"override: rule {r.name!r} needs a value function f and one partial (a function "
+                                f"or a number) per argument, got f={r.f!r}, partials={r.partials!r}")
+        names = [r.name for r in new_rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"override: two rules named the same in {names}")
+        self.rules = tuple(dataclasses.replace(r, compiled=False) for r in new_rules)
+        self._saved = None
+
+    def __enter__(self):
+        if self._saved is not None:
+            raise RuntimeError("override: this block is already open (make a new override(...) to nest)")
+        # a rule replaced by name follows into every function it is registered under (np.abs and np.absolute)
+        funcs = {}
+        for r in self.rules:
+            funcs[r.f] = r
+            old = RULES.get(r.name)
+            for f, o in BY_FUNCTION.items():
+                if old is not None and o is old:
+                    funcs.setdefault(f, r)
+        self._saved = ({r.name: RULES.get(r.name, _ABSENT) for r in self.rules},
+                       {f: BY_FUNCTION.get(f, _ABSENT) for f in funcs})
+        new_ufunc = any(isinstance(f, np.ufunc) and f not in BY_FUNCTION for f in funcs)
+        _kernels_off()
+        for r in self.rules:
+            RULES[r.name] = r
+        BY_FUNCTION.update(funcs)
+        if new_ufunc:  # the number types give a ufunc new to the table its object-loop methods
+            for hook in ON_NEW_RULES:
+                hook()
+        return self.rules[0] if len(self.rules) == 1 else self.rules
+
+    def __exit__(self, *exc):
+        names, funcs = self._saved
+        self._saved = None
+        for name, old in names.items():
+            if old is _ABSENT:
+                RULES.pop(name, None)
+            else:
+                RULES[name] = old
+        for f, old in funcs.items():
+            if old is _ABSENT:
+                BY_FUNCTION.pop(f, None)
+            else:
+                BY_FUNCTION[f] = old
+        _kernels_on()
+        return False
+
+
+_ABSENT = object()
+
+
+def _kernels_off():
+    _OVERRIDES[0] += 1
+    if _OVERRIDES[0] == 1:
+        from .backends import kernels
+        _OVERRIDES.append(kernels.ENABLED)
+        kernels.ENABLED = False
+
+
+def _kernels_on():
+    _OVERRIDES[0] -= 1
+    if _OVERRIDES[0] == 0:
+        from .backends import kernels
+        kernels.ENABLED = _OVERRIDES.pop()
