@@ -82,7 +82,7 @@ class Check:
         except _Timeout:
             raise
         except NotImplementedError as e:
-            return Result(self.label, False, f"not written yet: {e}" + _where(e, student_file), self.hint)
+            return Result(self.label, False, f"not written yet: {e}" + _where(e, student_file, False), self.hint)
         except (Exception, SystemExit, RecursionError) as e:  # the student's code (or a reference) raised
             return Result(self.label, False, describe_exception(e, student_file), self.hint)
         return Result(self.label, True)
@@ -93,7 +93,7 @@ class Check:
 
 # ---- formatting ---------------------------------------------------------------------------------------------
 
-def _where(e: BaseException, student_file: Optional[str]) -> str:
+def _where(e: BaseException, student_file: Optional[str], source: bool = True) -> str:
     """' (line N of file.py: source)' for the deepest frame of the traceback in the student's file, or ''."""
     if not student_file:
         return ""
@@ -107,7 +107,7 @@ def _where(e: BaseException, student_file: Optional[str]) -> str:
         return f" (line {e.lineno} of {os.path.basename(student_file)}: {(e.text or '').strip()})"
     if found is None:
         return ""
-    src = (found.line or "").strip()
+    src = (found.line or "").strip() if source else ""
     return f" (line {found.lineno} of {os.path.basename(student_file)}" + (f": {src})" if src else ")")
 
 
@@ -397,7 +397,7 @@ def run_checks(checker, student, student_file: Optional[str] = None, time_limit:
                 label = f"check {n + 1}"
                 msg = describe_exception(e, student_file)
                 if isinstance(e, NotImplementedError):
-                    msg = f"not written yet: {e}" + _where(e, student_file)
+                    msg = f"not written yet: {e}" + _where(e, student_file, False)
                 yield Result(label, False, msg + " (the remaining checks could not run)")
                 return
             n += 1

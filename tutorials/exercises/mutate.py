@@ -1,0 +1,174 @@
+"""Mutation testing of the checks: plant one mistake in a solution block, run the checker, expect a failure.
+
+The mistakes are the ones students make: a flipped sign (``+`` for ``-``, ``-x`` for ``x``, ``+=`` for ``-=``),
+a ``*`` for a ``/`` (and ``**`` for ``*``), a changed numeric constant (c → c + 1), a dropped term or factor
+(``a + b`` → ``a``, → ``b``), swapped arguments (``f(a, b)`` → ``f(b, a)``, ``a - b`` → ``b - a``), a flipped
+comparison (``<`` → ``<=``, ``==`` → ``!=``), a flipped boolean, and a dropped statement (→ ``pass``). Only code
+inside ``# BEGIN SOLUTION`` blocks is mutated. A mutant is *caught* when any check fails on it (a crash or a time
+out counts). A line ending in ``# no-mutate: <reason>`` is left alone (an equivalent mutant, with its reason).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import random
+from dataclasses import dataclass
+
+from .build import blocks
+
+_FLIP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
+         ast.FloorDiv: ast.Div, ast.MatMult: ast.Mult}
+_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+        ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+_COMMUTATIVE = (ast.Add, ast.Mult)
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
+        ast.MatMult: "@", ast.Mod: "%"}
+
+
+@dataclass
+class Mutant:
+    line: int  # 1-based line in the solution file
+    what: str  # "a + b -> a - b"
+    source: str  # the whole mutated file
+
+
+def _is_number(node):
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool)
+
+
+def _unparse(node):
+    try:
+        return ast.unparse(node)
+    except Exception:  # pragma: no cover (every node we make unparses)
+        return "?"
+
+
+def _even(parent, node):
+    """node's sign cannot matter: it is squared (x ** 2, np.square) or under abs: flipping it is equivalent."""
+    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Pow) and parent.left is node:
+        return _is_number(parent.right) and parent.right.value % 2 == 0
+    if isinstance(parent, ast.Call) and len(parent.args) == 1 and parent.args[0] is node:
+        f = parent.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        return name in ("square", "abs", "absolute", "fabs")
+    return False
+
+
+def _candidates(node, parent=None):
+    """(replacement node or None for 'pass', description) for each mutation of one node."""
+    out = []
+    even = _even(parent, node)
+    if isinstance(node, ast.BinOp):
+        op = type(node.op)
+        if op in _FLIP:
+            # x * 1 and x / 1 (and x ** 1 vs x * 1) are the same number: an equivalent mutant
+            one = _is_number(node.right) and node.right.value in (1, -1)
+            if not one:
+                new = copy.copy(node)
+                new.op = _FLIP[op]()
+                out.append((new, f"{_OPS[op]} -> {_OPS[_FLIP[op]]}"))
+        # drop a term or a factor
+        out.append((node.left, f"dropped the right operand of {_OPS.get(op, op.__name__)}"))
+        if op in (ast.Add, ast.Mult, ast.Sub):
+            if op is ast.Sub:
+                out.append((ast.UnaryOp(ast.USub(), node.right), "dropped the left operand of -"))
+            else:
+                out.append((node.right, f"dropped the left operand of {_OPS[op]}"))
+        if op not in _COMMUTATIVE and _unparse(node.left) != _unparse(node.right) and not (op is ast.Sub and even):
+            new = copy.copy(node)
+            new.left, new.right = node.right, node.left
+            out.append((new, f"swapped the operands of {_OPS.get(op, op.__name__)}"))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not even:
+        out.append((node.operand, "dropped a minus sign"))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        out.append((node.operand, "dropped a not"))
+    elif _is_number(node):
+        v = node.value
+        out.append((ast.Constant(v + 1), f"constant {v!r} -> {v + 1!r}"))
+    elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        out.append((ast.Constant(not node.value), f"{node.value} -> {not node.value}"))
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
+        new = copy.copy(node)
+        new.ops = [_CMP[type(node.ops[0])]()]
+        out.append((new, f"comparison {_unparse(node)} -> {_unparse(new)}"))
+    elif isinstance(node, ast.Call) and len(node.args) >= 2 and not any(isinstance(a, ast.Starred)
+                                                                        for a in node.args[:2]):
+        if _unparse(node.args[0]) != _unparse(node.args[1]):
+            new = copy.copy(node)
+            new.args = [node.args[1], node.args[0], *node.args[2:]]
+            out.append((new, "swapped the first two arguments"))
+    elif isinstance(node, ast.AugAssign) and type(node.op) in _FLIP:
+        new = copy.copy(node)
+        new.op = _FLIP[type(node.op)]()
+        out.append((new, f"{_OPS[type(node.op)]}= -> {_OPS[type(new.op)]}="))
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)) and \
+            not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+        out.append((None, "dropped the statement"))
+    return out
+
+
+def _skip_nodes(tree):
+    """Nodes whose mutation no check can see: f-strings, messages of raise, calls to print, docstrings."""
+    skip = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                                            and n.func.id == "print"):
+            skip.update(id(m) for m in ast.walk(n))
+        if isinstance(n, ast.Raise):
+            skip.update(id(m) for m in ast.walk(n))
+    return skip
+
+
+def mutants(source: str, path: str = "solution"):
+    """Every mutant of the solution blocks of ``source`` (a Python file's text), in file order."""
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+    ranges = [(b + 2, e) for b, e, _, _ in blocks(source, path)]  # 1-based lines strictly inside each block
+    excluded = {i + 1 for i, ln in enumerate(lines) if "# no-mutate" in ln}
+
+    def inside(n):
+        return any(lo <= n.lineno and n.end_lineno <= hi for lo, hi in ranges) and \
+            not any(k in excluded for k in range(n.lineno, n.end_lineno + 1))
+
+    def offset(line, col):  # ast columns count UTF-8 bytes
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:col].decode("utf-8", errors="replace"))
+
+    tree = ast.parse(source)
+    skip = _skip_nodes(tree)
+    parents = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+    out = []
+    seen = set()
+    for node in ast.walk(tree):
+        if not hasattr(node, "lineno") or id(node) in skip or not inside(node):
+            continue
+        a, b = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        old = source[a:b]
+        for new, what in _candidates(node, parents.get(id(node))):
+            if new is None:
+                text = "pass"
+            else:
+                text = _unparse(new)
+                text = f"({text})" if isinstance(node, ast.expr) else text
+            mutated = source[:a] + text + source[b:]
+            try:
+                ast.parse(mutated)
+            except SyntaxError:
+                continue
+            if mutated in seen or mutated == source:
+                continue
+            seen.add(mutated)
+            short = old if len(old) <= 60 else old[:57] + "..."
+            out.append(Mutant(node.lineno, f"{what}: {short!r} -> {text if len(text) <= 60 else text[:57] + '...'!r}",
+                              mutated))
+    out.sort(key=lambda m: m.line)
+    return out
+
+
+def sample(ms, limit, rng_seed: int = 0):
+    """At most ``limit`` mutants, spread over the file (a fixed random choice, so runs repeat)."""
+    if limit is None or len(ms) <= limit:
+        return list(ms)
+    pick = sorted(random.Random(rng_seed).sample(range(len(ms)), limit))
+    return [ms[i] for i in pick]
