@@ -21,6 +21,8 @@ _FLIP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mul
 _CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
         ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
 _COMMUTATIVE = (ast.Add, ast.Mult)
+#: functions whose first two arguments commute: swapping them is an equivalent mutant
+_SYMMETRIC = frozenset("logaddexp logaddexp2 maximum minimum fmax fmin hypot add multiply max min".split())
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
         ast.MatMult: "@", ast.Mod: "%"}
 
@@ -93,7 +95,9 @@ def _candidates(node, parent=None):
         out.append((new, f"comparison {_unparse(node)} -> {_unparse(new)}"))
     elif isinstance(node, ast.Call) and len(node.args) >= 2 and not any(isinstance(a, ast.Starred)
                                                                         for a in node.args[:2]):
-        if _unparse(node.args[0]) != _unparse(node.args[1]):
+        f = node.func
+        fname = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if _unparse(node.args[0]) != _unparse(node.args[1]) and fname not in _SYMMETRIC:
             new = copy.copy(node)
             new.args = [node.args[1], node.args[0], *node.args[2:]]
             out.append((new, "swapped the first two arguments"))
