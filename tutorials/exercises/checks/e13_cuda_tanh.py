@@ -6,11 +6,13 @@ otherwise every launch runs once, in a child Python with the variable set, and t
 The references: numpy's tanh, dualnum.jvp, and the derivative in dualnum's rules table; every output array starts
 as NaN, so an element the grid-stride loop skips is seen."""
 import json
+import marshal
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import types
 
 import numpy as np
 
@@ -66,6 +68,7 @@ except Exception as e:
 else:
     try:
         student = grader.load_module(student_file)
+        me.use_codes(student, sys.argv[3])
     except BaseException as e:
         fail("import", e)
     else:
@@ -134,6 +137,38 @@ class _Spy:
         return self.kernel[config]
 
 
+def _functions(module):
+    """{name: (function, its kernel or None)} for the functions and kernels defined in module."""
+    out = {}
+    for name, obj in vars(module).items():
+        f = getattr(obj, "py_func", obj)
+        if isinstance(f, types.FunctionType) and f.__module__ == module.__name__:
+            out[name] = (f, None if f is obj else obj)
+    return out
+
+
+def _codes(module):
+    """The code of every function of module, marshalled: the child runs exactly the code this process loaded
+    (which need not be the file's text: the mutation test loads solutions with planted mistakes from memory)."""
+    return marshal.dumps({name: f.__code__ for name, (f, _) in _functions(module).items()})
+
+
+def use_codes(module, path):
+    """In the child: replace each function (or kernel) of module whose code differs from the parent's."""
+    with open(path, "rb") as fh:
+        codes = marshal.loads(fh.read())
+    for name, (f, kernel) in _functions(module).items():
+        code = codes.get(name)
+        if code is None or marshal.dumps(code) == marshal.dumps(f.__code__):
+            continue
+        g = types.FunctionType(code, module.__dict__, name, f.__defaults__, f.__closure__)
+        if kernel is None:
+            setattr(module, name, g)
+        else:
+            from numba import cuda
+            setattr(module, name, cuda.jit(device=bool(getattr(kernel, "_device", False)))(g))
+
+
 class _Runs:
     """The results of every case, computed once, on the first check that asks."""
 
@@ -162,8 +197,11 @@ class _Runs:
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "results.npz")
+            codes = os.path.join(tmp, "codes.marshal")
+            with open(codes, "wb") as f:
+                f.write(_codes(self.student))
             try:
-                p = subprocess.run([sys.executable, "-c", _CHILD, path, out], cwd=root, env=env,
+                p = subprocess.run([sys.executable, "-c", _CHILD, path, out, codes], cwd=root, env=env,
                                    capture_output=True, text=True, timeout=TIME_LIMIT - 10)
             except subprocess.TimeoutExpired:
                 self.errors["import"] = grader.Mismatch(

@@ -50,7 +50,8 @@ def mse(ŷ, y):
 def loss_gradient(model, x, y):
     """{field: ∂mse(model(x), y)/∂field} for the fields a, b, c, by the tracker (reverse mode)."""
     # BEGIN SOLUTION: the gradient with respect to the model (the tracker returns one entry per field)
-    return tracker.gradient(lambda m: mse(m(x), y), model)[0]
+    cost = lambda m: mse(m(x), y)  # noqa: E731  # no-mutate: mse is symmetric, mse(y, m(x)) is the same
+    return tracker.gradient(cost, model)[0]
     # END SOLUTION
 
 
@@ -68,7 +69,8 @@ def fit(model, x, y, rate=0.5, steps=500):
     # BEGIN SOLUTION: the loop: gradient, step, then record the new cost
     for _ in range(steps):
         descent_step(model, loss_gradient(model, x, y), rate)
-        costs.append(float(mse(model(x), y)))
+        cost = mse(model(x), y)  # no-mutate: mse is symmetric, mse(y, model(x)) is the same number
+        costs.append(float(cost))
     # END SOLUTION
     return costs
 
