@@ -24,8 +24,9 @@ Write, in plain numpy (no dualnum inside):
 2. ``sin_vjp(x, zbar)``: x̄;
 3. ``matmul_vjp(A, B, Cbar)``: the pair (Ā, B̄);
 4. ``bias_add_vjp(X, b, Zbar)``: the pair (X̄, b̄);
-5. ``backprop_by_hand(A, B, W)``: the gradient (Ā, B̄) of L = Σ W · sin(A B) (W a constant array of C's
-   shape), by running the forward pass and then your VJPs from L back to A and B, as the tracker would.
+5. ``backprop_by_hand(A, B)``: the gradient (Ā, B̄) of L = Σ S·S with S = sin(A B), by running the forward
+   pass and then your VJPs from L back to A and B, as the tracker would. S is used twice (both factors of
+   S·S): a node used twice receives a gradient from each use, and they add up.
 
 Grade it with ``python -m tutorials.exercises check 6``.
 """
@@ -67,12 +68,12 @@ def bias_add_vjp(X, b, Zbar):
     # END SOLUTION
 
 
-def backprop_by_hand(A, B, W):
-    """(Ā, B̄) of L = Σ W · sin(A B): the forward pass, then your VJPs from L back to A and B."""
-    # BEGIN SOLUTION: forward C = A B, S = sin C; back: L̄ = 1 reaches S · W, then sin, then matmul
+def backprop_by_hand(A, B):
+    """(Ā, B̄) of L = Σ S·S, S = sin(A B): the forward pass, then your VJPs from L back to A and B."""
+    # BEGIN SOLUTION: forward C = A B, S = sin C; back: L̄ = 1 reaches both factors of S·S, then sin, then matmul
     C = A @ B
     S = np.sin(C)
-    Sbar, _ = mul_vjp(S, W, np.ones_like(S))
-    Cbar = sin_vjp(C, Sbar)
+    Sbar_left, Sbar_right = mul_vjp(S, S, np.ones_like(S))
+    Cbar = sin_vjp(C, Sbar_left + Sbar_right)
     return matmul_vjp(A, B, Cbar)
     # END SOLUTION
