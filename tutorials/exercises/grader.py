@@ -28,8 +28,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["Check", "Result", "Mismatch", "close", "equal", "true", "raises", "fd_gradient", "fd_derivative", "run_checks",
-           "load_module", "StudentError"]
+__all__ = ["Check", "Result", "Mismatch", "close", "equal", "true", "raises", "fd_gradient", "fd_derivative",
+           "run_checks", "load_module", "StudentError"]
 
 
 @dataclass

@@ -86,7 +86,9 @@ def _candidates(node, parent=None):
         out.append((node.operand, "dropped a not"))
     elif _is_number(node):
         v = node.value
-        out.append((ast.Constant(v + 1), f"constant {v!r} -> {v + 1!r}"))
+        # under a minus sign, -c -> -(c - 1): toward 0 (-1 -> -2 often changes nothing a max() or sort sees)
+        w = v - 1 if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub) else v + 1
+        out.append((ast.Constant(w), f"constant {v!r} -> {w!r}"))
     elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
         out.append((ast.Constant(not node.value), f"{node.value} -> {not node.value}"))
     elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:

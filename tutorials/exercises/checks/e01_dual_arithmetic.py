@@ -61,9 +61,9 @@ def checks(student):
                        (0.5, -0.25), hint=p + " for a negative n")
     yield grader.close("Dual(0, 1) ** 1 = (0, 1)", vd(lambda: Dual(0.0, 1.0) ** 1), (0.0, 1.0),
                        hint="n·aⁿ⁻¹·a' with n = 1 is a': 0.0 ** 0 is 1")
-    yield grader.close("Dual(0, 1) ** 0 = (1, 0): x⁰ is the constant 1, even at x = 0", vd(lambda: Dual(0.0, 1.0) ** 0),
-                       (1.0, 0.0), hint="treat n == 0 apart: the value is 1 and the derivative 0 (0 ** -1 would "
-                                        "divide by zero)")
+    yield grader.close("Dual(0, 1) ** 0 = (1, 0): x⁰ is the constant 1, even at x = 0",
+                       vd(lambda: Dual(0.0, 1.0) ** 0), (1.0, 0.0),
+                       hint="treat n == 0 apart: the value is 1 and the derivative 0 (0 ** -1 would divide by zero)")
     yield grader.close("Dual(5, 2) ** 0 = (1, 0)", vd(lambda: Dual(5.0, 2.0) ** 0), (1.0, 0.0),
                        hint="x⁰ = 1 for every x: derivative 0")
 
