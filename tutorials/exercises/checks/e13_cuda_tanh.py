@@ -20,7 +20,7 @@ from tutorials.exercises import grader
 
 NAME = "a CUDA kernel for the dual tanh"
 TASK = "write a grid-stride numba.cuda kernel giving tanh x and (1 - tanh²x)·ẋ, run on the simulator"
-FOLLOWS = "the rules table (dualnum/rules.py) and its kernels (dualnum/backends/kernels.py)"
+FOLLOWS = "tutorial 5 (the chain rule as one loop, its last section) and the rules table, dualnum/rules.py"
 TIME_LIMIT = 60
 ENV = {"NUMBA_ENABLE_CUDASIM": "1"}
 

@@ -53,3 +53,11 @@ def descend(opt, x, grad, steps):
         path.append(x.copy())
     # END SOLUTION
     return path
+
+
+if __name__ == "__main__":
+    import nn
+    x, g = np.zeros(2), np.array([1.0, -2.0])
+    mine, flux = Momentum(0.1, 0.9), nn.Momentum(0.1, 0.9)
+    for k in range(3):
+        print(f"step {k + 1}: yours {mine.apply(x, g)}, nn.Momentum's {nn.apply(flux, x, g)}")

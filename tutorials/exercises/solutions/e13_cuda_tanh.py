@@ -1,5 +1,5 @@
-"""Exercise 13 -- a CUDA kernel for one rule: the dual tanh (follows the rules table, dualnum/rules.py, and the
-numba kernels built from it, dualnum/backends/kernels.py).
+"""Exercise 13 -- a CUDA kernel for one rule: the dual tanh (follows tutorial 5's last section, "the chain rule as
+one loop", and the rules table, dualnum/rules.py, from which dualnum/backends/ writes its numba loops).
 
 A dual number x + ẋε goes through tanh as tanh(x) + (1 - tanh²x)·ẋ ε: the table's rule
 ``rule("tanh", np.tanh, lambda x, z: 1.0 - z * z)`` says exactly this, with z = tanh x the value already computed.
