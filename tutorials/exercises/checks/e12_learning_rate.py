@@ -93,14 +93,6 @@ def checks(student):
     yield grader.close("largest_stable_rate of the line's Hessian vs 2 / numpy's largest eigvalsh",
                        lambda: student.largest_stable_rate(H_LINE), 2 / np.linalg.eigvalsh(H_LINE)[-1],
                        hint="2 / λmax, with λmax the largest eigenvalue of H (not a diagonal entry)")
-    # a 3×3 Hessian: the block [[2, 1], [1, 2]] has eigenvalues 1 and 3, the last entry 7 -- so λ = 1, 3, 7
-    H3 = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 7.0]])
-    yield grader.close("largest_stable_rate of a 3×3 H with eigenvalues 1, 3, 7 (expected 2/7)",
-                       lambda: student.largest_stable_rate(H3), 2 / 7,
-                       hint="λmax is the last of np.linalg.eigvalsh's ascending eigenvalues, [-1], for any size of H")
-    yield grader.close("best_rate of a 3×3 H with eigenvalues 1, 3, 7 (expected 2 / (1 + 7) = 0.25)",
-                       lambda: student.best_rate(H3), 0.25,
-                       hint="λmin is the first eigenvalue, [0], λmax the last, [-1] (not [1]: H may be larger than 2×2)")
     yield grader.close("best_rate([[1, 0], [0, 9]]) (expected 2 / (1 + 9) = 0.2)",
                        lambda: student.best_rate(np.diag([1.0, 9.0])), 0.2,
                        hint="η* = 2 / (λmin + λmax): both ends of the spectrum, added")
@@ -108,6 +100,15 @@ def checks(student):
     yield grader.close("best_rate([[29, -9], [-9, 18.5]]) (expected 2 / (λmin + λmax) = 2 / 47.5)",
                        lambda: student.best_rate(Hq), 2 / 47.5,
                        hint="η* = 2 / (λmin + λmax) with the eigenvalues of H, not its diagonal")
+    # a 3×3 Hessian: the block [[2, 1], [1, 2]] has eigenvalues 1 and 3, the last entry 7 -- so λ = 1, 3, 7
+    H3 = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 7.0]])
+    yield grader.close("largest_stable_rate of a 3×3 H with eigenvalues 1, 3, 7 (expected 2/7)",
+                       lambda: student.largest_stable_rate(H3), 2 / 7,
+                       hint="λmax is the last of np.linalg.eigvalsh's ascending eigenvalues, [-1], for any size of H")
+    yield grader.close("best_rate of a 3×3 H with eigenvalues 1, 3, 7 (expected 2 / (1 + 7) = 0.25)",
+                       lambda: student.best_rate(H3), 0.25,
+                       hint="λmin is the first eigenvalue, [0], λmax the last, [-1] (not [1]: H may be larger "
+                            "than 2×2)")
 
     # gradient descent: the path against numpy's descent with the closed-form gradient
     p10, ref = np.array([0.3, 0.2]), [float(line_loss(0.3, 0.2))]

@@ -50,7 +50,7 @@ def _inputs(n, k):
 # ---- running the student's kernel: here, or in a child process with the simulator on --------------------------
 
 _CHILD = r"""
-import json, os, sys, traceback
+import json, os, sys
 import numpy as np
 student_file, out = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.getcwd())
@@ -59,7 +59,7 @@ from tutorials.exercises.checks import e13_cuda_tanh as me
 res = {}
 def fail(key, e):
     res[key] = {"error": type(e).__name__ if isinstance(e, NotImplementedError) else "other",
-                "message": (str(e) + grader._where(e, student_file)) if isinstance(e, NotImplementedError)
+                "message": (str(e) + grader._where(e, student_file, False)) if isinstance(e, NotImplementedError)
                            else grader.describe_exception(e, student_file)}
 try:
     import numba.cuda  # noqa: F401
@@ -87,7 +87,7 @@ def _key(kind, k):
 
 
 def run_all(student, fail):
-    """Run every case; returns {key: (x, dx, y, dy, x after, dx after)}; a case that raises goes to fail(key, e)."""
+    """Run every case: {key: (x, dx, y, dy, x after, dx after[, launches])}; a case that raises goes to fail(key, e)."""
     from numba import cuda
     out, report = {}, fail
 
@@ -117,7 +117,11 @@ def run_all(student, fail):
             r = student.dual_tanh(x, dx) if blocks is None else student.dual_tanh(x, dx, blocks, threads)
             if not (isinstance(r, tuple) and len(r) == 2):
                 raise TypeError(f"dual_tanh returned {type(r).__name__}, not the pair (y, dy)")
-            y, dy = (np.array(a) for a in r)   # np.array: a device array must have been copied back already
+            for name, a in zip(("y", "dy"), r):
+                if not isinstance(a, np.ndarray):
+                    raise TypeError(f"dual_tanh returned {name} as {type(a).__name__}, not a numpy array on the "
+                                    "host: copy it back with .copy_to_host()")
+            y, dy = r
             out[_key("l", k)] = (xs, dxs, y, dy, x, dx, np.array(spy.launches, dtype=float).reshape(-1, 2))
         except Exception as e:
             fail(_key("l", k), e)
@@ -293,8 +297,8 @@ def checks(student):
                            rtol=1e-12, atol=1e-15,
                            hint="copy x and dx to the device, launch dual_tanh_kernel[blocks, threads] with the "
                                 "blocks and threads given, and return (y, dy) copied back with .copy_to_host()")
-        expected_launch = [[2, 16]] if blocks is None else [[blocks, threads]]
-        yield grader.close(f"{name}: one launch, dual_tanh_kernel[{'2, 16' if blocks is None else f'{blocks}, {threads}'}]",
-                           lambda key=key: runs.case(key)[6], np.array(expected_launch, dtype=float),
+        launch = [2, 16] if blocks is None else [blocks, threads]
+        yield grader.close(f"{name}: one launch, dual_tanh_kernel[{launch[0]}, {launch[1]}]",
+                           lambda key=key: runs.case(key)[6], np.array([launch], dtype=float),
                            hint="launch the kernel once, as dual_tanh_kernel[blocks, threads](...): blocks first, "
                                 "then threads per block, the numbers dual_tanh was given")
