@@ -1,8 +1,10 @@
 """Checks for exercise 13 (a CUDA kernel for the dual tanh), on numba's CUDA simulator.
 
 The simulator must be switched on (NUMBA_ENABLE_CUDASIM=1) before numba is first imported. When the process that
-imported the student's file runs it already (the grader passes ``ENV`` to its child process), the kernel runs here;
-otherwise every launch runs once, in a child Python with the variable set, and the results come back in a file.
+imported the student's file simulates already (NUMBA_ENABLE_CUDASIM=1 in its environment: ``ENV`` below says so to
+a runner that sets it), the kernel runs here; otherwise every case runs once, in a child Python with the variable
+set, on the code this process loaded (marshalled, so a planted mistake loaded from memory is what runs), and the
+results come back in a file.
 The references: numpy's tanh, dualnum.jvp, and the derivative in dualnum's rules table; every output array starts
 as NaN, so an element the grid-stride loop skips is seen."""
 import json
