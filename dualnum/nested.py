@@ -8,32 +8,65 @@ calls both modes' APIs.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from . import tracker
 from .forward import _SCALARS, _check_chunk, _size, as_input, chunk_size, derivative, gradient, jacobian, jvp
 
-HESSIAN_METHODS = ("forward-over-forward", "forward-over-reverse")
+HESSIAN_METHODS = ("auto", "forward-over-forward", "forward-over-reverse")
+#: up to this many inputs nested duals beat a reverse pass per chunk of directions (benchmarks/b3)
+SMALL = 16
+#: floats in one nested array (value and c × c partials of an n-element intermediate): bounds a Hessian's memory
+BUDGET = 1_000_000
 
 
-def hessian(f, x, chunk: int | None = None, method: str = "forward-over-forward"):
+def hessian(f, x, chunk: int | None = None, method: str = "auto"):
     """H[i, j] = ∂²f/∂xᵢ∂xⱼ for scalar f: the jacobian of the gradient.
 
-    ``method="forward-over-forward"`` (the default): nested duals, the gradient itself in forward mode; it runs
-    any code forward mode runs, and its cost grows like n² evaluations' worth of partials.
+    ``method="forward-over-forward"``: nested duals, the gradient itself in forward mode; it runs any code forward
+    mode runs, and its cost grows like n² evaluations' worth of partials (chunks are sized so that one nested
+    array holds at most about a million numbers).
     ``method="forward-over-reverse"``: duals over the tracker's reverse-mode gradient (Zygote's and
     torch.func's choice), one reverse pass per chunk of directions: much cheaper for large n (benchmarks/b3).
+    ``method="auto"`` (the default): forward over forward up to 16 inputs; above, forward over reverse, and
+    forward over forward where the tracker refuses f or its Hessian has an inf or NaN (forward mode's chain rule
+    is NaN-safe, the tracker's is not).
     """
     if method not in HESSIAN_METHODS:
         raise ValueError(f"hessian: method must be one of {HESSIAN_METHODS}, got {method!r}")
     chunk = _check_chunk(chunk, "hessian")
     x = as_input(x, "hessian")
+    scalar = type(x) in _SCALARS
+    if method == "auto":
+        if scalar or _size(x) <= SMALL:
+            method = "forward-over-forward"
+        else:
+            try:
+                H = _over_reverse(f, x, chunk, scalar)
+            except (TypeError, NotImplementedError):
+                return _over_forward(f, x, chunk, scalar)  # (code the tracker refuses: forward mode runs it)
+            return H if np.all(np.isfinite(H)) else _over_forward(f, x, chunk, scalar)
     if method == "forward-over-reverse":
-        if type(x) in _SCALARS:
-            return derivative(lambda z: tracker.gradient(f, z)[0], x)
-        # one pass carries every direction up to 256: the reverse pass costs Python per operation, not per input
-        return jacobian(lambda z: tracker.gradient(f, z)[0], x, chunk=chunk or chunk_size(_size(x), 256))
-    if type(x) in _SCALARS:
+        return _over_reverse(f, x, chunk, scalar)
+    return _over_forward(f, x, chunk, scalar)
+
+
+def _over_reverse(f, x, chunk, scalar):
+    if scalar:
+        return derivative(lambda z: tracker.gradient(f, z)[0], x)
+    # one pass carries every direction up to 256: the reverse pass costs Python per operation, not per input
+    return jacobian(lambda z: tracker.gradient(f, z)[0], x, chunk=chunk or chunk_size(_size(x), 256))
+
+
+def _over_forward(f, x, chunk, scalar):
+    if scalar:
         return derivative(f, x, order=2)
-    return jacobian(lambda z: gradient(f, z, chunk=chunk)[0], x, chunk=chunk)
+    n = _size(x)
+    # an intermediate of n numbers nests (1 + c)² of them: c ≈ √(BUDGET / n) keeps it near BUDGET
+    c = chunk or chunk_size(n, max(1, min(64, int(math.sqrt(BUDGET / max(n, 1))) - 1)))
+    return jacobian(lambda z: gradient(f, z, chunk=c)[0], x, chunk=c)
 
 
 def hvp(f, x, v):
