@@ -123,9 +123,8 @@ def checks(student):
     dirs = [np.eye(6)[0], np.eye(6)[5], rng.standard_normal(6), rng.standard_normal(6)]
     x = xs[2]
     for k, v in enumerate(dirs):
-        yield grader.close(f"J(x)·v by hand (direction {k + 1})", _arr(lambda v=v: student.residuals_jvp(x.copy(),
-                                                                                                          v.copy())),
-                           jvp_ref(x, v), rtol=1e-9,
+        yield grader.close(f"J(x)·v by hand (direction {k + 1})",
+                           _arr(lambda v=v: student.residuals_jvp(x.copy(), v.copy())), jvp_ref(x, v), rtol=1e-9,
                            hint="d(10·(xᵢ₊₁ - xᵢ²)) = 10·(vᵢ₊₁ - 2·xᵢ·vᵢ) and d(1 - xᵢ) = -vᵢ: check the 2 "
                                 "of the chain rule, the signs, and which slice of v goes with which of x")
     v = dirs[2]

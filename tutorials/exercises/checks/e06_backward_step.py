@@ -93,7 +93,8 @@ def checks(student):
         yield grader.close(f"C = A B, A {A.shape}, B {B.shape}: Ā", _part(fn, 0), ref[0],
                            hint="Ā = C̄ Bᵀ: (m, n)·(n, p) gives (m, p), A's shape; C̄ on the left, B transposed")
         yield grader.close(f"C = A B, A {A.shape}, B {B.shape}: B̄", _part(fn, 1), ref[1],
-                           hint="B̄ = Aᵀ C̄: (p, m)·(m, n) gives (p, n), B's shape; A transposed on the left, C̄ on the right")
+                           hint="B̄ = Aᵀ C̄: (p, m)·(m, n) gives (p, n), B's shape; A transposed on the left, "
+                                "C̄ on the right")
     fn = lambda: student.matmul_vjp(A.copy(), B.copy(), Cb.copy())   # noqa: E731
     yield grader.close("C = A B: (Ā, B̄) against central differences", lambda: tuple(fn()), _vjp_fd(mm, Cb, A, B),
                        rtol=1e-6, atol=1e-8, hint="dC = dA B + A dB; read backwards: Ā = C̄ Bᵀ, B̄ = Aᵀ C̄")

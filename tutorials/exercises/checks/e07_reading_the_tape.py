@@ -66,12 +66,13 @@ A0, B0_, C0 = -3.0, 0.2, 0.5
 
 
 def three_graph():
-    """y = a·b + b·c + exp(c), parameters made in the order c, a, b: nodes c, a, b, multiply, multiply, add, exp,
-    add (8). ∂y/∂a = b = 0.2, ∂y/∂b = a + c = -2.5, ∂y/∂c = b + eᶜ = 1.85: b is the most sensitive (by size)."""
+    """y = 3·(a·b) + b·c + exp(c), parameters made in the order c, a, b: nodes c, a, b, multiply (a·b), multiply
+    (3·…), multiply (b·c), add, exp, add (9); the three multiplies receive 3, 1 and 1.
+    ∂y/∂a = 3b = 0.6, ∂y/∂b = 3a + c = -8.5, ∂y/∂c = b + eᶜ = 1.85: b is the most sensitive (by size)."""
     c = tracker.param(C0, name="c")
     a = tracker.param(A0, name="a")
     b = tracker.param(B0_, name="b")
-    return a * b + b * c + np.exp(c)
+    return 3 * (a * b) + b * c + np.exp(c)
 
 
 def checks(student):
@@ -116,7 +117,7 @@ def checks(student):
                        hint="one node per line of show(y): parameters and operations; len(tape(y).lines)")
     yield grader.equal("count_nodes(Σ exp(u·c) - v²) = 2 + 5", lambda: student.count_nodes(exp_graph()), 7,
                        hint="count every line of the tape, parameters included: len(tape(y).lines)")
-    yield grader.equal("count_nodes(a·b + b·c + exp(c)) = 3 + 5", lambda: student.count_nodes(three_graph()), 8,
+    yield grader.equal("count_nodes(3·(a·b) + b·c + exp(c)) = 3 + 6", lambda: student.count_nodes(three_graph()), 9,
                        hint="count every line of the tape, parameters included: len(tape(y).lines)")
     yield grader.true("count_nodes returns an int", lambda: isinstance(student.count_nodes(exp_graph()), int),
                       hint="return len(...), a plain int")
@@ -126,7 +127,7 @@ def checks(student):
                        ["w", "b"], hint="the lines whose .leaf is True, their .op is the parameter's name")
     yield grader.equal("input_names(Σ h·h + h, h = sin(P q))", lambda: list(student.input_names(shared_graph())),
                        ["P", "q"], hint="the leaf lines only (not matmul, sin, ...), in the tape's order")
-    yield grader.equal("input_names(a·b + b·c + exp(c)), parameters made c, a, b",
+    yield grader.equal("input_names(3·(a·b) + b·c + exp(c)), parameters made c, a, b",
                        lambda: list(student.input_names(three_graph())), ["c", "a", "b"],
                        hint="keep the tape's order (the order the parameters were made); do not sort")
 
@@ -150,9 +151,10 @@ def checks(student):
     yield grader.close("grad_at(Σ exp(u·c) - v², 'exp') = 1 (a sum passes 1 to every term)",
                        lambda: student.grad_at(exp_graph(), "exp"), np.ones(2),
                        hint="the gradient reaching exp's output, not exp's local derivative")
-    yield grader.close("grad_at(a·b + b·c + exp(c), 'multiply'): the first multiply, a·b, gets 1",
-                       lambda: student.grad_at(three_graph(), "multiply"), 1.0,
-                       hint="return at the FIRST line whose operation matches")
+    yield grader.close("grad_at(3·(a·b) + b·c + exp(c), 'multiply'): the first multiply, a·b, gets 3",
+                       lambda: student.grad_at(three_graph(), "multiply"), 3.0,
+                       hint="return at the FIRST line whose operation matches (the tape lists a·b before 3·(a·b) "
+                            "and b·c, which get 1)")
     yield grader.raises("grad_at(y, 'cosh') with no cosh node raises ValueError",
                         lambda: student.grad_at(three_graph(), "cosh"), ValueError,
                         hint="after the loop finds nothing, raise ValueError(...) naming the operation")
@@ -164,7 +166,7 @@ def checks(student):
     yield grader.equal("most_sensitive(neuron loss) with x = 0.5: b (∂L/∂w = ∂L/∂b · 0.5)",
                        lambda: student.most_sensitive(neuron(0.8, 0.1, 0.5, 0.3)), "b",
                        hint="sweep y, then compare the parameters' gradients by size")
-    yield grader.equal("most_sensitive(a·b + b·c + exp(c)): b, whose gradient -2.5 is the largest in size",
+    yield grader.equal("most_sensitive(3·(a·b) + b·c + exp(c)): b, whose gradient -8.5 is the largest in size",
                        lambda: student.most_sensitive(three_graph()), "b",
                        hint="compare |gradient|: a large negative gradient moves y as much as a positive one")
     yield grader.equal("most_sensitive(Σ exp(u·c) - v²): v, whose entry -3 is the largest in size",
