@@ -33,7 +33,10 @@ def time_limit(ex) -> float:
 
 # ---- check ------------------------------------------------------------------------------------------------------
 
-def run_child(ex, path: str, limit: float | None = None):
+GRACE = 20.0  # seconds the child may take beyond the checks' limit (starting Python, importing numpy and dualnum)
+
+
+def run_child(ex, path: str, limit: float | None = None, grace: float = GRACE):
     """Grade ``path`` for exercise ``ex`` in a child process: (results, output of the student's code).
 
     The child reports each result as it finishes; one that is killed at the time limit (an endless loop numpy
@@ -48,7 +51,7 @@ def run_child(ex, path: str, limit: float | None = None):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     extra = None
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit + 60, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit + grace, env=env)
         text = p.stdout + p.stderr
         rc = p.returncode
     except subprocess.TimeoutExpired as e:
