@@ -63,6 +63,14 @@ def test_every_untouched_student_file_fails_readably(n):
     assert all(ex.filename in r.message for r in results if "not written yet" in r.message)  # the student's line
 
 
+def test_the_teachers_page_lists_every_exercise():
+    text = open(os.path.join(ROOT, "tutorials", "exercises", "README.md"), encoding="utf-8").read()
+    for ex in exercises():
+        assert f"\n| {ex.number:<2} | " in text, f"README.md's table has no row for exercise {ex.number}"
+    for command in ("list", "check 3", "build", "mutate"):
+        assert f"python -m tutorials.exercises {command}" in text
+
+
 def test_build_is_reproducible():
     for ex, text in build.build(write=False):
         with open(ex.student, encoding="utf-8") as f:

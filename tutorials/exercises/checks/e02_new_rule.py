@@ -55,8 +55,8 @@ def checks(student):
         yield grader.close(f"softplus_value({x0}) = ln(1 + e^{x0})", lambda x0=x0: student.softplus_value(x0),
                            sp_ref(x0), rtol=1e-12,
                            hint="softplus(x) = ln(1 + eˣ): np.logaddexp(0, x) computes ln(e⁰ + eˣ)")
-    yield grader.close("softplus_value(1000) = 1000 (no overflow)", lambda: student.softplus_value(1000.0), 1000.0,
-                       rtol=1e-12, hint="ln(1 + e¹⁰⁰⁰): e¹⁰⁰⁰ overflows to inf, np.logaddexp(0, x) does not")
+    yield grader.close("softplus_value(1000) = 1000 (no overflow)", lambda: student.softplus_value(1000.0),
+                       1000.0, rtol=1e-12, hint="ln(1 + e¹⁰⁰⁰): e¹⁰⁰⁰ overflows to inf, np.logaddexp(0, x) does not")
     yield grader.close("softplus_value(-50) = ln(1 + e⁻⁵⁰) ≈ e⁻⁵⁰", lambda: student.softplus_value(-50.0),
                        math.exp(-50.0), rtol=1e-9, atol=0.0,
                        hint="for very negative x the answer is tiny but not 0: np.logaddexp(0, x) keeps it")
