@@ -51,7 +51,8 @@ def run_child(ex, path: str, limit: float | None = None, grace: float = GRACE):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     extra = None
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit + grace, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit + grace, env=env,
+                           stdin=subprocess.DEVNULL)  # input() in a student's code: EOFError, not a wait
         text = p.stdout + p.stderr
         rc = p.returncode
     except subprocess.TimeoutExpired as e:
@@ -185,7 +186,7 @@ def mutation_score(number: int, limit: int | None = None, timeout: float = 600):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     err = None
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
         if p.returncode:
             err = f"the mutation run exited with status {p.returncode}: {p.stderr.strip()[-500:]}"
     except subprocess.TimeoutExpired:

@@ -350,8 +350,9 @@ def load_module(path: str, name: Optional[str] = None, source: Optional[str] = N
 
 def _alarm(seconds: float):
     """Raise _Timeout in the main thread after seconds (where the platform allows; else nothing)."""
-    if not hasattr(signal, "setitimer"):
-        return False
+    import threading
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return False  # (signals reach the main thread only: elsewhere the child process's hard limit serves)
 
     def ring(signum, frame):
         raise _Timeout()
