@@ -33,6 +33,18 @@ def grad_ref(x):
     return g
 
 
+def hess_ref(x):
+    """The tridiagonal Hessian, term by term: term i adds to the 2×2 block of xᵢ, xᵢ₊₁."""
+    x = np.asarray(x, dtype=float)
+    H = np.zeros((len(x), len(x)))
+    for i in range(len(x) - 1):
+        H[i, i] += 1200.0 * x[i] ** 2 - 400.0 * x[i + 1] + 2.0
+        H[i, i + 1] += -400.0 * x[i]
+        H[i + 1, i] += -400.0 * x[i]
+        H[i + 1, i + 1] += 200.0
+    return H
+
+
 def res_ref(x):
     n = len(x)
     return np.array([10.0 * (x[i + 1] - x[i] ** 2) for i in range(n - 1)] + [1.0 - x[i] for i in range(n - 1)])
@@ -107,6 +119,17 @@ def checks(student):
                            lambda x=x, v=v: dualnum.jvp(student.rosenbrock, x.copy(), v)[1],
                            float(grad_ref(x) @ v), rtol=1e-9,
                            hint="the derivative of f along v is ∇f·v; forward mode runs your rosenbrock once")
+
+    # second order: dualnum nests its modes through your rosenbrock (forward over forward, forward over reverse)
+    yield grader.close("dualnum.hessian(rosenbrock, (-1.2, 1)) = [[1330, 480], [480, 200]] by hand",
+                       lambda: dualnum.hessian(student.rosenbrock, classic.copy()),
+                       np.array([[1330.0, 480.0], [480.0, 200.0]]), rtol=1e-9,
+                       hint="∂²f/∂x₀² = 1200x₀² - 400x₁ + 2, ∂²f/∂x₀∂x₁ = -400x₀, ∂²f/∂x₁² = 200: if your f's values "
+                            "pass, write it with numpy operations only")
+    for method in ("forward-over-forward", "forward-over-reverse"):
+        yield grader.close(f"dualnum.hessian(rosenbrock, x, method={method!r}) at a random x of 6 numbers",
+                           lambda m=method: dualnum.hessian(student.rosenbrock, xs[2].copy(), method=m),
+                           hess_ref(xs[2]), rtol=1e-9, hint="use numpy operations only, so both modes can nest")
 
     # ---- 4. the residuals -----------------------------------------------------------------------------------
     yield grader.close("r(-1.2, 1) = [10·(1 - 1.44), 1 + 1.2] = [-4.4, 2.2]",

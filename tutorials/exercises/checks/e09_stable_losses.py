@@ -78,6 +78,14 @@ def checks(student):
                            softmax_ref(Zx), atol=1e-12,
                            hint="exp(z - m) never overflows; exp(z) does, and inf - inf gives NaN in the gradient")
 
+    zh = np.array([0.3, -1.2, 2.0, 0.5])
+    ph = softmax_ref(zh)
+    for method in ("forward-over-forward", "forward-over-reverse"):
+        yield grader.close(f"second order: the Hessian of logsumexp is diag(p) - p pᵀ, p = softmax ({method})",
+                           lambda m=method: dualnum.hessian(student.logsumexp, zh.copy(), method=m),
+                           np.diag(ph) - np.outer(ph, ph), atol=1e-12,
+                           hint="dualnum nests its modes through your logsumexp: use numpy functions only")
+
     # ---- 2. softmax cross-entropy from logits ---------------------------------------------------------------------
     labels = rng.integers(0, 4, 5)
     Y = np.eye(4)[:, labels]
@@ -142,6 +150,11 @@ def checks(student):
         yield grader.close(f"∂/∂y logitbinarycrossentropy = -z / N, {name} mode",
                            lambda grad=grad: grad(student.logitbinarycrossentropy, zb.copy(), yb.copy())[1],
                            -zb / 6, hint="the loss is linear in y: -y·z")
+    sx = sigmoid_ref(zbx)
+    yield grader.close("second order: the Hessian of logitbinarycrossentropy is diag(σ(1 - σ)) / N, finite at ±800",
+                       lambda: dualnum.hessian(lambda z: student.logitbinarycrossentropy(z, ybx), zbx.copy()),
+                       np.diag(sx * (1 - sx)) / 4, atol=1e-12,
+                       hint="d²/dz² log(1 + e^z) = σ(z)(1 - σ(z)); no NaN at ±800 with the log-sum-exp trick")
     for s, t in [((6,), (1, 6)), ((2, 3), (3, 2))]:
         yield grader.raises(f"logitbinarycrossentropy(z {s}, y {t}): ValueError naming both shapes",
                             lambda s=s, t=t: student.logitbinarycrossentropy(np.ones(s), np.ones(t)), ValueError,
@@ -174,6 +187,13 @@ def checks(student):
         yield grader.close(f"∂/∂ŷ huber with delta = 0.5, {name} mode",
                            lambda grad=grad: grad(lambda a, b: student.huber(a, b, 0.5), yh.copy(), yt.copy())[0],
                            np.clip(r, -0.5, 0.5) / 8, hint="outside δ the slope is ±δ")
+    off = np.abs(r) != 1.0   # the residuals off the kink |r| = δ, where the second derivative jumps
+    for method in ("forward-over-forward", "forward-over-reverse"):
+        yield grader.close(f"second order: the Hessian of huber is diag(1 where |r| < δ, else 0) / N ({method})",
+                           lambda m=method: dualnum.hessian(lambda a: student.huber(a, yt[off]), yh[off].copy(),
+                                                            method=m),
+                           np.diag((np.abs(r[off]) < 1.0) * 1.0) / off.sum(), atol=1e-12,
+                           hint="½r² has curvature 1, the linear part δ(|r| - ½δ) curvature 0; the mean divides by N")
     big = np.array([1e200, -1e200, 0.0])
     yield grader.close("huber at residuals ±1e200: finite, δ(|r| - ½δ)",
                        _num(lambda: student.huber(big.copy(), np.zeros(3))), float(np.mean(huber_ref(big, 1.0))),
