@@ -27,9 +27,10 @@ Write, in plain numpy (no dualnum inside):
 2. ``sin_vjp(x, zbar)``: x̄;
 3. ``matmul_vjp(A, B, Cbar)``: the pair (Ā, B̄);
 4. ``bias_add_vjp(X, b, Zbar)``: the pair (X̄, b̄);
-5. ``backprop_by_hand(A, B)``: the gradient (Ā, B̄) of L = Σ S·S with S = sin(A B), by running the forward
-   pass and then your VJPs from L back to A and B, as the tracker would. S is used twice (both factors of
-   S·S): a node used twice receives a gradient from each use, and they add up.
+5. ``backprop_by_hand(A, B, W)``: the gradient (Ā, B̄) of L = Σ W·S·C with C = A B and S = sin C (W a
+   constant array of C's shape), by running the forward pass and then your VJPs from L back to A and B, as the
+   tracker would. The gradient reaching the product P = S·C is W (L = Σ W·P). C is used twice (by sin, and
+   directly as a factor of S·C): a node used twice receives a gradient from each use, and they add up.
 
 Grade it with ``python -m tutorials.exercises check 6``.
 """
@@ -66,8 +67,8 @@ def bias_add_vjp(X, b, Zbar):
     raise NotImplementedError('exercise 06: X̄ passes through; b was used by every column, so its gradients add up')
 
 
-def backprop_by_hand(A, B):
-    """(Ā, B̄) of L = Σ S·S, S = sin(A B): the forward pass, then your VJPs from L back to A and B."""
-    # TODO: forward C = A B, S = sin C; back: L̄ = 1 reaches both factors of S·S, then sin, then matmul
+def backprop_by_hand(A, B, W):
+    """(Ā, B̄) of L = Σ W·S·C, C = A B, S = sin C: the forward pass, then your VJPs from L back to A and B."""
+    # TODO: forward C = A B, S = sin C; back: W reaches S·C, then S and C, C also through sin; matmul
     raise NotImplementedError(
-        'exercise 06: forward C = A B, S = sin C; back: L̄ = 1 reaches both factors of S·S, then sin, then matmul')
+        'exercise 06: forward C = A B, S = sin C; back: W reaches S·C, then S and C, C also through sin; matmul')

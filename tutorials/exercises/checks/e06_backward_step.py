@@ -114,18 +114,19 @@ def checks(student):
     yield grader.close("Z = X + b: (X̄, b̄) against central differences", lambda: tuple(fn()),
                        _vjp_fd(badd, Zb, X, b), rtol=1e-6, atol=1e-8, hint="b̄ = Σ over the columns of Z̄")
 
-    # ---- the whole sweep: L = Σ S·S, S = sin(A B) -------------------------------------------------------------
-    loss = lambda A, B: np.sum(np.sin(A @ B) ** 2)   # noqa: E731
+    # ---- the whole sweep: L = Σ W·sin(C)·C, C = A B ------------------------------------------------------------
+    loss = lambda A, B, W: np.sum(W * np.sin(A @ B) * (A @ B))   # noqa: E731
     for m, p, n in [(2, 3, 4), (3, 3, 3)]:
-        A, B = rng.standard_normal((m, p)), rng.standard_normal((p, n))
-        ref = tracker.gradient(loss, A, B)
-        fn = lambda A=A, B=B: student.backprop_by_hand(A.copy(), B.copy())   # noqa: E731
-        yield grader.close(f"backprop of L = Σ sin(A B)², A {A.shape}, B {B.shape}: Ā", _part(fn, 0), ref[0],
-                           hint="forward: C = A B, S = sin C; back: mul_vjp(S, S, 1) gives S̄ from each use of S, "
-                                "add them (S̄ = 2S), then C̄ = S̄ · cos C and Ā = C̄ Bᵀ")
-        yield grader.close(f"backprop of L = Σ sin(A B)², A {A.shape}, B {B.shape}: B̄", _part(fn, 1), ref[1],
-                           hint="… then B̄ = Aᵀ C̄, with C̄ = 2 sin(A B) · cos(A B)")
-    yield grader.close("backprop of L = Σ sin(A B)² against central differences", lambda: tuple(fn()),
-                       numeric_gradient(loss, A, B), rtol=1e-6, atol=1e-8,
+        A, B, W = rng.standard_normal((m, p)), rng.standard_normal((p, n)), rng.standard_normal((m, n))
+        ref = tracker.gradient(lambda A, B: loss(A, B, W), A, B)
+        fn = lambda A=A, B=B, W=W: student.backprop_by_hand(A.copy(), B.copy(), W.copy())   # noqa: E731
+        yield grader.close(f"backprop of L = Σ W·sin(C)·C, C = A B, A {A.shape}, B {B.shape}: Ā", _part(fn, 0),
+                           ref[0], hint="forward: C = A B, S = sin C; back: mul_vjp(S, C, W) gives S̄ = W·C and a "
+                                        "direct C̄ = W·S; C̄ = S̄ · cos C + W·S (the two uses of C add up); "
+                                        "then Ā = C̄ Bᵀ")
+        yield grader.close(f"backprop of L = Σ W·sin(C)·C, C = A B, A {A.shape}, B {B.shape}: B̄", _part(fn, 1),
+                           ref[1], hint="… then B̄ = Aᵀ C̄, with C̄ = W·(C·cos C + sin C)")
+    yield grader.close("backprop of L = Σ W·sin(C)·C against central differences", lambda: tuple(fn()),
+                       numeric_gradient(lambda A, B: loss(A, B, W), A, B), rtol=1e-6, atol=1e-8,
                        hint="your sweep does not give the slope of L: compare it step by step with the tracker "
                             "(tracker.show before and after tracker.back)")

@@ -74,7 +74,7 @@ def logitbinarycrossentropy(z, y):
     """mean(log(1 + e^z) - y·z), with log(1 + e^z) = logsumexp([0, z]) stable for every z."""
     _same_shape("logitbinarycrossentropy", z, y)
     # BEGIN SOLUTION: a row of zeros stacked on z, its logsumexp, minus y·z, averaged
-    zeros = np.zeros(np.shape(dualnum.value(z)))
+    zeros = np.zeros(np.shape(dualnum.value(z)))  # no-mutate: y has z's shape (checked above): either gives it
     return np.mean(logsumexp(np.stack([zeros, z])) - y * z)
     # END SOLUTION
 
