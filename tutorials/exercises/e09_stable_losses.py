@@ -78,6 +78,5 @@ def logitbinarycrossentropy(z, y):
 def huber(yhat, y, delta=1.0):
     """mean of ½r² where |r| ≤ δ and δ(|r| - ½δ) beyond, r = ŷ - y."""
     _same_shape("huber", yhat, y)
-    # TODO: with a = |r| clipped at δ, a·(|r| - ½a) is ½r² inside and δ(|r| - ½δ) outside
-    raise NotImplementedError(
-        'exercise 09: with a = |r| clipped at δ, a·(|r| - ½a) is ½r² inside and δ(|r| - ½δ) outside')
+    # TODO: a = |r| clipped at δ: a·(|r| - ½a) is ½r² inside and δ(|r| - ½δ) outside
+    raise NotImplementedError('exercise 09: ½r² inside δ, δ(|r| - ½δ) beyond, without squaring a residual outside δ')

@@ -82,8 +82,9 @@ def logitbinarycrossentropy(z, y):
 def huber(yhat, y, delta=1.0):
     """mean of ½r² where |r| ≤ δ and δ(|r| - ½δ) beyond, r = ŷ - y."""
     _same_shape("huber", yhat, y)
-    # BEGIN SOLUTION: with a = |r| clipped at δ, a·(|r| - ½a) is ½r² inside and δ(|r| - ½δ) outside
+    # BEGIN SOLUTION: ½r² inside δ, δ(|r| - ½δ) beyond, without squaring a residual outside δ
     r = yhat - y  # no-mutate: the loss is even in r, so y - ŷ gives the same numbers (an equivalent mutant)
+    # a = |r| clipped at δ: a·(|r| - ½a) is ½r² inside and δ(|r| - ½δ) outside
     a = np.minimum(np.abs(r), delta)
     return np.mean(a * (np.abs(r) - 0.5 * a))
     # END SOLUTION
