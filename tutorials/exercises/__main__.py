@@ -5,7 +5,8 @@
   the exercise's time limit; one PASS/FAIL line per check. Exit status 0 when every check passes, 1 when one
   fails, 2 when there is no such exercise or file.
 * ``build``: regenerate the student files from ``solutions/`` (``--check``: exit 1 if one is out of date).
-* ``mutate N`` (or ``mutate all``): plant mistakes in the solution's blocks and report how many the checks catch.
+* ``mutate N`` (or ``mutate all``; ``--sample=K``, ``-v``): plant mistakes in the solution's blocks and report how
+  many the checks catch; exit status 1 when a core mistake (see mutate.py) goes uncaught.
 """
 from __future__ import annotations
 
@@ -158,7 +159,10 @@ def _mutate_child(number: int, out: str, limit: int | None):
         f.write(json.dumps(dict(total=len(ms))) + "\n")
         # a mutant may loop or crawl: it gets a few times the solution's own time, then counts as caught
         budget = max(3.0, 5 * took)
-        for k, mu in enumerate(m.sample(ms, limit)):
+        # a sample keeps ``limit`` core mistakes and a third as many of one variable for another
+        picked = m.sample([mu for mu in ms if mu.kind == "core"], limit) + \
+            m.sample([mu for mu in ms if mu.kind != "core"], limit and max(1, limit // 3))
+        for k, mu in enumerate(sorted(picked, key=lambda mu: mu.line)):
             caught, why = False, ""
             try:
                 mod = grader.load_module(ex.solution, f"mutant_e{number:02d}_{k}", source=mu.source)
@@ -170,7 +174,7 @@ def _mutate_child(number: int, out: str, limit: int | None):
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 caught, why = True, f"import: {type(e).__name__}: {e}"
-            f.write(json.dumps(dict(line=mu.line, what=mu.what, caught=caught, why=why)) + "\n")
+            f.write(json.dumps(dict(line=mu.line, what=mu.what, kind=mu.kind, caught=caught, why=why)) + "\n")
             f.flush()
 
 
@@ -201,6 +205,11 @@ def mutation_score(number: int, limit: int | None = None, timeout: float = 600):
     return dict(total=total, rows=[r for r in recs if "line" in r], error=err)
 
 
+def _score(rows, kind):
+    sel = [r for r in rows if r["kind"] == kind]
+    return f"{sum(r['caught'] for r in sel)}/{len(sel)}"
+
+
 def mutate_cmd(which: str, limit: int | None, verbose: bool) -> int:
     try:
         nums = [e.number for e in exercises()] if which == "all" else [exercise(int(which)).number]
@@ -217,12 +226,13 @@ def mutate_cmd(which: str, limit: int | None, verbose: bool) -> int:
             rc = 1
             continue
         sampled = f" (a sample of {len(rows)} of {s['total']})" if len(rows) < s["total"] else ""
-        print(f"{n:2d}  {caught}/{len(rows)} mutants caught{sampled}")
+        print(f"{n:2d}  {caught}/{len(rows)} mutants caught{sampled}: core mistakes {_score(rows, 'core')}, "
+              f"one variable for another {_score(rows, 'variable')}")
         for r in rows:
             if not r["caught"] or verbose:
-                print(f"      {'caught' if r['caught'] else 'MISSED'} line {r['line']}: {r['what']}"
+                print(f"      {'caught' if r['caught'] else 'MISSED'} ({r['kind']}) line {r['line']}: {r['what']}"
                       + (f"  [{r['why']}]" if verbose and r["caught"] else ""))
-        rc = rc or (caught < len(rows))
+        rc = rc or any(not r["caught"] and r["kind"] == "core" for r in rows)
     return rc
 
 

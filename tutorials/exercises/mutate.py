@@ -33,6 +33,12 @@ class Mutant:
     what: str  # "a + b -> a - b"
     source: str  # the whole mutated file
 
+    @property
+    def kind(self) -> str:
+        """"core" (a sign, an operator, a constant, a dropped term or statement, swapped arguments, a comparison)
+        or "variable" (one variable or attribute read for another: often equivalent when both hold equal values)."""
+        return "variable" if " instead of " in self.what else "core"
+
 
 def _is_number(node):
     return isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool)
@@ -56,7 +62,7 @@ def _even(parent, node):
     return False
 
 
-def _candidates(node, parent=None):
+def _candidates(node, parent=None, names=None, attrs=None):
     """(replacement node or None for 'pass', description) for each mutation of one node."""
     out = []
     even = _even(parent, node)
@@ -107,6 +113,16 @@ def _candidates(node, parent=None):
         new = copy.copy(node)
         new.op = _FLIP[type(node.op)]()
         out.append((new, f"{_OPS[type(node.op)]}= -> {_OPS[type(new.op)]}="))
+    if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
+        out.append((node.value, "dropped a transpose (.T)"))
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and names:
+        for other in names.get(node.id, ()):
+            out.append((ast.Name(other, ast.Load()), f"used {other} instead of {node.id}"))
+    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and attrs:
+        for other in attrs.get(node.attr, ()):
+            new = copy.copy(node)
+            new.attr = other
+            out.append((new, f"used .{other} instead of .{node.attr}"))
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)) and \
             not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         out.append((None, "dropped the statement"))
@@ -123,6 +139,38 @@ def _skip_nodes(tree):
         if isinstance(n, ast.Raise):
             skip.update(id(m) for m in ast.walk(n))
     return skip
+
+
+def _swaps(tree, lo, hi, parents):
+    """The wrong-variable mistakes of the block on lines lo..hi: ({name: [other names]}, {attr: [other attrs]}).
+
+    Names are the enclosing function's parameters and local variables that the block reads; attributes are the
+    data attributes the block reads (``.value`` for ``.deriv``), not methods. Each gets its neighbours in the order
+    they first appear, at most two, so the number of mutants stays proportional to the block."""
+    func = None
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and n.lineno <= lo and \
+                n.end_lineno >= hi and (func is None or n.lineno >= func.lineno):
+            func = n
+    if func is None:
+        return {}, {}
+    local = {a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs}
+    local |= {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    used, attrs = [], []
+    for n in ast.walk(func):
+        if not hasattr(n, "lineno") or not (lo <= n.lineno <= hi):
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local and n.id not in used:
+            used.append(n.id)
+        p = parents.get(id(n))
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) and \
+                not (isinstance(p, ast.Call) and p.func is n) and n.attr not in attrs and n.attr != "T" and \
+                n.value.id in local:
+            attrs.append(n.attr)
+
+    def neighbours(seq):
+        return {x: [y for y in seq[max(0, i - 1):i + 2] if y != x] for i, x in enumerate(seq)}
+    return neighbours(used), neighbours(attrs)
 
 
 def mutants(source: str, path: str = "solution"):
@@ -144,6 +192,7 @@ def mutants(source: str, path: str = "solution"):
     tree = ast.parse(source)
     skip = _skip_nodes(tree)
     parents = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+    swaps = [_swaps(tree, lo, hi, parents) for lo, hi in ranges]
     out = []
     seen = set()
     for node in ast.walk(tree):
@@ -151,7 +200,8 @@ def mutants(source: str, path: str = "solution"):
             continue
         a, b = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
         old = source[a:b]
-        for new, what in _candidates(node, parents.get(id(node))):
+        names, attrs = next((sw for (lo, hi), sw in zip(ranges, swaps) if lo <= node.lineno <= hi), ({}, {}))
+        for new, what in _candidates(node, parents.get(id(node)), names, attrs):
             if new is None:
                 text = "pass"
             else:
