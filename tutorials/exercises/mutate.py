@@ -222,9 +222,9 @@ def mutants(source: str, path: str = "solution"):
     return out
 
 
-def sample(ms, limit, rng_seed: int = 0):
+def sample(ms, limit, fixed: int = 0):
     """At most ``limit`` mutants, spread over the file (a fixed random choice, so runs repeat)."""
     if limit is None or len(ms) <= limit:
         return list(ms)
-    pick = sorted(random.Random(rng_seed).sample(range(len(ms)), limit))
+    pick = sorted(random.Random(fixed).sample(range(len(ms)), limit))
     return [ms[i] for i in pick]
