@@ -92,10 +92,11 @@ def _child(number: int, path: str, out: str, limit: float):
             if isinstance(e, KeyboardInterrupt):
                 raise
             msg = grader.describe_exception(e, path)
+            hint = f"the file must import without errors: run `python {path}` to see the problem"
             if isinstance(e, NotImplementedError):
                 msg = f"not written yet: {e}" + grader._where(e, path, False)
-            put(Result(f"import {os.path.basename(path)}", False, msg + " (no check could run)",
-                       "the file must import without errors: run `python " + path + "` to see the problem"))
+                hint = "this part runs when the file is imported: write it first, then every check can run"
+            put(Result(f"import {os.path.basename(path)}", False, msg + " (no check could run)", hint))
             put(Result("_done", True))
             return
         for r in grader.run_checks(checker, student, path, limit):
