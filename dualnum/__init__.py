@@ -7,15 +7,15 @@ mode), both drawing every derivative from one table of rules.
 
 Reading order, with the lines of each file. The lesson:
 
-    rules.py                 the calculus: each function beside its partial derivatives          342
+    rules.py                 the calculus: each function beside its partial derivatives          444
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       518
-    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      440
+    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      441
     forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  604
-    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1490
-    reverse/backward.py      the backward sweep                                                  125
-    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            485
-    tape.py                  see the tape: show and draw the graph the tracker recorded          367
-    nested.py                modes inside modes: hessian, hvp                                     41
+    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1554
+    reverse/backward.py      the backward sweep                                                  135
+    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            509
+    tape.py                  see the tape: show and draw the graph the tracker recorded          379
+    nested.py                modes inside modes: hessian, hvp                                     74
 
 Whole numpy functions, written once for both modes:
 

@@ -177,3 +177,17 @@ def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
             if k == 2:  # (k = 1: the one direction also moves element 0, whose inf the sum keeps)
                 s = np.sum(expr())  # the fused sum accumulates the same terms
                 np.testing.assert_allclose(s.partials[-1], np.sum(want), rtol=1e-10)
+
+
+def test_a_rule_numba_does_not_compile_never_rebuilds_the_kernels(monkeypatch):
+    sp = pytest.importorskip("scipy.special")
+    from dualnum.backends import kernels as K
+    refreshes = []
+    real = K._refresh
+    monkeypatch.setattr(K, "_refresh", lambda *a, **k: refreshes.append(1) or real(*a, **k))
+    x = np.linspace(-2.0, 2.0, 5000)
+    import dualnum
+    g = dualnum.gradient(lambda z: np.sum(sp.expit(z) * sp.erf(z)), x)[0]
+    e, d = sp.expit(x), sp.erf(x)
+    np.testing.assert_allclose(g, e * (1 - e) * d + e * 2 / np.sqrt(np.pi) * np.exp(-x * x), rtol=1e-12)
+    assert not refreshes  # (each such operation used to regenerate the kernel module: seconds per gradient)

@@ -476,7 +476,7 @@ def _current_module(rule):
     mod = module()
     if mod is None or _module_rules.get(rule.name) is rule:
         return mod
-    if rules.RULES.get(rule.name) is not rule:
+    if not rule.compiled or rules.RULES.get(rule.name) is not rule:
         return None  # a rule no longer in the table (replaced): never served from a kernel of another
     _refresh()
     return module()
@@ -540,8 +540,8 @@ def _flat(a):
 def try_apply(rule, args, vals, tag, k):
     """(value, partials) by a compiled kernel, or None when this call should take the numpy path."""
     from ..forward.dualarray import DualArray
-    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or k == 0:
-        return None  # (k = 0: constants only, numpy computes the values)
+    if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or k == 0 or not rule.compiled:
+        return None  # (k = 0: constants only, numpy computes the values; scipy's rules are never compiled)
     if NUMPY_FASTER and rule.name in (NUMPY_FASTER_K1 if k == 1 else NUMPY_FASTER_KN):
         return None
     n = max([v.size if type(v) is np.ndarray else 1 for v in vals])

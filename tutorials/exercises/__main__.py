@@ -50,6 +50,7 @@ def run_child(ex, path: str, limit: float | None = None, grace: float = GRACE):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # a student's folder gets no __pycache__
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(getattr(_checker(ex), "ENV", {}))  # what an exercise needs set before its imports (the simulator)
     extra = None
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit + grace, env=env,
@@ -189,6 +190,7 @@ def mutation_score(number: int, limit: int | None = None, timeout: float = 600):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(getattr(_checker(exercise(number)), "ENV", {}))
     err = None
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
