@@ -432,3 +432,14 @@ def test_override_refuses_what_it_cannot_scope():
         with pytest.raises(RuntimeError, match="already open"):
             o.__enter__()
     assert "softplus" not in rules.RULES
+
+
+def test_help_anywhere_prints_usage_and_never_rebuilds(capsys, monkeypatch):
+    from tutorials.exercises import __main__ as cli
+    built = []
+    monkeypatch.setattr(cli, "build", lambda *a, **k: built.append(1) or [])
+    assert cli.main(["build", "--help"]) == 0
+    assert cli.main(["check", "3", "-h"]) == 0
+    assert cli.main(["build", "--force"]) == 2  # an unknown option is a usage error, not a build
+    assert not built
+    assert "build" in capsys.readouterr().out

@@ -245,15 +245,15 @@ def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
     args = [a for a in args if a not in ("-v", "--verbose")]
-    if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE)
+    if not args or args[0] == "help" or any(a in ("-h", "--help") for a in args):
+        print(USAGE)  # (help anywhere: `build --help` must never rebuild, and overwrite, the student files)
         return 0 if args else 2
     cmd, rest = args[0], args[1:]
     if cmd == "list":
         return list_exercises()
     if cmd == "check" and 1 <= len(rest) <= 2 and rest[0].isdigit():
         return check(int(rest[0]), rest[1] if len(rest) > 1 else None, verbose)
-    if cmd == "build":
+    if cmd == "build" and rest in ([], ["--check"]):
         try:
             if "--check" in rest:
                 stale = [ex.filename for ex, text in build(write=False)
