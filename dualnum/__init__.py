@@ -7,11 +7,11 @@ mode), both drawing every derivative from one table of rules.
 
 Reading order, with the lines of each file. The lesson:
 
-    rules.py                 the calculus: each function beside its partial derivatives          444
-    forward/dual.py          a dual number a + bε, and the chain rule that reads the table       518
+    rules.py                 the calculus: each function beside its partial derivatives          459
+    forward/dual.py          a dual number a + bε, and the chain rule that reads the table       511
     forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      441
-    forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  604
-    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1554
+    forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  597
+    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1548
     reverse/backward.py      the backward sweep                                                  135
     tracker.py               Flux's API: param, gradient, Params, Grads, update, back            509
     tape.py                  see the tape: show and draw the graph the tracker recorded          379
@@ -20,13 +20,13 @@ Reading order, with the lines of each file. The lesson:
 Whole numpy functions, written once for both modes:
 
     linear.py                maps that move elements (flip, tile, triu, ...), adjoints from them   69
-    primitive.py             hand-written derivatives: value, jvp and vjp side by side            79
+    primitive.py             hand-written derivatives: value, jvp and vjp side by side            100
     linalg.py                det, inv, solve, cholesky, eigh, svd, qr, norms, ...                752
     contractions.py          einsum, tensordot, kron, cross, dot, ...                             382
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1192
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1184
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 #: numpy function -> its Primitive; dualarray.py and tracked.py register a handler for each
 TABLE: dict = {}
 #: numpy function -> a function written with other numpy functions (``matrix_power`` from ``@``, ``norm`` from
@@ -77,3 +79,22 @@ def multilinear_jvp(func):
                 total = t if total is None else total + t
         return total
     return jvp
+
+
+# ---- for the two adapters (dualarray.py, tracked.py) -------------------------------------------------------------
+
+def like(y, items):
+    """``items`` as a result of y's kind: numpy's named tuple (SlogdetResult, EighResult, ...) or a tuple."""
+    return type(y)(*items) if hasattr(y, "_fields") else tuple(items)
+
+
+def unaliased(y, x):
+    """y with each result that is a view of an input copied (einsum('ii->i') returns one): its derivative is new,
+    so its value must be too, or a write into the result would change the input's value and not its derivative."""
+    many = isinstance(y, tuple)
+    ys = y if many else (y,)
+    if not any(type(v) is np.ndarray and any(type(a) is np.ndarray and np.may_share_memory(v, a) for a in x)
+               for v in ys):
+        return y
+    copies = [np.copy(v) if type(v) is np.ndarray else v for v in ys]
+    return like(y, copies) if many else copies[0]

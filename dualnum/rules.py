@@ -282,9 +282,26 @@ LDEXP = Rule("ldexp", _ldexp, (lambda x, n, z: _ldexp(1.0, n), 0.0), math="d lde
 BY_FUNCTION[np.ldexp] = LDEXP
 
 
+# ---- numpy's object loops: np.sin(np.array([x0, x1])) calls x0.sin() ----------------------------------------------
+_OBJECT_LOOPS: list = []  # (number type, method(rule) -> the method it gets) for every type that asked
+
+
+def object_loop_methods(cls, method):
+    """Give ``cls`` a method per ufunc of the table, named as numpy's object loops call it (np.sin of an object
+    array calls each element's ``sin()``), now and for every ufunc that joins the table later; ``method(rule)``
+    makes it."""
+    _OBJECT_LOOPS.append((cls, method))
+    _give_object_loop_methods()
+
+
+def _give_object_loop_methods():
+    for cls, method in _OBJECT_LOOPS:
+        for r in list(BY_FUNCTION.values()):
+            if isinstance(r.f, np.ufunc) and not hasattr(cls, r.f.__name__):
+                setattr(cls, r.f.__name__, method(r))
+
+
 # ---- scipy.special (optional: its rules join the table when scipy is loaded) --------------------------------------
-#: called with no arguments after rules join the table later (the number types give them object-loop methods)
-ON_NEW_RULES: list = []
 _SCIPY: list = []  # [True] once scipy.special's rules are in the table
 
 
@@ -333,8 +350,7 @@ def scipy_rules():
     rule("xlog1py", sp.xlog1py, lambda x, y, z: np.log1p(y), lambda x, y, z: _select(x == 0, 0.0, x / (1.0 + y)),
          math="d(x log(1+y)) = log(1+y) dx + x/(1+y) dy (0 dy at x = 0)", domain=(0.2, 3.0),
          domain2=(-0.5, 3.0), guarded=True, **kw)
-    for hook in ON_NEW_RULES:
-        hook()
+    _give_object_loop_methods()
     return True
 
 
@@ -405,8 +421,7 @@ class override:
             RULES[r.name] = r
         BY_FUNCTION.update(funcs)
         if new_ufunc:  # the number types give a ufunc new to the table its object-loop methods
-            for hook in ON_NEW_RULES:
-                hook()
+            _give_object_loop_methods()
         return self.rules[0] if len(self.rules) == 1 else self.rules
 
     def __exit__(self, *exc):

@@ -508,11 +508,4 @@ def _dualarray():
 _ADD, _SUB, _MUL, _DIV, _POW, _ABS = (rules.RULES[n] for n in
                                       ("add", "subtract", "multiply", "true_divide", "power", "absolute"))
 
-def _object_loop_methods():
-    for r in list(rules.BY_FUNCTION.values()):
-        if isinstance(r.f, np.ufunc) and not hasattr(Dual, r.f.__name__):  # (numpy calls it by the ufunc's name)
-            setattr(Dual, r.f.__name__, _object_loop_method(r))
-
-
-_object_loop_methods()
-rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)
+rules.object_loop_methods(Dual, _object_loop_method)

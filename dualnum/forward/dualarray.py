@@ -1145,14 +1145,8 @@ def _from_primitive(prim):
             args[i] = _const(args[i])
         _, tag, k = _top([args[i] for i in pos])
         x = [_val(a, tag) if i in pos else a for i, a in enumerate(args)]
-        y = prim.func(*x, **kwargs)
+        y = primitive.unaliased(prim.func(*x, **kwargs), x)
         many = isinstance(y, tuple)
-        if any(type(v) is np.ndarray and any(type(a) is np.ndarray and np.may_share_memory(v, a) for a in x)
-               for v in (y if many else (y,))):
-            # a view of an input (einsum('ii->i')): its partials are new, so the value must be new too, or a
-            # write into the result would change the input's value and not its derivative
-            y = type(y)(*[np.copy(v) for v in y]) if hasattr(y, "_fields") else \
-                tuple(np.copy(v) for v in y) if many else np.copy(y)
         ys = tuple(y) if many else (y,)
         moving = [i for i in pos if _parts(args[i], tag, 0, k) is not None]
         directions = []
@@ -1176,9 +1170,7 @@ def _from_primitive(prim):
             else:
                 p = np.stack(slices)
             out.append(DualArray._new(_as_array(v), p, tag))
-        if not many:
-            return out[0]
-        return type(y)(*out) if hasattr(y, "_fields") else tuple(out)  # (numpy's named results)
+        return primitive.like(y, out) if many else out[0]
     handler.__name__ = f"_{prim.func.__name__}"
     return handler
 

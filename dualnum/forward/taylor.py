@@ -490,17 +490,10 @@ def _register():
 _register()
 
 
-def _object_loop_methods():
-    # numpy runs a ufunc on an object array (np.array([x, x * x])) by calling each element's method of the
-    # ufunc's name: give Taylor one per rule, so that path takes the table too
-    for r in list(rules.BY_FUNCTION.values()):
-        if isinstance(r.f, np.ufunc) and not hasattr(Taylor, r.f.__name__):
-            setattr(Taylor, r.f.__name__, (lambda rr: lambda self, *o: Taylor.__array_ufunc__(
-                self, rr.f, "__call__", self, *o))(r))
-
-
-_object_loop_methods()
-rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)
+# numpy runs a ufunc on an object array (np.array([x, x * x])) by calling each element's method of the ufunc's
+# name: give Taylor one per rule, so that path takes the table too
+rules.object_loop_methods(Taylor, lambda rule: lambda self, *o: Taylor.__array_ufunc__(self, rule.f, "__call__",
+                                                                                          self, *o))
 
 
 # ---- the API ---------------------------------------------------------------------------------------------------

@@ -1034,23 +1034,18 @@ def vjp(node, g):
 functions.APPLIERS[Tracked] = apply_rule  # dualnum.sigmoid(x), dualnum.relu(x) on tracked x
 
 
-def _object_loop_method(ufunc):
+def _object_loop_method(rule):
     # numpy computes a ufunc on an object array (np.array([x0, x1]) of tracked scalars) by calling the method of
     # the ufunc's name on each element: np.sin(arr) calls x0.sin(), which is the ufunc on x0, so its rule
+    ufunc = rule.f
+
     def method(self, *others):
         return ufunc(self, *others)
     method.__name__ = ufunc.__name__
     return method
 
 
-def _object_loop_methods():
-    for r in list(rules.BY_FUNCTION.values()):
-        if isinstance(r.f, np.ufunc) and not hasattr(Tracked, r.f.__name__):
-            setattr(Tracked, r.f.__name__, _object_loop_method(r.f))
-
-
-_object_loop_methods()
-rules.ON_NEW_RULES.append(_object_loop_methods)  # (scipy.special's rules, when they join the table)
+rules.object_loop_methods(Tracked, _object_loop_method)
 DEFER_TO.add(Tracked)  # DualArray (op) Tracked: the tracker records it (forward-over-reverse)
 
 
@@ -1511,8 +1506,7 @@ def _from_primitive(prim):
         y = prim.func(*x, **kwargs)
         if tag < 0:
             return y
-        if type(y) is np.ndarray and any(type(a) is np.ndarray and np.may_share_memory(y, a) for a in x):
-            y = y.copy()  # a view of an input (einsum('ii->i')): a write into it must not reach the recorded input
+        y = primitive.unaliased(y, x)
         parents = [i for i in pos if type(args[i]) is Tracked and args[i]._tag == tag]
 
         def adjoints(g):
@@ -1540,7 +1534,7 @@ def _from_primitive(prim):
         out = unpack(node)
         for n in prim.constant:
             out[n] = y[n]
-        return type(y)(*out) if hasattr(y, "_fields") else tuple(out)
+        return primitive.like(y, out)
     handler.__name__ = f"_{prim.func.__name__}"
     return handler
 
