@@ -153,7 +153,9 @@ def make(unsupported, value, apply, extremum, carries):
             return np.nonzero(value(condition))
         if x is _NoValue or y is _NoValue:
             raise ValueError("either both or neither of x and y should be given")
-        return apply(RULES["where"], (np.asarray(value(condition)).astype(bool), x, y))
+        c = value(condition)
+        c = c != 0 if getattr(c, "_is_device", False) else np.asarray(c).astype(bool)  # (a GPU mask stays there)
+        return apply(RULES["where"], (c, x, y))
 
     def ravel(a, order="C"):
         if order == "F":  # column-major: the transpose's row-major order

@@ -64,6 +64,8 @@ def as_constant(a, where="DualArray operation"):
             return a
     if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
         return a
+    if getattr(a, "_is_device", False):  # a GPU array (dualnum/backends/cuda): computed where it lies
+        return a
     if isinstance(a, (str, bytes)) or a is None:
         raise TypeError(f"{where}: cannot compute with {type(a).__name__} {a!r}; expected numbers")
     if isinstance(a, numbers.Complex) and not isinstance(a, numbers.Real):
@@ -95,11 +97,14 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     _scalar_name = "0-d DualArray"
 
     def __init__(self, value, partials=None, tag: int = 0):
-        if not isinstance(value, DualArray):
+        if getattr(value, "_is_device", False) or getattr(partials, "_is_device", False):
+            from ..backends.cuda.duals import device_pair  # GPU arrays stay where they are
+            value, partials = device_pair(value, partials)
+        elif not isinstance(value, DualArray):
             value = np.array(as_constant(value, "DualArray value"), dtype=float)
         if partials is None:  # a constant: k = 0 partials, read as zeros in whatever k it meets (_top)
             partials = np.zeros((0,) + _shape(value))
-        elif not isinstance(partials, DualArray):
+        elif not isinstance(partials, DualArray) and not getattr(partials, "_is_device", False):
             partials = np.array(as_constant(partials, "DualArray partials"), dtype=float)
         if _shape(partials) == _shape(value) and _ndim(partials) != _ndim(value) + 1:
             partials = partials[None]
@@ -444,6 +449,10 @@ def _top(args):
     return args, tag, k
 
 
+def _val_any(a):
+    return a.value if type(a) is DualArray else a
+
+
 def _val(a, tag):
     return a.value if isinstance(a, DualArray) and a.tag == tag else a
 
@@ -481,6 +490,9 @@ def _eval_rule(rule, args):
 def _chain(rule, args, tag, k):
     # written for speed (this runs for every operation on every DualArray): locals, no helper calls
     vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
+    if getattr(vals[0], "_is_device", False) or (len(vals) > 1 and getattr(vals[1], "_is_device", False)):
+        from ..backends.cuda import duals  # GPU arrays: the rule's dual kernel, one launch
+        return duals.apply(rule, args, vals, tag, k, DualArray._new)
     if kernels.ENABLED and _big(vals, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
         if fast is not None:
@@ -684,6 +696,8 @@ def _as_array(out):
         return out
     if type(out) is Dual:
         return lift(out)
+    if getattr(out, "_is_device", False):
+        return out
     return np.asarray(out, dtype=float)
 
 
@@ -808,6 +822,10 @@ def _zero_derivative(func, args, kwargs):
 
 @implements(np.matmul)
 def _matmul(a, b):
+    if getattr(_val_any(a), "_is_device", False) or getattr(_val_any(b), "_is_device", False):
+        from ..backends.cuda import duals  # GPU arrays: value and every direction in one launch
+        args, tag, k = _top([a, b])
+        return duals.matmul(args[0], args[1], tag, k, DualArray._new)
     (a, b), tag, k = _top([_const(a), _const(b)])
     if _ndim(a) == 0 or _ndim(b) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")

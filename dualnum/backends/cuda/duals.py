@@ -1,0 +1,136 @@
+"""Forward mode on the GPU: a rule of the table applied to dual arrays whose value and partials are device arrays.
+
+``apply`` is what DualArray's chain rule calls when its values live on the device: one launch of the rule's dual
+kernel computes the value and all k partials (``z = f(x)``, ``dz_j = f'(x, z)·dx_j``), from the table's own
+formulas. Rules without a dual kernel (three arguments, ``where``, a zero derivative) are computed by numpy's
+protocols on device arrays -- the same formulas, a few launches instead of one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import rules
+from . import kernels, ops
+from .array import DeviceArray, empty
+
+_ONE, _ZERO = ops._ONE, ops._ZERO
+
+
+def _value_dtype(rule, vals):
+    ds = [v.dtype for v in vals if isinstance(v, DeviceArray)]
+    dt = np.result_type(*ds) if ds else np.dtype(np.float64)
+    return dt if dt.kind == "f" else np.dtype(np.float64)
+
+
+def _has_kernel(rule):
+    return rule.arity in (1, 2) and rule.compiled and not rule.zero and not rule.nondiff and \
+        rules.RULES.get(rule.name) is rule
+
+
+def apply(rule, args, vals, tag, k, new):
+    """``new(value, partials, tag)`` for rule(*args) with device values; args are DualArrays of ``tag`` or
+    constants (device arrays, numbers)."""
+    from ...forward.dualarray import DualArray
+    shapes = [v.shape for v in vals if isinstance(v, DeviceArray)]
+    shape = np.broadcast_shapes(*shapes)
+    if not _has_kernel(rule) or k == 0:
+        return _generic(rule, args, vals, tag, k, shape, new)
+    dt = _value_dtype(rule, vals)
+    n = int(np.prod(shape))
+    z = empty(shape, dt)
+    pz = empty((k,) + shape, dt)
+    ops_args, parts = [], []
+    for a, v in zip(args, vals):
+        if isinstance(v, DeviceArray):
+            v = v if v.dtype == dt else ops.astype(v, dt)
+            ops_args.append((*ops.desc(v, shape), 0, dt.type(0)))
+        elif isinstance(v, (int, float, np.number)):
+            ops_args.append((ops._dummy(dt).data, 0, _ONE, _ZERO, 1, dt.type(v)))
+        else:
+            raise TypeError(f"{rule.name}: a device dual array met {type(v).__name__}; move it with nn.gpu")
+        if type(a) is DualArray and a.tag == tag and a.npartials == k:
+            p = a.partials
+            p = p if p.dtype == dt else ops.astype(p, dt)
+            row = ops.view(p, p.shape[1:], p._strides[1:], p.offset)
+            parts.append((row, p._strides[0]))
+        else:
+            parts.append(None)
+    rows = [r for r in parts if r is not None]
+    dense = [v for v in vals if isinstance(v, DeviceArray)] + [r[0] for r in rows]
+    fast = ops._fast(shape, *dense)
+    if rule.arity == 1:
+        (x, xo, xsh, xst, _, _), (row, pk) = ops_args[0], parts[0]
+        kern = kernels.get(f"dual1_{rule.name}")
+        ops._launch(kern, n, k, fast, z.data, pz.data, x, xo, xsh, xst, *ops.desc(row, shape), pk)
+        return new(z, pz, tag)
+    kargs = []
+    for (x, xo, xsh, xst, xs, xv), pr in zip(ops_args, parts):
+        if pr is None:
+            kargs += [x, xo, xsh, xst, xs, xv, ops._dummy(dt).data, 0, _ONE, _ZERO, 0, 0]
+        else:
+            row, pk = pr
+            kargs += [x, xo, xsh, xst, xs, xv, *ops.desc(row, shape), pk, 1]
+    ops._launch(kernels.get(f"dual2_{rule.name}"), n, k, fast, z.data, pz.data, *kargs)
+    return new(z, pz, tag)
+
+
+def _generic(rule, args, vals, tag, k, shape, new):
+    """The chain rule with numpy's protocols on device arrays: the table's formulas, one launch per operation."""
+    from ...forward.dualarray import DualArray
+    f = rule.f
+    with np.errstate(all="ignore"):
+        z = f(*vals)
+    if not isinstance(z, DeviceArray):
+        raise TypeError(f"{rule.name} did not compute on the device")
+    acc = None
+    if k and not rule.zero:
+        for i, a in enumerate(args):
+            if type(a) is not DualArray or a.tag != tag or i in rule.nondiff or a.npartials != k:
+                continue
+            d = rule.partials[i]
+            if callable(d):
+                with np.errstate(all="ignore"):
+                    d = d(*vals, z)
+            elif d == 0.0:
+                continue
+            p = a.partials
+            if p.ndim - 1 < len(shape):  # fewer dimensions than the result: line them up from the right
+                p = p.reshape((k,) + (1,) * (len(shape) - p.ndim + 1) + p.shape[1:])
+            term = p * d if not (isinstance(d, float) and d == 1.0) else p
+            acc = term if acc is None else acc + term
+    full = (k,) + z.shape
+    if acc is None:
+        acc = ops.full(full, 0, z.dtype)
+    elif acc.shape != full:
+        acc = ops.contiguous(ops.broadcast_to(acc, full), force=True)
+    return new(z, acc, tag)
+
+
+def matmul(a, b, tag, k, new):
+    """A @ B of dual arrays (either may be a constant): value and every direction dA_j·B + A·dB_j, one launch."""
+    from ...forward.dualarray import DualArray
+    va = a.value if type(a) is DualArray and a.tag == tag else a
+    vb = b.value if type(b) is DualArray and b.tag == tag else b
+    pa = a.partials if type(a) is DualArray and a.tag == tag and a.npartials == k else None
+    pb = b.partials if type(b) is DualArray and b.tag == tag and b.npartials == k else None
+    if pa is None and pb is None:
+        return new(ops.matmul(va, vb), ops.full((k,) + ops.matmul(va, vb).shape, 0, va.dtype), tag)
+    z, pz = ops.matmul(va, vb, pa, pb)
+    return new(z, pz, tag)
+
+
+def device_pair(value, partials):
+    """A DualArray's value and partials on the device: both device arrays of one float dtype (k = 0 without
+    partials); a host array beside a device one is refused, never copied silently."""
+    for name, x in (("value", value), ("partials", partials)):
+        if x is not None and not isinstance(x, DeviceArray):
+            raise TypeError(f"DualArray: the {name} is a host {type(x).__name__} beside a device array; move both "
+                            f"with nn.gpu (or dualnum.backends.cuda.to_device)")
+    dt = value.dtype if value.dtype.kind == "f" else np.dtype(np.float64)
+    if value.dtype != dt:
+        value = ops.astype(value, dt)
+    if partials is None:
+        partials = empty((0,) + value.shape, dt)
+    elif partials.dtype != dt:
+        partials = ops.astype(partials, dt)
+    return value, partials
