@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 
 import dualnum as dn
-from dualnum.backends import fusion, kernels
+from dualnum.backends import fusion, kernels, use
 
 from .timing import fmt_time, median_time, optional
 
@@ -44,14 +44,14 @@ def jvp_rows(quick):
         rng = np.random.default_rng(0)
         x, v = rng.random(n), rng.random(n)
         t_np = median_time(lambda: f(x))
-        for _ in range(fusion.HOT):
-            dn.jvp(f, x, v)  # the fused loop compiles (or loads from disk) on the HOT-th call
-        t_dual = median_time(lambda: dn.jvp(f, x, v))
-        fusion.ENABLED = False
-        t_perop = median_time(lambda: dn.jvp(f, x, v))
-        kernels.ENABLED = False
-        t_nppath = median_time(lambda: dn.jvp(f, x, v))
-        kernels.ENABLED = fusion.ENABLED = True
+        with use("numba"):
+            for _ in range(fusion.HOT):
+                dn.jvp(f, x, v)  # the fused loop compiles (or loads from disk) on the HOT-th call
+            t_dual = median_time(lambda: dn.jvp(f, x, v))
+        with use("kernels"):
+            t_perop = median_time(lambda: dn.jvp(f, x, v))
+        with use("numpy"):
+            t_nppath = median_time(lambda: dn.jvp(f, x, v))
         line = (f"{n:>9} {fmt_time(t_np):>11} {fmt_time(t_dual):>10} {t_dual / t_np:>6.2f}"
                 f" {fmt_time(t_perop):>10} {t_perop / t_np:>6.2f} {fmt_time(t_nppath):>10} {t_nppath / t_np:>6.2f}")
         if torch is not None:
@@ -110,7 +110,8 @@ def startup_rows():
 
 
 def per_rule_rows(n=200_000):
-    """Kernel time ÷ numpy-path time for every rule with a kernel, k = 1 and k = 8 (what NUMPY_FASTER_* encode)."""
+    """Kernel time ÷ numpy-path time for every rule with a kernel, k = 1 and k = 8: the measurements behind each
+    rule's numpy_faster ("k1", "kn"; dualnum/rules.py), which the last columns show."""
     from dualnum.functions import apply
     rows = []
     for r in kernels.kernel_rules():
@@ -119,18 +120,16 @@ def per_rule_rows(n=200_000):
         for k in (1, 8):
             xk = dn.DualArray(x.value, np.ones((k, n)), tag=3)
             args = (xk,) if r.arity == 1 else (xk, xk)
-            saved = kernels.NUMPY_FASTER
-            kernels.NUMPY_FASTER = frozenset()
-            t_k = median_time(lambda: apply(r, *args).partials, repeat=5, budget=0.05)
-            kernels.ENABLED = False
-            t_n = median_time(lambda: apply(r, *args).partials, repeat=5, budget=0.05)
-            kernels.ENABLED, kernels.NUMPY_FASTER = True, saved
+            with use("kernels", always=True):  # the kernel even where numpy_faster sends the rule to numpy
+                t_k = median_time(lambda: apply(r, *args).partials, repeat=5, budget=0.05)
+            with use("numpy"):
+                t_n = median_time(lambda: apply(r, *args).partials, repeat=5, budget=0.05)
             ratios.append(t_k / t_n)
-        rows.append((r.name, *ratios))
+        rows.append((r, *ratios))
     rows.sort(key=lambda t: t[1])
-    for name, a, b in rows:
-        used = ["numpy" if name in s else "kernel" for s in (kernels.NUMPY_FASTER_K1, kernels.NUMPY_FASTER_KN)]
-        print(f"  {name:<12} k=1 {a:5.2f} ({used[0]:<6})  k=8 {b:5.2f} ({used[1]})")
+    for r, a, b in rows:
+        used = ["numpy" if where in r.numpy_faster else "kernel" for where in ("k1", "kn")]
+        print(f"  {r.name:<12} k=1 {a:5.2f} ({used[0]:<6})  k=8 {b:5.2f} ({used[1]})")
 
 
 def main(quick=False):

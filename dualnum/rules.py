@@ -59,10 +59,31 @@ class Rule:
     guarded: bool = False  # the formula may evaluate log(0) or 1/0 on a branch np.where discards
     nondiff: Tuple[int, ...] = field(default=())  # argument positions that are never differentiated
     compiled: bool = True  # False: numba cannot compile its formulas (scipy.special's): numpy computes it
+    #: Speed only, never the numbers: where numpy's path was measured faster than the compiled one, so the rule
+    #: takes numpy's there -- "k1" (its per-rule kernel, one direction: a JVP), "kn" (that kernel with k > 1
+    #: directions), "fused" (a node of a fused loop on arrays of kernels.MIN_SIZE elements or more). Given as a
+    #: set or a string of those words ("k1 kn"). The measurements: ``python -m benchmarks b1`` prints kernel time
+    #: ÷ numpy time per rule for k = 1 and k = 8 (numpy's SIMD exp, log, tanh, ... beat numba's scalar libm 3-12x;
+    #: a constant derivative is one numpy multiply over all k directions). ``backends.use(..., always=True)``
+    #: ignores it. Not part of a kernel's source, so changing it compiles nothing again.
+    numpy_faster: frozenset = frozenset()
+
+    def __post_init__(self):
+        where = self.numpy_faster
+        where = frozenset(where.split() if isinstance(where, str) else where)
+        if not where <= _PATHS:
+            raise ValueError(f"Rule {self.name!r}: numpy_faster names the compiled paths where numpy is faster, "
+                             f"some of {sorted(_PATHS)}; got {sorted(map(str, where - _PATHS))}")
+        object.__setattr__(self, "numpy_faster", where)
 
     @property
     def arity(self) -> int:
         return len(self.partials)
+
+
+_PATHS = frozenset(("k1", "kn", "fused"))  # the compiled paths Rule.numpy_faster can name
+#: numpy's SIMD loops beat numba's scalar libm calls for these everywhere, fused loops included (b1's table)
+_LIBM = "k1 kn fused"
 
 
 RULES: dict[str, Rule] = {}
@@ -141,60 +162,65 @@ def _sigmoid(x):
 
 
 # ---- arithmetic -------------------------------------------------------------------------------------------
-rule("add", np.add, 1.0, 1.0, math="d(x+y) = dx + dy")
+rule("add", np.add, 1.0, 1.0, math="d(x+y) = dx + dy", numpy_faster="k1 kn")
 rule("subtract", np.subtract, 1.0, -1.0, math="d(x-y) = dx - dy")
 rule("multiply", np.multiply, lambda x, y, z: y, lambda x, y, z: x, math="d(xy) = y dx + x dy")
 rule("true_divide", np.true_divide, lambda x, y, z: 1.0 / y, lambda x, y, z: -z / y,
      math="d(x/y) = dx/y - (x/y²) dy", domain2=(0.5, 3.0))
 rule("power", np.power, _pow_dbase, _pow_dexp, math="d(x^y) = y x^(y-1) dx + x^y log(x) dy",
-     domain=(0.2, 3.0), guarded=True)
-rule("negative", np.negative, -1.0, math="d(-x) = -dx")
-rule("positive", np.positive, 1.0, math="d(+x) = dx")
+     domain=(0.2, 3.0), guarded=True, numpy_faster=_LIBM)
+rule("negative", np.negative, -1.0, math="d(-x) = -dx", numpy_faster="k1 kn")
+rule("positive", np.positive, 1.0, math="d(+x) = dx", numpy_faster="kn")
 rule("absolute", np.absolute, lambda x, z: _select(x >= 0, 1.0, -1.0), aliases=(np.abs,),
      math="d|x| = sign(x) dx, +1 at 0", smooth=False)
-rule("square", np.square, lambda x, z: 2.0 * x, math="d(x²) = 2x dx")
-rule("reciprocal", np.reciprocal, lambda x, z: -z * z, math="d(1/x) = -1/x² dx", domain=(0.3, 3.0))
-rule("sqrt", np.sqrt, lambda x, z: 0.5 / z, math="d√x = dx / (2√x)", domain=(0.1, 4.0))
-rule("cbrt", np.cbrt, lambda x, z: 1.0 / (3.0 * z * z), math="d∛x = dx / (3 ∛x²)", domain=(0.1, 4.0))
+rule("square", np.square, lambda x, z: 2.0 * x, math="d(x²) = 2x dx", numpy_faster="kn")
+rule("reciprocal", np.reciprocal, lambda x, z: -z * z, math="d(1/x) = -1/x² dx", domain=(0.3, 3.0), numpy_faster="kn")
+rule("sqrt", np.sqrt, lambda x, z: 0.5 / z, math="d√x = dx / (2√x)", domain=(0.1, 4.0), numpy_faster="kn")
+rule("cbrt", np.cbrt, lambda x, z: 1.0 / (3.0 * z * z),
+     math="d∛x = dx / (3 ∛x²)", domain=(0.1, 4.0), numpy_faster=_LIBM)
 
 # ---- exponentials and logarithms ---------------------------------------------------------------------------
-rule("exp", np.exp, lambda x, z: z, math="d eˣ = eˣ dx")
-rule("exp2", np.exp2, lambda x, z: z * LN2, math="d 2ˣ = 2ˣ ln2 dx")
-rule("expm1", np.expm1, lambda x, z: z + 1.0, math="d(eˣ-1) = eˣ dx")
-rule("log", np.log, lambda x, z: 1.0 / x, math="d ln x = dx / x", domain=(0.1, 5.0))
-rule("log2", np.log2, lambda x, z: 1.0 / (x * LN2), math="d log₂x = dx / (x ln2)", domain=(0.1, 5.0))
-rule("log10", np.log10, lambda x, z: 1.0 / (x * LN10), math="d log₁₀x = dx / (x ln10)", domain=(0.1, 5.0))
-rule("log1p", np.log1p, lambda x, z: 1.0 / (1.0 + x), math="d ln(1+x) = dx / (1+x)", domain=(-0.9, 5.0))
+rule("exp", np.exp, lambda x, z: z, math="d eˣ = eˣ dx", numpy_faster=_LIBM)
+rule("exp2", np.exp2, lambda x, z: z * LN2, math="d 2ˣ = 2ˣ ln2 dx", numpy_faster=_LIBM)
+rule("expm1", np.expm1, lambda x, z: z + 1.0, math="d(eˣ-1) = eˣ dx", numpy_faster=_LIBM)
+rule("log", np.log, lambda x, z: 1.0 / x, math="d ln x = dx / x", domain=(0.1, 5.0), numpy_faster=_LIBM)
+rule("log2", np.log2, lambda x, z: 1.0 / (x * LN2),
+     math="d log₂x = dx / (x ln2)", domain=(0.1, 5.0), numpy_faster=_LIBM)
+rule("log10", np.log10, lambda x, z: 1.0 / (x * LN10),
+     math="d log₁₀x = dx / (x ln10)", domain=(0.1, 5.0), numpy_faster=_LIBM)
+rule("log1p", np.log1p, lambda x, z: 1.0 / (1.0 + x),
+     math="d ln(1+x) = dx / (1+x)", domain=(-0.9, 5.0), numpy_faster=_LIBM)
 rule("logaddexp", np.logaddexp, lambda x, y, z: np.exp(x - z), lambda x, y, z: np.exp(y - z),
-     math="d log(eˣ+eʸ) = (eˣ dx + eʸ dy) / (eˣ+eʸ)")
+     math="d log(eˣ+eʸ) = (eˣ dx + eʸ dy) / (eˣ+eʸ)", numpy_faster="k1")
 rule("logaddexp2", np.logaddexp2, lambda x, y, z: np.exp2(x - z), lambda x, y, z: np.exp2(y - z),
-     math="d log₂(2ˣ+2ʸ) = (2ˣ dx + 2ʸ dy) / (2ˣ+2ʸ)")
+     math="d log₂(2ˣ+2ʸ) = (2ˣ dx + 2ʸ dy) / (2ˣ+2ʸ)", numpy_faster="k1")
 
 # ---- trigonometry -----------------------------------------------------------------------------------------
 rule("sin", np.sin, lambda x, z: np.cos(x), math="d sin x = cos x dx")
 rule("cos", np.cos, lambda x, z: -np.sin(x), math="d cos x = -sin x dx")
-rule("tan", np.tan, lambda x, z: 1.0 + z * z, math="d tan x = (1 + tan²x) dx", domain=(-1.4, 1.4))
+rule("tan", np.tan, lambda x, z: 1.0 + z * z, math="d tan x = (1 + tan²x) dx", domain=(-1.4, 1.4), numpy_faster=_LIBM)
 rule("arcsin", np.arcsin, lambda x, z: 1.0 / np.sqrt(1.0 - x * x), math="d asin x = dx / √(1-x²)",
-     domain=(-0.95, 0.95))
+     domain=(-0.95, 0.95), numpy_faster=_LIBM)
 rule("arccos", np.arccos, lambda x, z: -1.0 / np.sqrt(1.0 - x * x), math="d acos x = -dx / √(1-x²)",
-     domain=(-0.95, 0.95))
-rule("arctan", np.arctan, lambda x, z: 1.0 / (1.0 + x * x), math="d atan x = dx / (1+x²)")
+     domain=(-0.95, 0.95), numpy_faster=_LIBM)
+rule("arctan", np.arctan, lambda x, z: 1.0 / (1.0 + x * x), math="d atan x = dx / (1+x²)", numpy_faster=_LIBM)
 rule("arctan2", np.arctan2, lambda x, y, z: y / (x * x + y * y), lambda x, y, z: -x / (x * x + y * y),
-     math="d atan2(x, y) = (y dx - x dy) / (x²+y²)", domain=(0.2, 3.0))
+     math="d atan2(x, y) = (y dx - x dy) / (x²+y²)", domain=(0.2, 3.0), numpy_faster=_LIBM)
 rule("hypot", np.hypot, lambda x, y, z: x / z, lambda x, y, z: y / z,
      math="d √(x²+y²) = (x dx + y dy) / √(x²+y²)", domain=(0.2, 3.0))
-rule("deg2rad", np.deg2rad, math.pi / 180.0, aliases=(np.radians,), math="d rad(x) = π/180 dx")
-rule("rad2deg", np.rad2deg, 180.0 / math.pi, aliases=(np.degrees,), math="d deg(x) = 180/π dx")
+rule("deg2rad", np.deg2rad, math.pi / 180.0, aliases=(np.radians,), math="d rad(x) = π/180 dx", numpy_faster="kn")
+rule("rad2deg", np.rad2deg, 180.0 / math.pi, aliases=(np.degrees,), math="d deg(x) = 180/π dx", numpy_faster="kn")
 
 # ---- hyperbolic -------------------------------------------------------------------------------------------
-rule("sinh", np.sinh, lambda x, z: np.cosh(x), math="d sinh x = cosh x dx")
-rule("cosh", np.cosh, lambda x, z: np.sinh(x), math="d cosh x = sinh x dx")
-rule("tanh", np.tanh, lambda x, z: 1.0 - z * z, math="d tanh x = (1 - tanh²x) dx")
-rule("arcsinh", np.arcsinh, lambda x, z: 1.0 / np.sqrt(x * x + 1.0), math="d asinh x = dx / √(x²+1)")
+rule("sinh", np.sinh, lambda x, z: np.cosh(x), math="d sinh x = cosh x dx", numpy_faster=_LIBM)
+rule("cosh", np.cosh, lambda x, z: np.sinh(x), math="d cosh x = sinh x dx", numpy_faster=_LIBM)
+rule("tanh", np.tanh, lambda x, z: 1.0 - z * z, math="d tanh x = (1 - tanh²x) dx", numpy_faster=_LIBM)
+rule("arcsinh", np.arcsinh, lambda x, z: 1.0 / np.sqrt(x * x + 1.0),
+     math="d asinh x = dx / √(x²+1)", numpy_faster=_LIBM)
 rule("arccosh", np.arccosh, lambda x, z: 1.0 / np.sqrt(x * x - 1.0), math="d acosh x = dx / √(x²-1)",
-     domain=(1.1, 4.0))
+     domain=(1.1, 4.0), numpy_faster=_LIBM)
 rule("arctanh", np.arctanh, lambda x, z: 1.0 / (1.0 - x * x), math="d atanh x = dx / (1-x²)",
-     domain=(-0.9, 0.9))
+     domain=(-0.9, 0.9), numpy_faster=_LIBM)
 
 # ---- kinks: max, min, clip, where --------------------------------------------------------------------------
 rule("maximum", np.maximum, lambda x, y, z: _half_step(x - y), lambda x, y, z: _half_step(y - x),
@@ -216,7 +242,7 @@ rule("where", np.where, 0.0, lambda c, x, y, z: (c != 0) * 1.0, lambda c, x, y, 
 # ---- functions that are not in numpy but every model needs ------------------------------------------------
 rule("sigmoid", _sigmoid, lambda x, z: z * (1.0 - z), math="d σ(x) = σ(x)(1-σ(x)) dx", domain=(-6.0, 6.0))
 rule("relu", lambda x: np.maximum(x, 0.0), lambda x, z: (x > 0) * 1.0,
-     math="d relu(x) = [x>0] dx (0 at x = 0, as Flux)", smooth=False)
+     math="d relu(x) = [x>0] dx (0 at x = 0, as Flux)", smooth=False, numpy_faster="kn")
 
 # ---- remainders: sawtooth functions, slope 1 in x between their jumps --------------------------------------------
 rule("remainder", np.remainder, 1.0, lambda x, y, z: -np.floor(x / y), aliases=(np.mod,),
@@ -364,7 +390,6 @@ if "scipy.special" in sys.modules:  # loaded before dualnum: its rules are in th
 #: mode): a replacement in the table would be used by some paths and not others, so override refuses them
 BOUND = frozenset("add subtract multiply true_divide power negative absolute sigmoid relu remainder floor_divide "
                   "log".split())
-_OVERRIDES = [0]  # how many override blocks are open (compiled kernels are off while any is)
 
 
 class override:
@@ -376,7 +401,8 @@ class override:
     formula never reaches numba's on-disk cache or a fused loop, and nothing compiled from the real table
     serves a name the block replaced. Every mode reaches the rule through the table: numpy functions (``np.tan(x)``
     on a Dual, a DualArray, a tracked value) and ``dualnum.functions.apply(r, x)`` for a function numpy has not.
-    The switch is process-wide: other threads compute with numpy meanwhile (same numbers, slower).
+    The switch is process-wide (``dualnum.backends``' "numpy", above any ``backends.use`` block opened inside):
+    other threads compute with numpy meanwhile (same numbers, slower).
     """
 
     def __init__(self, *new_rules: Rule):
@@ -401,6 +427,7 @@ class override:
             raise ValueError(f"override: two rules named the same in {names}")
         self.rules = tuple(dataclasses.replace(r, compiled=False) for r in new_rules)
         self._saved = None
+        self._numpy = None  # the backends' "numpy" hold while the block is open
 
     def __enter__(self):
         if self._saved is not None:
@@ -416,7 +443,8 @@ class override:
         self._saved = ({r.name: RULES.get(r.name, _ABSENT) for r in self.rules},
                        {f: BY_FUNCTION.get(f, _ABSENT) for f in funcs})
         new_ufunc = any(isinstance(f, np.ufunc) and f not in BY_FUNCTION for f in funcs)
-        _kernels_off()
+        from .backends import _hold
+        self._numpy = _hold("numpy", above_use=True)  # numpy until the block closes, whatever use() says inside
         for r in self.rules:
             RULES[r.name] = r
         BY_FUNCTION.update(funcs)
@@ -437,23 +465,10 @@ class override:
                 BY_FUNCTION.pop(f, None)
             else:
                 BY_FUNCTION[f] = old
-        _kernels_on()
+        self._numpy, hold = None, self._numpy
+        hold.release()
         return False
 
 
 _ABSENT = object()
 
-
-def _kernels_off():
-    _OVERRIDES[0] += 1
-    if _OVERRIDES[0] == 1:
-        from .backends import kernels
-        _OVERRIDES.append(kernels.ENABLED)
-        kernels.ENABLED = False
-
-
-def _kernels_on():
-    _OVERRIDES[0] -= 1
-    if _OVERRIDES[0] == 0:
-        from .backends import kernels
-        kernels.ENABLED = _OVERRIDES.pop()

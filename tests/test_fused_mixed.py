@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dualnum.backends import fusion, kernels
+from dualnum.backends import current, fusion, kernels, use
 from dualnum.forward.dualarray import DualArray
 
-pytestmark = pytest.mark.skipif(not fusion.ENABLED or kernels.module() is None, reason="numba unavailable")
+pytestmark = pytest.mark.skipif(current() != "numba" or kernels.module() is None, reason="numba unavailable")
 
 UNARY = ["sin", "cos", "square", "negative", "absolute", "tanh"]
 BINARY = ["add", "subtract", "multiply", "true_divide", "maximum"]
@@ -107,11 +107,8 @@ class PythonLoops:
 
 
 def unfused(fn):
-    fusion.ENABLED = False
-    try:
+    with use("kernels"):
         return outcome(fn)
-    finally:
-        fusion.ENABLED = True
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import dualnum as dn
-from dualnum.backends import fusion, kernels
+from dualnum.backends import current, fusion, kernels, use
 from dualnum import rules
 from dualnum.forward.dualarray import DualArray
 
-pytestmark = pytest.mark.skipif(not fusion.ENABLED or kernels.module() is None, reason="numba unavailable")
+pytestmark = pytest.mark.skipif(current() != "numba" or kernels.module() is None, reason="numba unavailable")
 
 N, K = 37, 3
 
@@ -26,11 +26,8 @@ def hot(monkeypatch):
 
 
 def unfused(fn):
-    fusion.ENABLED = False
-    try:
+    with use("kernels"):  # every operation on its own (the per-rule kernels on big arrays)
         return fn()
-    finally:
-        fusion.ENABLED = True
 
 
 def sample(lo, hi, rng):
@@ -193,11 +190,8 @@ def test_a_kernel_that_fails_leaves_the_unfused_path(hot, monkeypatch):
 def test_fusion_can_be_switched_off(hot):
     x = DualArray(np.linspace(0, 1, 3), np.ones((1, 3)))
     assert unfused(lambda: x * x + 1.0)._lazy is None
-    kernels.ENABLED = False
-    try:
+    with use("numpy"):
         assert (x * x + 1.0)._lazy is None  # the numpy-only path stays numpy only
-    finally:
-        kernels.ENABLED = True
 
 
 def test_scalars_constants_pickles_and_copies(hot):
@@ -281,11 +275,12 @@ def test_DUALNUM_FUSE_0_switches_fusion_off_in_a_fresh_process():
     import os
     import subprocess
     import sys
-    code = ("import numpy as np; from dualnum.backends import fusion; from dualnum.forward.dualarray import DualArray; "
-            "x = DualArray(np.ones(3), np.ones((1, 3))); print(fusion.ENABLED, (x * x + 1.0)._lazy is None)")
-    for env, want in (({"DUALNUM_FUSE": "0"}, "False True"), ({}, "True False")):
+    code = ("import numpy as np; from dualnum.backends import current; from dualnum import DualArray; "
+            "x = DualArray(np.ones(3), np.ones((1, 3))); print(current(), (x * x + 1.0)._lazy is None)")
+    for env, want in (({"DUALNUM_FUSE": "0"}, "kernels True"), ({"DUALNUM_NUMBA": "0"}, "numpy True"),
+                      ({}, "numba False")):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={**os.environ, "DUALNUM_FUSE": "1", **env})
+                             env={**os.environ, "DUALNUM_FUSE": "1", "DUALNUM_NUMBA": "1", **env})
         assert out.stdout.split() == want.split()
 
 

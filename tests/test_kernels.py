@@ -8,7 +8,7 @@ import pytest
 
 from dualnum import DualArray
 
-from dualnum.backends import kernels
+from dualnum.backends import kernels, use
 from dualnum.functions import apply
 
 pytest.importorskip("numba")
@@ -17,14 +17,10 @@ N = 5000  # with k = 8 directions this is above kernels.MIN_SIZE, so the kernel 
 
 
 def both_paths(fn):
-    saved = kernels.ENABLED, kernels.NUMPY_FASTER
-    try:
-        kernels.ENABLED, kernels.NUMPY_FASTER = True, frozenset()  # force every rule through its kernel
+    with use("kernels", always=True):  # every rule through its kernel, even where numpy is the faster
         fast = fn()
-        kernels.ENABLED = False
+    with use("numpy"):
         slow = fn()
-    finally:
-        kernels.ENABLED, kernels.NUMPY_FASTER = saved
     return fast, slow
 
 
@@ -67,11 +63,8 @@ def test_kernel_path_is_taken_and_numpy_path_when_disabled(monkeypatch):
     assert calls == [True]
     _ = (x[:10] * x[:10]).value  # small: numpy (the kernel is not even asked)
     assert calls.count(True) == 1
-    kernels.ENABLED = False
-    try:
+    with use("numpy"):
         _ = (x * x).value  # reading it computes it (a lone product is pending until then)
-    finally:
-        kernels.ENABLED = True
     assert calls.count(True) == 1
 
 
@@ -154,10 +147,8 @@ def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
     p[-1, 1:] = 1.0
     q = np.zeros((k, n))
     q[0] = 1.0  # y moves in direction 0 only
-    monkeypatch.setattr(fusion, "ENABLED", path == "fused")
     monkeypatch.setattr(fusion, "HOT", 1)
-    monkeypatch.setattr(kernels, "ENABLED", path != "numpy")
-    monkeypatch.setattr(kernels, "NUMPY_FASTER", frozenset())
+    backend = {"numpy": use("numpy"), "kernels": use("kernels", always=True), "fused": use("numba", always=True)}
     x, y = DualArray(v, p), DualArray(v + 1.0, q)
     w = v[1:]
     cases = [  # (expression, its derivative along the last direction on elements 1.., by hand)
@@ -167,7 +158,7 @@ def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
         (lambda: np.sqrt(x) * y, (w + 1.0) * 0.5 / np.sqrt(w) + (np.sqrt(w) if k == 1 else 0.0)),
         (lambda: np.where(v > 0, np.sqrt(x), 0.0), 0.5 / np.sqrt(w)),
     ]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), backend[path]:
         for expr, want in cases:
             for _ in range(2):  # fused: compiled on the first, reused on the second
                 r = expr()

@@ -39,7 +39,7 @@ import numpy as np
 from . import kernels
 from .. import rules
 
-ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"
+ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"  # set by backends.use()
 HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "16"))  # compile a tree the 16th time it is computed
 MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compiled loop and the key
 
@@ -47,10 +47,10 @@ MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compile
 #: formula). Callers check the Rule's identity, so a rule registered again under its name is not fused with
 #: the loops of the old one; refresh() takes the new table when kernels.py regenerates its module.
 FUSABLE = {r.name: r for r in kernels.kernel_rules()}
-#: ...except, on arrays of kernels.MIN_SIZE or more, these: numba calls scalar libm for them, 3-13x slower than
-#: numpy's SIMD loops (benchmarks/b1's per-rule table), which costs more than fusing saves (measured: a fused
-#: tanh(x) * x at n = 1e5 took 8.9x numpy's time, unfused 2.5x); they are computed by numpy and become inputs
-LIBM = kernels._LIBM
+# ...except, on arrays of kernels.MIN_SIZE or more, the rules whose Rule.numpy_faster holds "fused" (unless
+# kernels.ALWAYS): numba calls scalar libm for them, 3-13x slower than numpy's SIMD loops (benchmarks/b1's per-rule
+# table), which costs more than fusing saves (measured: a fused tanh(x) * x at n = 1e5 took 8.9x numpy's time,
+# unfused 2.5x); they are computed by numpy and become inputs
 
 _DualArray = None  # bound by dualarray.py (which imports this module)
 _eval_rule = None
@@ -99,10 +99,11 @@ def unary(rule, a):
         if len(shape) != 1:
             v = v.reshape(-1)
             p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
-        if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
+        if "fused" in rule.numpy_faster and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE and not kernels.ALWAYS:
             return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
         return _pending_array(rule, (a,), a.tag, shape, k, rule.name + "(L)", (v, p), (), 2, 1)
-    if rule.name in LIBM and math.prod(node.shape) * (node.k + 1) >= kernels.MIN_SIZE:
+    if "fused" in rule.numpy_faster and math.prod(node.shape) * (node.k + 1) >= kernels.MIN_SIZE and \
+            not kernels.ALWAYS:
         return None
     if node.size >= MAX_NODES:
         force(a)
@@ -160,7 +161,7 @@ def binary(rule, a, b):
         kb, ib, cb, sb, ob = "C", (), (float(b),), 1, 0
     else:
         return None
-    if rule.name in LIBM and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE:
+    if "fused" in rule.numpy_faster and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE and not kernels.ALWAYS:
         return None
     if sa + sb >= MAX_NODES:  # compute the bigger pending operand first; it becomes a leaf of this tree
         force(a if sa >= sb else b)
