@@ -65,6 +65,10 @@ def _as_float(x, where="param"):
         return x
     if type(x) is Dual or isinstance(x, DualArray):
         return x
+    if getattr(x, "_is_device", False):  # a GPU array (nn.gpu): tracked where it lies
+        if x.dtype.kind == "b":
+            raise _bool_error(where)
+        return x if x.dtype.kind == "f" else x.astype(np.float64)
     if isinstance(x, (bool, np.bool_)):
         raise _bool_error(where)
     if isinstance(x, (str, bytes)) or x is None:
@@ -115,7 +119,7 @@ def param(x, name=None) -> Tracked:
         t = x
     else:
         d = _as_float(x)
-        if isinstance(d, np.ndarray) and (d is x or not d.flags.owndata):
+        if isinstance(d, np.ndarray) and (d is x or not d.flags.owndata) or d is x and getattr(d, "_is_device", 0):
             d = d.copy()  # a parameter owns its numbers: update() changes them in place
         t = leaf(d, 0)
     if name is not None:
@@ -260,8 +264,8 @@ def _check_loss(y, fname):
         raise ValueError(f"{fname}: the function must return a scalar loss, but it returned an array of shape "
                          f"{np.shape(v)}; reduce it (np.sum, np.mean), or use back(y, seed) for a "
                          "vector-Jacobian product")
-    if isinstance(v, np.ndarray):
-        return np.ones_like(v)
+    if isinstance(v, np.ndarray) or getattr(v, "_is_device", False):
+        return np.ones_like(v)  # (on a GPU loss: on the GPU, so every adjoint computes there)
     return v.dtype.type(1) if isinstance(v, np.floating) else 1.0
 
 

@@ -19,6 +19,7 @@ from .losses import binarycrossentropy, crossentropy, logitbinarycrossentropy, l
 from .optimisers import Adam, Descent, Momentum, Nesterov, Optimiser, RMSProp, apply, update
 from .train import NonFiniteLoss, StopTraining, loss_and_gradient, stop, throttle, train
 from ._backend import live, value
+from .gpu import cpu, gpu
 
 
 from dualnum.tracker import Grads, Params, gradient, param  # reverse mode: what layers and train use
@@ -33,5 +34,5 @@ __all__ = [
     "train", "stop", "throttle", "StopTraining", "NonFiniteLoss", "loss_and_gradient",
     "DataLoader", "InputError", "onehot", "onecold", "accuracy", "digits",
     "Grid", "loss_grid", "model_grid", "grid_gradient", "filter_normalize", "random_directions", "slice_2d",
-    "surface_and_contour",
+    "surface_and_contour", "gpu", "cpu",
 ]

@@ -103,7 +103,7 @@ def is_array_leaf(x) -> bool:
     """An array or a number: what fmap applies its function to (functions, strings, None are left alone)."""
     if isinstance(x, (bool, np.bool_)):
         return False
-    return (isinstance(x, (np.ndarray, numbers.Number)) or is_tracked(x)
+    return (isinstance(x, (np.ndarray, numbers.Number)) or is_tracked(x) or getattr(x, "_is_device", False)
             or getattr(x, "_is_dualarray", False) or type(x).__name__ == "Dual")
 
 

@@ -127,8 +127,13 @@ class Affine:
         data = value(x)
         if data is None or isinstance(data, (str, bytes)):
             raise ShapeError(f"{self!r} got {type(data).__name__} {data!r} {want}")
+        on_gpu, w_on_gpu = getattr(data, "_is_device", False), getattr(value(self.W), "_is_device", False)
+        if on_gpu != w_on_gpu:
+            raise ShapeError(f"{self!r} has its weights on the {'GPU' if w_on_gpu else 'CPU'} but got an input on "
+                             f"the {'GPU' if on_gpu else 'CPU'}: move both to one place, "
+                             f"{'nn.gpu(x)' if w_on_gpu else 'nn.cpu(x) (or the model with nn.gpu(model))'}")
         try:
-            kind = np.asarray(data).dtype.kind
+            kind = data.dtype.kind if on_gpu else np.asarray(data).dtype.kind
         except ValueError:  # a ragged list
             raise ShapeError(f"{self!r} got a ragged list (rows of different lengths) {want}") from None
         if kind not in "biuf":

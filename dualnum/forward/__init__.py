@@ -45,6 +45,11 @@ def as_input(x, fname, pos=None):
     where = f"{fname}: argument {pos}" if pos is not None else f"{fname}: x"
     if type(x) is Dual or isinstance(x, DualArray):
         return x
+    if getattr(x, "_is_device", False):  # a GPU array: differentiated where it lies
+        if x.dtype.kind != "f":
+            raise TypeError(f"{where} is a device array of dtype {x.dtype}; differentiate with respect to "
+                            "floats (x.astype(np.float32))")
+        return x
     if type(x) is Tracked:
         x = peel_idle(x)  # an nn weight or a param nobody differentiates: its numbers
         if type(x) is Tracked:  # reverse-over-forward: the input is being differentiated by tracker.gradient
@@ -125,14 +130,17 @@ def _seed(x, offset, start, c, tag):
         parts = [0.0] * c
         parts[offset - start] = 1.0
         return Dual._new(x, tuple(parts), tag)
-    return DualArray._new(x, _unit_block(c, m, start - offset).reshape((c,) + x.shape), tag)
+    return DualArray._new(x, _unit_block(c, m, start - offset, x).reshape((c,) + x.shape), tag)
 
 
 _EYES: dict = {}
 
 
-def _unit_block(c, m, k):
+def _unit_block(c, m, k, like=None):
     """P[j, i] = 1 where i = j + k, else 0 (np.eye(c, m, k)), read-only: c seed directions for m inputs."""
+    if getattr(like, "_is_device", False):  # seeds for a GPU input are made on the host once and sent there
+        from ..backends.cuda import to_device
+        return to_device(np.eye(c, m, k), dtype=like.dtype)
     if 0 <= k and k + c <= m <= 1024:  # rows k .. k + c of the m × m identity, which is kept: seeds repeat
         e = _EYES.get(m)
         if e is None:
@@ -218,7 +226,7 @@ def derivative(f, x, order: int = 1):
         if order > 1:
             return derivative(lambda z: derivative(f, z, order - 1), x)
         x = as_input(x, "derivative")
-        if isinstance(x, (np.ndarray, DualArray)):
+        if isinstance(x, (np.ndarray, DualArray)) or getattr(x, "_is_device", False):
             if x.ndim:
                 return _on_grid(f, x)
             x = x[()]
@@ -253,6 +261,10 @@ def _on_grid(f, x):
     v = _probe(x.size, x.shape)
     tag = new_tag()
     seeds = np.stack([np.ones(x.shape), v])
+    if getattr(x, "_is_device", False):
+        from ..backends.cuda import to_device
+        seeds = to_device(seeds, dtype=x.dtype)
+        v = seeds[1]
     y = _call(f, tag, DualArray._new(x, seeds, tag))
     if isinstance(y, (tuple, list)) and not _holds_scalars(y):
         return type(y)(_grid_read(e, tag, x.shape, v) for e in y)  # f returned several curves

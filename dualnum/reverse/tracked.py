@@ -1419,7 +1419,10 @@ def scatter(g, idx, shape, dtype=float):
         k = _shape(g.partials)[0]
         parts = [scatter(g.partials[j], idx, shape, float) for j in range(k)]
         return DualArray._new(scatter(g.value, idx, shape, float), np.stack(parts), g.tag)
-    z = np.zeros(shape, dtype=dtype if np.dtype(dtype).kind == "f" else float)
+    if getattr(g, "_is_device", False):  # a GPU gradient: zeros there, g written into the indexed view
+        z = np.zeros_like(g, shape=shape, dtype=g.dtype)
+    else:
+        z = np.zeros(shape, dtype=dtype if np.dtype(dtype).kind == "f" else float)
     if _is_basic(idx):
         z[idx] = g
     else:

@@ -185,6 +185,9 @@ OPERATORS = {  # one instruction each, never a library call
     "less_equal": lambda x, y: x <= y, "equal": lambda x, y: x == y, "not_equal": lambda x, y: x != y,
     "logical_and": lambda x, y: (x != 0) and (y != 0), "logical_or": lambda x, y: (x != 0) or (y != 0),
     "logical_xor": lambda x, y: (x != 0) != (y != 0), "logical_not": lambda x: x == 0,
+    # on bool arrays (masks), the bitwise operators are the logical ones
+    "invert": lambda x: not x, "bitwise_and": lambda x, y: x and y, "bitwise_or": lambda x, y: x or y,
+    "bitwise_xor": lambda x, y: x != y,
 }
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "newaxis": None}
 

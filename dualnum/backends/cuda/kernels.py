@@ -310,12 +310,12 @@ def matmul_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, 
             for kk in range(_BK):
 ''')
     for i in range(rm):
-        lines.append(f"                x{i} = As[kk, cuda.threadIdx.y * {rm} + {i}]\n")
+        lines.append(f"                ra{i} = As[kk, cuda.threadIdx.y * {rm} + {i}]\n")
     for j in range(rn):
-        lines.append(f"                y{j} = Bs[kk, cuda.threadIdx.x * {rn} + {j}]\n")
+        lines.append(f"                rb{j} = Bs[kk, cuda.threadIdx.x * {rn} + {j}]\n")
     for i in range(rm):
         for j in range(rn):
-            lines.append(f"                c{i}_{j} += x{i} * y{j}\n")
+            lines.append(f"                c{i}_{j} += ra{i} * rb{j}\n")
     lines.append("            cuda.syncthreads()\n    base = bz * M * N\n")
     for i in range(rm):
         lines.append(f"    gi = row0 + cuda.threadIdx.y * {rm} + {i}\n    if gi < M:\n")
@@ -341,6 +341,7 @@ def value_ufuncs():
         if formulas.scalar_function(f.__name__) is not None:
             names[f.__name__] = f.nin
     names["divide"] = 2
+    names.update(invert=1, bitwise_and=2, bitwise_or=2, bitwise_xor=2)
     return names
 
 

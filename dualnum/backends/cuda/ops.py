@@ -698,8 +698,19 @@ def _array_equal(a, b, equal_nan=False):
     return a.shape == b.shape and bool(_all(a == b))
 
 
-def _name(f):
-    return getattr(f, "__name__", repr(f))
+
+@implements(np.moveaxis)
+def _moveaxis(a, source, destination):
+    src = [source] if isinstance(source, numbers.Integral) else list(source)
+    dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
+    src, dst = [s % a.ndim for s in src], [d % a.ndim for d in dst]
+    order = [n for n in range(a.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
 
 
-HANDLED_NAMES = sorted(_name(f) for f in HANDLED)
+@implements(np.atleast_1d)
+def _atleast_1d(*arys):
+    res = [a if a.ndim else reshape(a, (1,)) for a in arys]
+    return res[0] if len(res) == 1 else res
