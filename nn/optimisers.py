@@ -38,7 +38,10 @@ class Optimiser:
 
 
 def _zeros(x):
-    return np.zeros_like(np.asarray(value(x), dtype=float))
+    v = value(x)
+    if getattr(v, "_is_device", False):  # a parameter on the GPU keeps its state there
+        return np.zeros_like(v)
+    return np.zeros_like(np.asarray(v, dtype=float))
 
 
 class Descent(Optimiser):
@@ -146,7 +149,9 @@ def update(opt, ps, gs):
         g = gs[x]
         if g is None:
             continue  # x did not take part in the loss: nothing to learn from this batch
-        g = np.asarray(value(g), dtype=float)
+        g = value(g)
+        if not getattr(g, "_is_device", False):
+            g = np.asarray(g, dtype=float)
         if g.shape != np.shape(value(x)):
             _check_shape(x, g, f"update(opt, ps, gs): parameter {i} (counted from 0)")
         update_in_place(x, -opt.apply(x, g))

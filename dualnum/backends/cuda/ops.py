@@ -71,8 +71,8 @@ def _as_device(x, where):
             return None  # a number
         raise TypeError(f"{where}: a device array met a host array of shape {x.shape}; move it with nn.gpu(x) "
                         f"(or dualnum.backends.cuda.to_device) first, so nothing is copied behind your back")
-    if getattr(x, "_is_dualarray", False) or getattr(x, "_is_tracked", False):
-        return NotImplemented
+    if hasattr(type(x), "__array_ufunc__") and type(x).__array_ufunc__ is not None:
+        return NotImplemented  # a DualArray, a tracked value, a dual number: theirs to compute
     if isinstance(x, (list, tuple)):
         raise TypeError(f"{where}: a device array met a Python list; make it an array and move it with nn.gpu")
     if _is_scalar(x):
