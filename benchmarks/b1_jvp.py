@@ -37,7 +37,8 @@ def jvp_rows(quick):
         jf = jax.jit(lambda x, v: jax.jvp(lambda t: jnp.sum(jnp.sin(t) * jnp.exp(-t) + t**2 / (1 + t**2)),
                                           (x,), (v,)))
     sizes = [1_000, 100_000] if quick else [1_000, 100_000, 1_000_000]
-    print("  dual JVP: fused (the default); per-op: one kernel per operation (DUALNUM_FUSE=0); numpy: no numba")
+    print("  dual JVP: use('numba'), fused (the default); per-op: use('kernels'), one kernel per operation; "
+          "numpy: use('numpy'), no numba")
     print(f"{'n':>9} {'numpy f(x)':>11} {'dual JVP':>10} {'ratio':>6} {'per-op':>10} {'ratio':>6}"
           f" {'numpy-path':>10} {'ratio':>6} {'torch fwd':>10} {'ratio':>6} {'jax jvp':>9} {'ratio':>6}")
     for n in sizes:

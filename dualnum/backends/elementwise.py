@@ -12,6 +12,7 @@ from __future__ import annotations
 TIMES = '''
 @{decorator}
 def _times(d, p):
+    # d * p, but 0 where d or p is 0: one input's inf/NaN stays out of the other directions
     t = d * p
     if t != t and (d == 0.0 or p == 0.0):
         return 0.0

@@ -36,7 +36,7 @@ import weakref
 
 import numpy as np
 
-from . import kernels
+from . import elementwise, kernels
 from .. import rules
 
 ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"  # set by backends.use()
@@ -330,13 +330,10 @@ def parse(key):
 
 #: the chain rule's product, NaN-safe (ForwardDiff's NaN-safe mode): a term d·p is 0 where p == 0 (this direction
 #: does not pass through the input whose local derivative is inf or NaN) or d == 0 (the unselected branch of a
-#: where, a zero derivative times an inf tangent). Otherwise the plain product, NaN or inf included.
-TIMES = ["def _times(d, p):",
-         "    # d * p, but 0 where d or p is 0: one input's inf/NaN stays out of the other directions",
-         "    t = d * p",
-         "    if t != t and (d == 0.0 or p == 0.0):",
-         "        return 0.0",
-         "    return t"]
+#: where, a zero derivative times an inf tangent). Otherwise the plain product, NaN or inf included. The text is
+#: elementwise.TIMES, the one every compiled target uses (here without its decorator: loop_source shows it plain)
+TIMES = [line for line in elementwise.TIMES.strip("\n").splitlines() if not line.startswith("@")]
+
 
 BLOCK = 256  # elements per block in the blocked loop (k > 1, n > BLOCKED_FROM)
 BLOCKED_FROM = 2048  # up to here the k partial rows sit close enough to be read across (measured: b3, b2)
@@ -377,7 +374,7 @@ def source(tree, kind, one_direction=False):
         used[rule.name] = rule
         z = new("z")
         args = ", ".join(v for v, _ in subs)
-        vals.append(f"{z} = _f_{rule.name}({args})")
+        vals.append(f"{z} = {elementwise.value(rule, *(v for v, _ in subs))}")
         terms, safe = [], []
         for i, (_, g) in enumerate(subs):
             if g is None:
