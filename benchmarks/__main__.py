@@ -8,6 +8,12 @@ def main(argv):
     quick = "--quick" in argv
     names = [a for a in argv if not a.startswith("--")]
     here = pathlib.Path(__file__).parent
+    if "gpu" in names:  # on a machine with an NVIDIA GPU only: not part of the default run
+        print("\n=== gpu ===", flush=True)
+        importlib.import_module("benchmarks.gpu").main(quick)
+        names = [n for n in names if n != "gpu"]
+        if not names:
+            return
     mods = sorted(p.stem for p in here.glob("b[0-9]*_*.py"))
     for m in mods:
         if names and not any(m.startswith(n) for n in names):

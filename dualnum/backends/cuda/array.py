@@ -75,7 +75,7 @@ class DeviceArray(NDArrayOperatorsMixin):
     @property
     def data(self):
         """The flat device buffer this array's elements lie in (from ``offset``, through ``strides``)."""
-        return self._buf.view(self.dtype, self._buf.nbytes // self.dtype.itemsize)
+        return self._buf.data
 
     def is_contiguous(self):
         return all(n == 1 or s == c for n, s, c in zip(self.shape, self._strides, _c_strides(self.shape)))
@@ -143,6 +143,7 @@ class DeviceArray(NDArrayOperatorsMixin):
         return ops.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        from . import ops  # noqa: F401  (registers the handlers)
         h = HANDLED.get(func)
         if h is None:
             raise TypeError(f"np.{getattr(func, '__name__', func)} is not supported on device arrays (nothing was "
@@ -217,7 +218,7 @@ def empty(shape, dtype=np.float64) -> DeviceArray:
         shape = (shape,)
     dtype = _check_dtype(dtype, "empty")
     n = math.prod(shape)
-    return DeviceArray(pool.Buffer(n * dtype.itemsize), dtype, shape)
+    return DeviceArray(pool.Buffer(n * dtype.itemsize, dtype), dtype, shape)
 
 
 def to_device(a, dtype=None) -> DeviceArray:

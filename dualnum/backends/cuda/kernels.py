@@ -294,15 +294,24 @@ def matmul_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, 
             X, xo, x0, x1 = a, ao + batch * ab, a0, a1
             Y, yo, y0, y1 = db, dbo + batch * dbb + (z - 1) * dbk, db0, db1
         for k0 in range(0, K, _BK):
+            # consecutive threads read consecutive addresses: along k where k is contiguous, else along rows
             for e in range(tid, _BK * _BM, {nthreads}):
-                kk = e // _BM
-                r = e - kk * _BM
+                if x1 == 1:
+                    r = e // _BK
+                    kk = e - r * _BK
+                else:
+                    kk = e // _BM
+                    r = e - kk * _BM
                 gi = row0 + r
                 gk = k0 + kk
                 As[kk, r] = X[xo + gi * x0 + gk * x1] if (gi < M and gk < K) else {dtype}(0.0)
             for e in range(tid, _BK * _BN, {nthreads}):
-                kk = e // _BN
-                s = e - kk * _BN
+                if y1 != 1 and y0 == 1:
+                    s = e // _BK
+                    kk = e - s * _BK
+                else:
+                    kk = e // _BN
+                    s = e - kk * _BN
                 gj = col0 + s
                 gk = k0 + kk
                 Bs[kk, s] = Y[yo + gk * y0 + gj * y1] if (gj < N and gk < K) else {dtype}(0.0)

@@ -714,3 +714,8 @@ def _moveaxis(a, source, destination):
 def _atleast_1d(*arys):
     res = [a if a.ndim else reshape(a, (1,)) for a in arys]
     return res[0] if len(res) == 1 else res
+
+
+@implements(np.sinc)
+def _sinc(x):  # a numpy function, not a ufunc: the table's sinc, elementwise
+    return _elementwise(np.sin, "sinc", [x])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 
-LIMIT = 1 << 30
-_free: dict = {}  # (size class in bytes) -> [device buffers]
+LIMIT = 8 << 30
+_free: dict = {}  # (size class in bytes, dtype) -> [device arrays]
 _held = [0]  # bytes in _free
 _lock = threading.Lock()
 
@@ -25,43 +25,38 @@ def size_class(nbytes: int) -> int:
 
 
 class Buffer:
-    """A flat device buffer of ``size_class(nbytes)`` bytes; returned to the pool when no array uses it."""
+    """A flat device array of ``dtype`` holding ``size_class(nbytes)`` bytes; back to the pool when unused.
 
-    __slots__ = ("data", "nbytes", "_views", "__weakref__")
+    Each buffer is typed and never sliced into views of views: numba's device arrays keep a slice's memory
+    alive only through a weak proxy to its parent, so every array here is one allocation, used whole."""
 
-    def __init__(self, nbytes):
+    __slots__ = ("data", "key", "__weakref__")
+
+    def __init__(self, nbytes, dtype):
         from numba import cuda
-        import numpy as np
-        self.nbytes = size_class(nbytes)
-        self._views = {}
+        size = size_class(nbytes)
+        self.key = (size, dtype.str)
         with _lock:
-            free = _free.get(self.nbytes)
+            free = _free.get(self.key)
             if free:
                 self.data = free.pop()
-                _held[0] -= self.nbytes
+                _held[0] -= size
                 return
         try:
-            self.data = cuda.device_array(self.nbytes, dtype=np.uint8)
+            self.data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
         except Exception:  # out of memory: give the pool's buffers back to the device, and try once more
             clear()
-            self.data = cuda.device_array(self.nbytes, dtype=np.uint8)
-
-    def view(self, dtype, count):
-        """The first ``count`` elements as a flat device array of ``dtype`` (no copy)."""
-        key = (dtype, count)
-        v = self._views.get(key)
-        if v is None:
-            v = self._views[key] = self.data[:count * dtype.itemsize].view(dtype)
-        return v
+            self.data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
 
     def __del__(self):
         data = getattr(self, "data", None)
         if data is None:
             return
+        size = self.key[0]
         with _lock:
-            if _held[0] + self.nbytes <= LIMIT:
-                _free.setdefault(self.nbytes, []).append(data)
-                _held[0] += self.nbytes
+            if _held[0] + size <= LIMIT:
+                _free.setdefault(self.key, []).append(data)
+                _held[0] += size
 
 
 def clear():

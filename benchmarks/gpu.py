@@ -1,0 +1,207 @@
+"""GPU: B1's dual JVP against the device's copy bandwidth, the dual matmul against cuBLAS, a training step against
+the CPU -- each measured side by side in one run on the device (``python -m benchmarks gpu [--quick]``).
+
+Targets: B1 at n = 1e8 reaches >= 80 % of the device-to-device copy bandwidth (bytes it must read, x and v, over
+its time); the 4096 x 4096 float32 dual matmul reaches >= 25 % of cuBLAS's TFLOP/s (PyTorch or CuPy on the same
+device, TF32 off); one training step of Chain(Dense(1024, 1024, relu), Dense(1024, 1024, relu), Dense(1024, 10)),
+batch 1024, is >= 10 x faster than the CPU path. Without a GPU this prints why and returns.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def _sync():
+    from numba import cuda
+    cuda.synchronize()
+
+
+def timed(fn, repeat=5, warmup=1):
+    """(first call's seconds, median of ``repeat`` later calls), each call synchronised with the device."""
+    t = time.perf_counter()
+    fn()
+    _sync()
+    cold = time.perf_counter() - t
+    for _ in range(warmup - 1):
+        fn()
+    _sync()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        _sync()
+        times.append(time.perf_counter() - t)
+    return cold, statistics.median(times)
+
+
+def _verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def copy_bandwidth(n):
+    """Bytes per second of a device-to-device copy (cudaMemcpy), counting bytes read and written."""
+    from numba import cuda
+    a = cuda.device_array(n, dtype=np.float64)
+    b = cuda.device_array(n, dtype=np.float64)
+    _, t = timed(lambda: b.copy_to_device(a), repeat=10, warmup=2)
+    return 2 * 8 * n / t
+
+
+def b1(n, rows):
+    import dualnum as dn
+    from dualnum.backends.cuda import to_device
+
+    def f(x):
+        return np.sum(np.sin(x) * np.exp(-x) + x**2 / (1 + x**2))
+
+    rng = np.random.default_rng(0)
+    x, v = to_device(rng.random(n)), to_device(rng.random(n))
+    cold, t = timed(lambda: dn.jvp(f, x, v), repeat=5, warmup=2)
+    y, dy = dn.jvp(f, x, v)
+    bw = copy_bandwidth(n)
+    eff = 2 * 8 * n / t  # the bytes a JVP must read (x and v) over its time
+    print(f"  B1 dual JVP, n = {n:.0e}: cold {cold:.3f} s, warm {t * 1e3:.2f} ms; {eff / 1e12:.2f} TB/s of "
+          f"{bw / 1e12:.2f} TB/s copy bandwidth = {eff / bw:.0%} (target >= 80 %: {_verdict(eff >= 0.8 * bw)})")
+    # the same JVP on the host path, for correctness at a smaller size
+    m = 10_000
+    xh, vh = rng.random(m), rng.random(m)
+    yd, dyd = dn.jvp(f, to_device(xh), to_device(vh))
+    yh, dyh = dn.jvp(f, xh, vh)
+    ok = np.isclose(float(yd), float(yh), rtol=1e-10) and np.isclose(float(dyd), float(dyh), rtol=1e-10)
+    print(f"  B1 device result equals the CPU's at n = {m}: {ok}")
+    rows.append(("B1 dual JVP n=1e8 vs copy bandwidth", f"{eff / bw:.0%}", ">= 80 %", eff >= 0.8 * bw))
+
+
+def matmul(n, rows):
+    from dualnum import DualArray
+    from dualnum.backends.cuda import to_device
+    rng = np.random.default_rng(1)
+    A, dA, B, dB = (to_device(rng.standard_normal((n, n)).astype(np.float32)) for _ in range(4))
+    a, b = DualArray(A, dA[None]), DualArray(B, dB[None])
+    cold, t = timed(lambda: a @ b, repeat=5, warmup=2)
+    ours = 3 * 2 * n**3 / t  # A·B, dA·B and A·dB
+    cold_v, tv = timed(lambda: A @ B, repeat=5, warmup=2)
+    ours_v = 2 * n**3 / tv
+    ref, name = _cublas(n)
+    print(f"  dual matmul {n}x{n} float32: {t * 1e3:.2f} ms = {ours / 1e12:.1f} TFLOP/s (cold {cold:.2f} s); "
+          f"value only {ours_v / 1e12:.1f} TFLOP/s")
+    if ref is None:
+        print("  cuBLAS: neither PyTorch nor CuPy sees the GPU here: no reference")
+        rows.append(("dual matmul 4096 f32 vs cuBLAS", f"{ours / 1e12:.1f} TFLOP/s", ">= 25 %", None))
+        return
+    print(f"  cuBLAS ({name}, TF32 off): {ref / 1e12:.1f} TFLOP/s; dual matmul = {ours / ref:.0%} of it, value "
+          f"only {ours_v / ref:.0%} (target >= 25 %: {_verdict(ours >= 0.25 * ref)})")
+    # correctness against the host at a smaller, odd size
+    m = 257
+    Ah, Bh, dAh, dBh = (rng.standard_normal((m, m)) for _ in range(4))
+    r = DualArray(to_device(Ah), to_device(dAh)[None]) @ DualArray(to_device(Bh), to_device(dBh)[None])
+    ok = np.allclose(r.value.get(), Ah @ Bh) and np.allclose(r.partials.get()[0], dAh @ Bh + Ah @ dBh)
+    print(f"  dual matmul equals the host's at {m}x{m} float64: {ok}")
+    rows.append(("dual matmul 4096 f32 vs cuBLAS", f"{ours / ref:.0%}", ">= 25 %", ours >= 0.25 * ref))
+
+
+def _cublas(n):
+    try:
+        import torch
+        if torch.cuda.is_available():
+            torch.backends.cuda.matmul.allow_tf32 = False
+            a = torch.randn(n, n, device="cuda")
+            b = torch.randn(n, n, device="cuda")
+            for _ in range(3):
+                a @ b
+            torch.cuda.synchronize()
+            ts = []
+            for _ in range(10):
+                t = time.perf_counter()
+                a @ b
+                torch.cuda.synchronize()
+                ts.append(time.perf_counter() - t)
+            return 2 * n**3 / statistics.median(ts), "PyTorch " + torch.__version__
+    except ImportError:
+        pass
+    try:
+        import cupy
+        a = cupy.random.standard_normal((n, n), dtype=cupy.float32)
+        b = cupy.random.standard_normal((n, n), dtype=cupy.float32)
+        for _ in range(3):
+            a @ b
+        cupy.cuda.Device().synchronize()
+        ts = []
+        for _ in range(10):
+            t = time.perf_counter()
+            a @ b
+            cupy.cuda.Device().synchronize()
+            ts.append(time.perf_counter() - t)
+        return 2 * n**3 / statistics.median(ts), "CuPy " + cupy.__version__
+    except Exception:
+        return None, None
+
+
+def training(rows, width=1024, batch=1024, steps=5):
+    import nn
+    nn.seed(0)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((width, batch))
+    y = nn.onehot(rng.integers(0, 10, batch), 10).astype(float)
+
+    def make():
+        nn.seed(0)
+        return nn.Chain(nn.Dense(width, width, nn.relu), nn.Dense(width, width, nn.relu), nn.Dense(width, 10))
+
+    def step(model, opt, xs, ys):
+        ps = nn.params(model)
+        gs = nn.gradient(lambda: nn.logitcrossentropy(model(xs), ys), ps)
+        nn.update(opt, ps, gs)
+
+    cpu_model, gpu_model = make(), nn.gpu(make())
+    xg, yg = nn.gpu(x), nn.gpu(y)
+    opt_c, opt_g = nn.Descent(0.01), nn.Descent(0.01)
+    for _ in range(2):  # step for step: the same weights after the same steps
+        step(cpu_model, opt_c, x, y)
+        step(gpu_model, opt_g, xg, yg)
+    lc = float(nn.logitcrossentropy(cpu_model(x), y))
+    lg = float(nn.logitcrossentropy(gpu_model(xg), yg))
+    print(f"  loss after 2 steps: CPU {lc:.12f}, GPU {lg:.12f} (equal to 1e-9: {abs(lc - lg) <= 1e-9 * abs(lc)})")
+    cold_g, tg = timed(lambda: step(gpu_model, opt_g, xg, yg), repeat=steps, warmup=2)
+    t0 = time.perf_counter()
+    step(cpu_model, opt_c, x, y)
+    cold_c = time.perf_counter() - t0
+    tc = statistics.median(_wall(lambda: step(cpu_model, opt_c, x, y)) for _ in range(steps))
+    print(f"  training step, 3 Dense layers of {width}, batch {batch}: GPU {tg * 1e3:.1f} ms (cold {cold_g:.2f} s), "
+          f"CPU {tc * 1e3:.1f} ms: {tc / tg:.1f} x (target >= 10 x: {_verdict(tc >= 10 * tg)})")
+    rows.append(("training step vs CPU", f"{tc / tg:.1f} x", ">= 10 x", tc >= 10 * tg))
+
+
+def _wall(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main(quick=False):
+    from dualnum.backends import cuda
+    if not cuda.available() or cuda.simulating():
+        print("  no CUDA GPU here (or numba's simulator is on): the GPU benchmarks need a real device")
+        return []
+    from numba import cuda as nc
+    import numba
+    dev = nc.get_current_device()
+    print(f"  device: {dev.name.decode() if isinstance(dev.name, bytes) else dev.name}; numba {numba.__version__}, "
+          f"numpy {np.__version__}, Python {sys.version.split()[0]}")
+    rows = []
+    b1(10**6 if quick else 10**8, rows)
+    matmul(1024 if quick else 4096, rows)
+    training(rows, *((256, 256) if quick else (1024, 1024)))
+    print("\n  | target | measured | wanted | |\n  |---|---|---|---|")
+    for name, got, want, ok in rows:
+        print(f"  | {name} | {got} | {want} | {'n/a' if ok is None else _verdict(ok)} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)
