@@ -14,7 +14,8 @@ governs host arrays only.
 
 The choice is process-wide (it sets module state: ``kernels.ENABLED``, ``fusion.ENABLED``, ``kernels.ALWAYS``,
 which the number types read), not per thread. While a ``rules.override`` block is open everything stays on
-numpy, whatever a ``use`` inside it asks.
+numpy, whatever a ``use`` inside it asks. Without numba, "kernels" and "numba" compute with numpy too (one
+warning says so).
 """
 from __future__ import annotations
 
