@@ -49,7 +49,25 @@ def copy_bandwidth(n):
     a = cuda.device_array(n, dtype=np.float64)
     b = cuda.device_array(n, dtype=np.float64)
     _, t = timed(lambda: b.copy_to_device(a), repeat=10, warmup=2)
-    return 2 * 8 * n / t
+    best = 2 * 8 * n / t
+    try:  # PyTorch's copy where it is installed: the higher of the two is the reference
+        import torch
+        if torch.cuda.is_available():
+            ta, tb = torch.empty(n, dtype=torch.float64, device="cuda"), torch.empty(n, dtype=torch.float64,
+                                                                                      device="cuda")
+            for _ in range(2):
+                tb.copy_(ta)
+            torch.cuda.synchronize()
+            ts = []
+            for _ in range(10):
+                t0 = time.perf_counter()
+                tb.copy_(ta)
+                torch.cuda.synchronize()
+                ts.append(time.perf_counter() - t0)
+            best = max(best, 2 * 8 * n / statistics.median(ts))
+    except ImportError:
+        pass
+    return best
 
 
 def b1(n, rows):
@@ -87,6 +105,9 @@ def matmul(n, rows):
     ours = 3 * 2 * n**3 / t  # A·B, dA·B and A·dB
     cold_v, tv = timed(lambda: A @ B, repeat=5, warmup=2)
     ours_v = 2 * n**3 / tv
+    A64, B64 = to_device(rng.standard_normal((n, n))), to_device(rng.standard_normal((n, n)))
+    _, t64 = timed(lambda: A64 @ B64, repeat=3, warmup=2)
+    print(f"  value-only matmul {n}x{n} float64: {2 * n**3 / t64 / 1e12:.1f} TFLOP/s")
     ref, name = _cublas(n)
     print(f"  dual matmul {n}x{n} float32: {t * 1e3:.2f} ms = {ours / 1e12:.1f} TFLOP/s (cold {cold:.2f} s); "
           f"value only {ours_v / 1e12:.1f} TFLOP/s")
@@ -177,6 +198,65 @@ def training(rows, width=1024, batch=1024, steps=5):
     rows.append(("training step vs CPU", f"{tc / tg:.1f} x", ">= 10 x", tc >= 10 * tg))
 
 
+def profile(width=1024, batch=1024):
+    """Where a training step's time goes: seconds per kernel (each launch synchronised) and Python's share."""
+    import cProfile
+    import collections
+    import pstats
+    import nn
+    from dualnum.backends.cuda import kernels
+    rng = np.random.default_rng(2)
+    nn.seed(0)
+    model = nn.gpu(nn.Chain(nn.Dense(width, width, nn.relu), nn.Dense(width, width, nn.relu), nn.Dense(width, 10)))
+    xg = nn.gpu(rng.standard_normal((width, batch)))
+    yg = nn.gpu(nn.onehot(rng.integers(0, 10, batch), 10).astype(float))
+    opt = nn.Descent(0.01)
+
+    def step():
+        ps = nn.params(model)
+        gs = nn.gradient(lambda: nn.logitcrossentropy(model(xg), yg), ps)
+        nn.update(opt, ps, gs)
+    step()
+    _sync()
+    totals, counts = collections.Counter(), collections.Counter()
+    get = kernels.get
+
+    class Timed:
+        def __init__(self, name, k):
+            self.name, self.k = name, k
+
+        def __getitem__(self, cfg):
+            launch = self.k[cfg]
+
+            def run(*args):
+                _sync()
+                t = time.perf_counter()
+                launch(*args)
+                _sync()
+                totals[self.name] += time.perf_counter() - t
+                counts[self.name] += 1
+            return run
+    kernels.get = lambda name: Timed(name, get(name))
+    try:
+        t = time.perf_counter()
+        step()
+        _sync()
+        total = time.perf_counter() - t
+    finally:
+        kernels.get = get
+    print(f"  one step with every launch synchronised: {total * 1e3:.1f} ms, {sum(counts.values())} launches, "
+          f"kernels {sum(totals.values()) * 1e3:.1f} ms (launch included)")
+    for name, sec in totals.most_common(12):
+        print(f"    {name:24s} {counts[name]:4d} launches {sec * 1e3:8.2f} ms")
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(3):
+        step()
+    _sync()
+    pr.disable()
+    pstats.Stats(pr).sort_stats("tottime").print_stats(14)
+
+
 def _wall(fn):
     t = time.perf_counter()
     fn()
@@ -193,6 +273,9 @@ def main(quick=False):
     dev = nc.get_current_device()
     print(f"  device: {dev.name.decode() if isinstance(dev.name, bytes) else dev.name}; numba {numba.__version__}, "
           f"numpy {np.__version__}, Python {sys.version.split()[0]}")
+    if "--profile" in sys.argv:
+        profile()
+        return []
     rows = []
     b1(10**6 if quick else 10**8, rows)
     matmul(1024 if quick else 4096, rows)

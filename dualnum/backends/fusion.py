@@ -102,6 +102,8 @@ def unary(rule, a):
         if "fused" in rule.numpy_faster and math.prod(shape) * (k + 1) >= kernels.MIN_SIZE and not kernels.ALWAYS:
             return None  # big: numpy's SIMD exp, tanh, ... beat numba's scalar libm by more than fusion saves
         return _pending_array(rule, (a,), a.tag, shape, k, rule.name + "(L)", (v, p), (), 2, 1)
+    if type(node) is not Node:
+        return None  # a pending expression on the GPU (backends/cuda/fusion.py) fuses there
     if "fused" in rule.numpy_faster and math.prod(node.shape) * (node.k + 1) >= kernels.MIN_SIZE and \
             not kernels.ALWAYS:
         return None
@@ -127,6 +129,8 @@ def binary(rule, a, b):
                 v = v.reshape(-1)
                 p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
             ka, ia, ca, sa, oa = "L", (v, p), (), 1, 0
+        elif type(na) is not Node:
+            return None  # a pending expression on the GPU fuses there
         else:
             shape, k = na.shape, na.k
             ka, ia, ca, sa, oa = na.key, na.inputs, na.consts, na.size, na.nops
@@ -151,6 +155,8 @@ def binary(rule, a, b):
                 v = v.reshape(-1)
                 p = p.reshape(k, v.shape[0])  # (not -1: k may be 0)
             kb, ib, cb, sb, ob = "L", (v, p), (), 1, 0
+        elif type(nb) is not Node:
+            return None
         else:
             if tag is None:
                 shape, k, tag = nb.shape, nb.k, b.tag

@@ -123,33 +123,34 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
     def value(self):
         """The primal values: a float array (or, nested, a DualArray of an older tag)."""
         if self._lazy is not None:
-            fusion.force(self)
+            _force(self)
         return self._v
 
     @value.setter
     def value(self, v):
         if self._lazy is not None:
-            fusion.force(self)
+            _force(self)
         self._v = v
 
     @property
     def partials(self):
         """The k directional derivatives, shape (k,) + value.shape."""
         if self._lazy is not None:
-            fusion.force(self)
+            _force(self)
         return self._p
 
     @partials.setter
     def partials(self, p):
         if self._lazy is not None:
-            fusion.force(self)
+            _force(self)
         self._p = p
 
     # ---- array attributes (a pending expression knows its shape without being computed) ---------------------
     shape = property(lambda self: self._lazy.shape if self._lazy is not None else _shape(self._v))
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
-    dtype = property(lambda self: np.dtype(np.float64) if self._lazy is not None else self._v.dtype)
+    dtype = property(lambda self: self._v.dtype if self._lazy is None else
+                     np.dtype(np.float64) if type(self._lazy) is fusion.Node else self._lazy.dtype)
     npartials = property(lambda self: self._lazy.k if self._lazy is not None else _shape(self._p)[0],
                          doc="k, the number of seeded directions")
 
@@ -240,7 +241,7 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
 
     def __array_function__(self, func, types, args, kwargs):
         if func is np.sum and self._lazy is not None and not kwargs and len(args) == 1 and args[0] is self:
-            s = fusion.sum_all(self)  # np.sum(pending expression): the fused loop accumulates, nothing stored
+            s = _sum_all(self)  # np.sum(pending expression): the fused loop accumulates, nothing stored
             if s is not None:
                 return s
         if DEFER_TO and not DEFER_TO.isdisjoint(types):
@@ -278,6 +279,8 @@ class DualArray(ArrayMethods, NDArrayOperatorsMixin):
         if type(val) is Dual:
             val = lift(val)
         fusion.force_all()  # a pending expression may read this array's old contents: compute it first
+        if _DEVICE_FUSION[0] is not None:
+            _DEVICE_FUSION[0].force_all()
         if isinstance(val, DualArray) and val.tag > self.tag:
             raise TypeError("cannot store a dual number of an inner differentiation into this DualArray in "
                             "place; build a new array instead (np.where, np.concatenate, np.stack)")
@@ -449,6 +452,35 @@ def _top(args):
     return args, tag, k
 
 
+def _force(d):
+    """Compute a pending DualArray: by the CPU's fused loops, or on the GPU (each records its own kind)."""
+    node = d._lazy
+    if type(node) is fusion.Node:
+        fusion.force(d)
+    else:
+        node.force(d)
+
+
+def _sum_all(d):
+    node = d._lazy
+    return fusion.sum_all(d) if type(node) is fusion.Node else node.sum_all(d)
+
+
+_DEVICE_FUSION = [None]  # dualnum.backends.cuda.fusion, once a GPU expression has been made
+
+
+def _on_device(args):
+    """The operation's values live on the GPU (the first dual operand decides; a host one beside it is refused
+    there)."""
+    for a in args:
+        if type(a) is DualArray:
+            v = a._v
+            return getattr(v, "_is_device", False) if v is not None else type(a._lazy) is not fusion.Node
+        if getattr(a, "_is_device", False):
+            return True
+    return False
+
+
 def _val_any(a):
     return a.value if type(a) is DualArray else a
 
@@ -489,10 +521,15 @@ def _eval_rule(rule, args):
 
 def _chain(rule, args, tag, k):
     # written for speed (this runs for every operation on every DualArray): locals, no helper calls
-    vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
-    if getattr(vals[0], "_is_device", False) or (len(vals) > 1 and getattr(vals[1], "_is_device", False)):
-        from ..backends.cuda import duals  # GPU arrays: the rule's dual kernel, one launch
+    if _on_device(args):  # GPU arrays: pending in a fused tree, or the rule's dual kernel, one launch
+        from ..backends.cuda import duals, fusion as device_fusion
+        _DEVICE_FUSION[0] = device_fusion
+        z = device_fusion.pending(rule, args, tag, k)
+        if z is not None:
+            return z
+        vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
         return duals.apply(rule, args, vals, tag, k, DualArray._new)
+    vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
     if kernels.ENABLED and _big(vals, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
         if fast is not None:
@@ -889,7 +926,7 @@ def _shifted(axes):
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
     if type(a) is DualArray and a._lazy is not None and axis is None and not keepdims and out is None \
             and initial is np._NoValue and where is np._NoValue:
-        s = fusion.sum_all(a)  # the fused loop accumulates: no array is stored
+        s = _sum_all(a)  # the fused loop accumulates: no array is stored
         if s is not None:
             return s
     _no_out("np.sum", out)

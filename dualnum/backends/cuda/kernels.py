@@ -40,7 +40,7 @@ class Config:
         self.reduce_threads = 4 if sim else 256
         self.chunk = 64 if sim else 1 << 14  # elements one block reduces
         # matmul: a block of TY x TX threads, each computing RM x RN outputs; K in steps of BK
-        self.ty, self.tx, self.rm, self.rn, self.bk = (2, 2, 2, 2, 4) if sim else (16, 16, 4, 4, 16)
+        self.ty, self.tx, self.rm, self.rn, self.bk = (2, 2, 2, 2, 4) if sim else (16, 16, 8, 8, 8)
 
 
 _config = None
@@ -267,7 +267,11 @@ def matmul_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, 
     # out[(batch * nz + z), M, N], contiguous; a[batch] is M x K, b[batch] is K x N (strides in elements)
     As = cuda.shared.array((_BK, _BM), dtype={dtype})
     Bs = cuda.shared.array((_BK, _BN), dtype={dtype})
-    tid = cuda.threadIdx.y * {tx} + cuda.threadIdx.x
+    # thread (ty, tx) computes rows ty + {ty}·i and columns tx + {tx}·j of the tile: neighbouring threads read
+    # neighbouring words of shared memory (no bank conflicts) and write neighbouring outputs
+    ty = cuda.threadIdx.y
+    tx = cuda.threadIdx.x
+    tid = ty * {tx} + tx
     row0 = cuda.blockIdx.y * _BM
     col0 = cuda.blockIdx.x * _BN
     bz = cuda.blockIdx.z
@@ -319,17 +323,17 @@ def matmul_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, 
             for kk in range(_BK):
 ''')
     for i in range(rm):
-        lines.append(f"                ra{i} = As[kk, cuda.threadIdx.y * {rm} + {i}]\n")
+        lines.append(f"                ra{i} = As[kk, ty + {ty * i}]\n")
     for j in range(rn):
-        lines.append(f"                rb{j} = Bs[kk, cuda.threadIdx.x * {rn} + {j}]\n")
+        lines.append(f"                rb{j} = Bs[kk, tx + {tx * j}]\n")
     for i in range(rm):
         for j in range(rn):
             lines.append(f"                c{i}_{j} += ra{i} * rb{j}\n")
     lines.append("            cuda.syncthreads()\n    base = bz * M * N\n")
     for i in range(rm):
-        lines.append(f"    gi = row0 + cuda.threadIdx.y * {rm} + {i}\n    if gi < M:\n")
+        lines.append(f"    gi = row0 + ty + {ty * i}\n    if gi < M:\n")
         for j in range(rn):
-            lines.append(f"        gj = col0 + cuda.threadIdx.x * {rn} + {j}\n"
+            lines.append(f"        gj = col0 + tx + {tx * j}\n"
                          f"        if gj < N:\n            out[base + gi * N + gj] = c{i}_{j}\n")
     return "".join(lines)
 
