@@ -41,6 +41,8 @@ class Config:
         self.chunk = 64 if sim else 1 << 14  # elements one block reduces
         # matmul: a block of TY x TX threads, each computing RM x RN outputs; K in steps of BK
         self.ty, self.tx, self.rm, self.rn, self.bk = (2, 2, 2, 2, 4) if sim else (16, 16, 8, 8, 8)
+        self.small = (2, 2, 1, 1, 4) if sim else (16, 16, 4, 4, 16)  # for products with few output tiles
+        self.sms = 2 if sim else 132  # multiprocessors: fewer big tiles than this leaves some idle
 
 
 _config = None
@@ -116,6 +118,23 @@ def map2_{n}(n, fast, out, {A}, as_, av, {B}, bs, bv):
             y = {b_fast}
         else:
             y = {b_slow}
+        out[i] = _g_{n}(x, y)
+'''
+
+# contiguous operands (the common case): no shapes or strides to pass, and each launch costs fewer arguments
+_MAP1C = '''
+@cuda.jit
+def map1c_{n}(n, out, a, ao):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[i] = _g_{n}(a[ao + i])
+'''
+
+_MAP2C = '''
+@cuda.jit
+def map2c_{n}(n, out, a, ao, as_, av, b, bo, bs, bv):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        x = av if as_ else a[ao + i]
+        y = bv if bs else b[bo + i]
         out[i] = _g_{n}(x, y)
 '''
 
@@ -249,12 +268,13 @@ def fill(n, out, v):
 '''
 
 
-def _matmul_source(c, dtype):
+def _matmul_source(c, dtype, small=False):
     """C[b, z] = X·Y (+ X2·Y2): the product of a batch b, and for z > 0 the z-th direction of a dual product.
 
     A block of TY x TX threads computes a BM x BN tile of C (each thread RM x RN outputs held in registers),
     stepping over K in slices of BK staged in shared memory; operands are read through their strides."""
-    ty, tx, rm, rn, bk = c.ty, c.tx, c.rm, c.rn, c.bk
+    ty, tx, rm, rn, bk = c.small if small else (c.ty, c.tx, c.rm, c.rn, c.bk)
+    name = "matmulsmall" if small else "matmul"
     bm, bn = ty * rm, tx * rn
     nthreads = ty * tx
     lines = [f'''
@@ -262,11 +282,12 @@ _BM, _BN, _BK = {bm}, {bn}, {bk}
 
 
 @cuda.jit
-def matmul_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, da1, hasda,
+def {name}_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, da1, hasda,
            b, bo, bb, b0, b1, db, dbo, dbb, dbk, db0, db1, hasdb):
     # out[(batch * nz + z), M, N], contiguous; a[batch] is M x K, b[batch] is K x N (strides in elements)
-    As = cuda.shared.array((_BK, _BM), dtype={dtype})
-    Bs = cuda.shared.array((_BK, _BN), dtype={dtype})
+    # one padding column: a thread group storing along k writes to different banks
+    As = cuda.shared.array((_BK, _BM + 1), dtype={dtype})
+    Bs = cuda.shared.array((_BK, _BN + 1), dtype={dtype})
     # thread (ty, tx) computes rows ty + {ty}·i and columns tx + {tx}·j of the tile: neighbouring threads read
     # neighbouring words of shared memory (no bank conflicts) and write neighbouring outputs
     ty = cuda.threadIdx.y
@@ -365,9 +386,10 @@ def dual_rules():
 
 
 def kernel_names():
-    names = [f"map{a}_{n}" for n, a in value_ufuncs().items()]
+    names = [f"map{a}{c}_{n}" for n, a in value_ufuncs().items() for c in ("", "c")]
     names += [f"dual{r.arity}_{r.name}" for r in dual_rules()]
-    names += [f"reduce_{op}" for op in _REDUCE_OPS] + ["matmul_float32", "matmul_float64", "copy", "where", "fill"]
+    names += [f"reduce_{op}" for op in _REDUCE_OPS] + [f"{m}_{t}" for m in ("matmul", "matmulsmall") for t in ("float32", "float64")] + \
+        ["copy", "where", "fill"]
     return names
 
 
@@ -375,6 +397,9 @@ def source(name) -> str:
     """The source text of one generated kernel (its formulas bound in the lines before it)."""
     c = config()
     A, B = _operand("a"), _operand("b")
+    if name.startswith(("map1c_", "map2c_")):
+        uf = name[6:]
+        return f"_g_{uf} = _scalar({uf!r})\n" + (_MAP1C if name[3] == "1" else _MAP2C).format(n=uf)
     if name.startswith(("map1_", "map2_")):
         uf = name[5:]
         head = f"_g_{uf} = _scalar({uf!r})\n"
@@ -402,6 +427,8 @@ def source(name) -> str:
         return _REDUCE.format(op=op, A=A, identity=identity, combine=combine, threads=c.reduce_threads)
     if name in ("matmul_float32", "matmul_float64"):
         return _matmul_source(c, name[7:])
+    if name in ("matmulsmall_float32", "matmulsmall_float64"):
+        return _matmul_source(c, name[12:], small=True)
     if name == "copy":
         return _COPY.format(O=_operand("o"), A=A, a_slow=_load("a", "i", False))
     if name == "where":

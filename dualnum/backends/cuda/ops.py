@@ -144,12 +144,26 @@ def _elementwise(uf, name, inputs, dtype=None):
     operands = [next(it) if isinstance(o, DeviceArray) else o for o in operands]
     out = empty(shape, rdt)
     n = out.size
+    dense = [o for o in operands if isinstance(o, DeviceArray)]
+    fast = _fast(shape, *dense)
     if uf.nin == 1:
-        kern = kernels.get(f"map1_{name}")
-        _launch(kern, n, _fast(shape, operands[0]), out.data, *desc(operands[0], shape))
+        a = operands[0]
+        if fast:
+            _launch(kernels.get(f"map1c_{name}"), n, out.data, a.data, a.offset)
+        else:
+            _launch(kernels.get(f"map1_{name}"), n, False, out.data, *desc(a, shape))
         return out
     if uf.nin != 2:
         raise TypeError(f"np.{uf.__name__} is not supported on device arrays")
+    if fast:  # contiguous operands of the result's shape, or numbers: the short launch
+        args = []
+        for o in operands:
+            if isinstance(o, DeviceArray):
+                args += [o.data, o.offset, 0, cdt.type(0)]
+            else:
+                args += [_dummy(cdt).data, 0, 1, cdt.type(o)]
+        _launch(kernels.get(f"map2c_{name}"), n, out.data, *args)
+        return out
     kern = kernels.get(f"map2_{name}")
     args = []
     for o in operands:
@@ -158,7 +172,7 @@ def _elementwise(uf, name, inputs, dtype=None):
         else:
             d = _dummy(cdt)
             args += [d.data, 0, _ONE, _ZERO, 1, cdt.type(o)]
-    _launch(kern, n, _fast(shape, *[o for o in operands if isinstance(o, DeviceArray)]), out.data, *args)
+    _launch(kern, n, False, out.data, *args)
     return out
 
 
@@ -201,8 +215,10 @@ def _convert(a, dtype):
     if dtype.kind == "b":
         return _elementwise(np.not_equal, "not_equal", [a, 0])
     out = empty(a.shape, dtype)
-    kern = kernels.get("map1_positive")
-    _launch(kern, out.size, _fast(a.shape, a), out.data, *desc(a, a.shape))
+    if a.is_contiguous():
+        _launch(kernels.get("map1c_positive"), out.size, out.data, a.data, a.offset)
+    else:
+        _launch(kernels.get("map1_positive"), out.size, False, out.data, *desc(a, a.shape))
     return out
 
 
@@ -426,13 +442,18 @@ def matmul(a, b, da=None, db=None):
     out = empty((batch * nz, M, N), dt)
     c = kernels.config()
     bm, bn = c.ty * c.rm, c.tx * c.rn
+    name = "matmul"
+    if -(-M // bm) * -(-N // bn) * batch * nz < c.sms:  # too few big tiles to fill the device: smaller ones
+        ty, tx, rm, rn, _ = c.small
+        bm, bn, name = ty * rm, tx * rn, "matmulsmall"
     grid = (max(1, -(-N // bn)), max(1, -(-M // bm)), batch * nz)
     if M and N and batch:
         if K == 0:
             out.fill(0.0)
         else:
-            kern = kernels.get(f"matmul_{dt.name}")
-            kern[grid, (c.tx, c.ty)](M, N, K, nz, out.data, A.data, A.offset, sab, sa0, sa1, *dargs[0],
+            kern = kernels.get(f"{name}_{dt.name}")
+            threads = (c.small[1], c.small[0]) if name == "matmulsmall" else (c.tx, c.ty)
+            kern[grid, threads](M, N, K, nz, out.data, A.data, A.offset, sab, sa0, sa1, *dargs[0],
                                      B.data, B.offset, sbb, sb0, sb1, *dargs[1])
     # out is (batch, nz, M, N) in memory: the value is z = 0, direction j is z = j
     full = view(out, (batch, nz, M, N), (nz * M * N, M * N, N, 1), 0)

@@ -11,6 +11,11 @@ import threading
 
 LIMIT = 8 << 30
 _free: dict = {}  # (size class in bytes, dtype) -> [device arrays]
+#: every device array the pool made, in use or free, held here until ``clear`` releases the free ones. Why: a
+#: Buffer in a reference cycle is collected by Python's cycle collector, which runs the weak-reference callbacks
+#: of everything unreachable -- numba's "free this memory" among them -- *before* Buffer.__del__ could hand the
+#: array back to the pool. Held here, the array is never unreachable, so only the pool decides when it is freed.
+_owned: dict = {}
 _held = [0]  # bytes in _free
 _lock = threading.Lock()
 
@@ -43,10 +48,13 @@ class Buffer:
                 _held[0] -= size
                 return
         try:
-            self.data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
+            data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
         except Exception:  # out of memory: give the pool's buffers back to the device, and try once more
             clear()
-            self.data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
+            data = cuda.device_array(size // dtype.itemsize, dtype=dtype)
+        with _lock:
+            _owned[id(data)] = data
+        self.data = data
 
     def __del__(self):
         data = getattr(self, "data", None)
@@ -57,11 +65,16 @@ class Buffer:
             if _held[0] + size <= LIMIT:
                 _free.setdefault(self.key, []).append(data)
                 _held[0] += size
+            else:
+                _owned.pop(id(data), None)  # the pool is full: this one goes back to the device
 
 
 def clear():
     """Give every free buffer back to the device."""
     with _lock:
+        for arrays in _free.values():
+            for data in arrays:
+                _owned.pop(id(data), None)
         _free.clear()
         _held[0] = 0
 
