@@ -27,7 +27,7 @@ def _sign(x):
         return 1.0
     if x < 0:
         return -1.0
-    return x  # 0 (with its sign) or NaN
+    return 0.0 if x == 0 else x  # NaN stays NaN
 
 
 def _square(x):
@@ -42,7 +42,7 @@ def _cbrt(x):
     r = math.pow(-x if x < 0 else x, 1.0 / 3.0)
     if r != 0.0 and r == r and r != math.inf:
         r = r - (r * r * r - (-x if x < 0 else x)) / (3.0 * r * r)  # one Newton step: pow's 1/3 is inexact
-    return -r if x < 0 else r
+    return math.copysign(r, x)
 
 
 def _exp2(x):
@@ -108,14 +108,14 @@ def _rint(x):
     d = x - r
     if d > 0.5 or (d == 0.5 and math.fmod(r, 2.0) != 0.0):
         r += 1.0
-    return r
+    return math.copysign(r, x)  # -0.3 rounds to -0.0, as numpy's
 
 
 def _remainder(x, y):
     r = math.fmod(x, y)
     if r != 0.0 and (r < 0.0) != (y < 0.0):
         r += y
-    return r
+    return math.copysign(0.0, y) if r == 0.0 else r  # a zero remainder takes the divisor's sign, as numpy's
 
 
 def _floor_divide(x, y):
@@ -206,6 +206,40 @@ CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "newa
 _NP = None
 _compiled: dict = {}
 
+# numba's simulator runs device functions as Python, where math.log(0) raises and math.floor returns an int;
+# compiled for a GPU, math is IEEE arithmetic on floats. Under the simulator the helpers therefore read a
+# ``math`` of numpy's scalar functions, which compute what the GPU computes (inf, NaN, float results).
+_SIM_MATH = {"exp": np.exp, "log": np.log, "log10": np.log10, "log1p": np.log1p, "expm1": np.expm1,
+             "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+             "atan": np.arctan, "atan2": np.arctan2, "hypot": np.hypot, "sinh": np.sinh, "cosh": np.cosh,
+             "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "floor": np.floor,
+             "ceil": np.ceil, "trunc": np.trunc, "fmod": np.fmod, "copysign": np.copysign, "pow": np.power,
+             "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite}
+
+
+def _quiet(f):
+    def g(*args):
+        with np.errstate(all="ignore"):
+            return f(*args)
+    return g
+
+
+def _simulating():
+    from numba.core import config
+    return bool(config.ENABLE_CUDASIM)
+
+
+def _sim_math():
+    mod = _compiled.get("sim_math")
+    if mod is None:
+        mod = types.ModuleType("dualnum_simulated_math")
+        for name, f in _SIM_MATH.items():
+            setattr(mod, name, _quiet(f))
+        for name in ("pi", "e", "inf", "nan"):
+            setattr(mod, name, getattr(math, name))
+        _compiled["sim_math"] = mod
+    return mod
+
 
 _TWO = frozenset(["atan2", "hypot", "copysign", "fmod", "pow"])
 
@@ -213,8 +247,10 @@ _TWO = frozenset(["atan2", "hypot", "copysign", "fmod", "pow"])
 def _device(f):
     from numba import cuda
     if not isinstance(f, types.FunctionType):  # a math builtin: a Python function around it, as every target needs
-        g = f
-        f = (lambda x, y: g(x, y)) if g.__name__ in _TWO else (lambda x: g(x))
+        g = getattr(_sim_math(), f.__name__) if _simulating() else f
+        f = (lambda x, y: g(x, y)) if f.__name__ in _TWO else (lambda x: g(x))
+    elif _simulating() and f.__globals__.get("math") is math:
+        f = _rebind(f, {**f.__globals__, "math": _sim_math()})
     return cuda.jit(device=True, inline="always")(f)
 
 

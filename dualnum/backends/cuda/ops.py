@@ -573,12 +573,6 @@ def _copy(a, order="K", subok=False):
     return contiguous(a, force=True)
 
 
-@implements(np.ascontiguousarray)
-def _ascontiguousarray(a, dtype=None, **kw):
-    a = contiguous(a)
-    return a if dtype is None else astype(a, dtype, copy=False)
-
-
 def _like(a, dtype, shape):
     dt = a.dtype if dtype is None else _check_dtype(dtype, "*_like")
     return dt, (a.shape if shape is None else ((shape,) if isinstance(shape, numbers.Integral) else tuple(shape)))
