@@ -8,7 +8,6 @@ argument unchanged.
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -35,17 +34,30 @@ def gpu(x):
 
 
 def cpu(x):
-    """x with every device array copied back to the host as a numpy array (parameters stay parameters)."""
+    """x with every device array copied back to the host as a numpy array (parameters stay parameters; a model's
+    output, computed outside a gradient, becomes its numbers)."""
     if getattr(x, "_is_device", False):
         return x.get()
+    if getattr(x, "_is_dualarray", False) and getattr(x.value, "_is_device", False):
+        from dualnum import DualArray
+        return DualArray(x.value.get(), x.partials.get(), x.tag)
     return fmap(_to_cpu, x)
+
+
+def _computed(leaf, fname):
+    """A computed tracked value's numbers when nobody differentiates it now (model(x) outside a gradient)."""
+    from dualnum.reverse.tracked import peel_idle
+    v = peel_idle(leaf)
+    if is_tracked(v):
+        raise TypeError(f"nn.{fname} inside a gradient would drop the derivatives of a computed value; move the "
+                        "model and its inputs before computing, and the result after the gradient")
+    return v
 
 
 def _to_gpu(leaf):
     if is_tracked(leaf):
         if not leaf.is_leaf:
-            raise TypeError("nn.gpu moves parameters and arrays, not the result of a computation on them; move "
-                            "the model (or its inputs) before computing")
+            return _to_gpu(_computed(leaf, "gpu"))
         return leaf if getattr(leaf.data, "_is_device", False) else _renamed(tracker.param(cuda.to_device(
             _host_float(leaf.data))), leaf)
     if isinstance(leaf, np.ndarray):
@@ -58,9 +70,9 @@ def _to_gpu(leaf):
 
 def _to_cpu(leaf):
     if is_tracked(leaf):
+        if not leaf.is_leaf:
+            return _to_cpu(_computed(leaf, "cpu"))
         if getattr(leaf.data, "_is_device", False):
-            if not leaf.is_leaf:
-                raise TypeError("nn.cpu moves parameters and arrays, not the result of a computation on them")
             return _renamed(tracker.param(leaf.data.get()), leaf)
         return leaf
     if getattr(leaf, "_is_device", False):
@@ -79,6 +91,3 @@ def _renamed(new, old):
         new._name = name
     return new
 
-
-def _is_number(x):
-    return isinstance(x, numbers.Number)
