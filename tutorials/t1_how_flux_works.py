@@ -236,10 +236,30 @@ print("fmap(x -> 10x, a).b / a.b =", np.round(tenfold.b / tracker.value(a.b), 6)
 # %% [markdown]
 # ## Optional bias and a chosen initialiser
 # `nn.Affine` takes the sizes as a pair (Flux's `3 => 1`), `bias=False` and `init`: a function of the weight's
-# shape. (The manual's `|> gpu` step is left out here.)
+# shape.
 
 # %%
 step("Affine((3, 1), bias=False, init=np.ones)")
 a = nn.Affine((3, 1), bias=False, init=np.ones)
 print(a, " W =", tracker.value(a.W).tolist(), " b =", a.b)
 print("a([1, 2, 3]) =", tracker.value(a(np.array([1.0, 2.0, 3.0]))).tolist())
+
+# %% [markdown]
+# ## On the GPU: `a |> gpu`
+# The manual ends by moving the layer to the GPU. `nn.gpu(a)` copies every array of `a` to the GPU as a device
+# array, and the very same call `a(x)` then runs there: numpy's `@`, `+` and the activations launch CUDA kernels
+# that dualnum generates from its rules table. `nn.cpu` brings the numbers back. Without an NVIDIA GPU (and
+# without numba's simulator, which runs the same kernels slowly in Python when `NUMBA_ENABLE_CUDASIM=1` is set
+# before numba is imported) there is nothing to move to, so the step says why and is skipped.
+
+# %%
+step("gpu(a)")
+from dualnum.backends import cuda  # noqa: E402
+
+if cuda.available():
+    where = "numba's CUDA simulator" if cuda.simulating() else "the GPU"
+    a_gpu = nn.gpu(a)
+    y_gpu = a_gpu(nn.gpu(np.array([1.0, 2.0, 3.0])))
+    print(f"on {where}: W is a {type(tracker.value(a_gpu.W)).__name__}, a([1, 2, 3]) =", nn.cpu(y_gpu).tolist())
+else:
+    print("skipped: no CUDA GPU here (and numba's simulator is off), so gpu(a) would return a unchanged")

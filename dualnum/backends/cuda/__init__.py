@@ -45,6 +45,9 @@ def _shim_numpy():
         np.row_stack = np.vstack
 
 
+_shim_numpy()  # before any kernel of this package is compiled
+
+
 def simulating() -> bool:
     from numba.core import config
     return bool(config.ENABLE_CUDASIM)
