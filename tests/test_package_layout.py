@@ -17,7 +17,7 @@ def _modules():
 def _stated_lengths():
     doc = dualnum.__doc__
     lengths = {m: int(n) for m, n in re.findall(r"^\s+([\w/]+\.py)\s.*?(\d+)$", doc, re.M)}
-    for folder, inner in re.findall(r"\((\w+)/: ([^)]*)\)", doc):
+    for folder, inner in re.findall(r"\(([\w/]+?)/: ([^)]*)\)", doc):
         lengths.update({f"{folder}/{m}": int(n) for m, n in re.findall(r"([\w]+\.py) (\d+)", inner)})
     return lengths
 
