@@ -144,7 +144,7 @@ def sum_all(d):
     args = [a for v, p in node.leaves for a in (v.data, v.offset, p.data, p.offset)]
     consts = [node.dtype.type(x) for x in node.consts]
     if n:
-        kern[blocks, c.reduce_threads](n, part.data, *args, *consts)
+        kernels.run(kern, blocks, c.reduce_threads, (n, part.data, *args, *consts))
     else:
         part = ops.full(((node.k + 1) * blocks,), 0.0)
     tot = ops._reduce_flat("sum", part.data, 0, (node.k + 1, blocks), (blocks, 1), node.k + 1, blocks)

@@ -18,6 +18,8 @@ Kernels are generated as source text (:func:`source`), compiled on first use, an
 """
 from __future__ import annotations
 
+import os
+
 from ... import rules
 from .. import elementwise
 from . import formulas
@@ -448,6 +450,11 @@ def _ns():
     global _namespace
     if _namespace is None:
         from numba import cuda  # noqa: F401  (imported here: `import dualnum` never imports numba.cuda)
+        try:  # small grids are this package's choice for small arrays, not a beginner's mistake
+            from numba.cuda.core import config as cuda_config
+            cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = False
+        except ImportError:
+            pass
         ns = {"_c": formulas.compile_formula, "_R": rules.RULES, "_scalar": formulas.scalar_function}
         exec(compile(_HEADER, "<dualnum cuda kernels>", "exec"), ns)
         _namespace = ns
@@ -465,6 +472,104 @@ def get(name):
     return k
 
 
+# ---- launching ---------------------------------------------------------------------------------------------------
+# numba's launch path re-derives every argument's type and wraps each array in a memory view on every call: some
+# tens of microseconds, more than a small kernel runs. Once a kernel has been launched the ordinary way for one
+# combination of argument types, its compiled function and argument plan are kept, and later launches with the
+# same types pass the arguments as numba itself lays them out (an array: meminfo, parent, size, itemsize,
+# pointer, shape, strides). DUALNUM_CUDA_FAST_LAUNCH=0 keeps numba's path for every launch.
+FAST_LAUNCH = os.environ.get("DUALNUM_CUDA_FAST_LAUNCH", "1") != "0"
+_plans: dict = {}
+_launch_state: dict = {}
+
+
+def _kind(a):
+    t = type(a)
+    if t is tuple:
+        return "t", len(a)
+    if t is bool or t is int or t is float:
+        return t
+    dt = getattr(a, "dtype", None)
+    return t, None if dt is None else dt.char
+
+
+def _plan(kern, args):
+    from numba.cuda import types
+    overload = kern.overloads.get(tuple(kern.typeof_pyval(a) for a in args))
+    if overload is None or overload.debug or overload.cooperative:
+        return False
+    kinds = []
+    for ty in overload.argument_types:
+        if isinstance(ty, types.Array):
+            if ty.ndim != 1 or ty.layout != "C":
+                return False
+            kinds.append(0)
+        elif ty == types.int64:
+            kinds.append(1)
+        elif ty == types.float64:
+            kinds.append(2)
+        elif ty == types.float32:
+            kinds.append(3)
+        elif ty == types.boolean:
+            kinds.append(4)
+        elif isinstance(ty, types.UniTuple) and ty.dtype == types.int64:
+            kinds.append(5)
+        else:
+            return False
+    return overload._codelibrary.get_cufunc().kernel, tuple(kinds)
+
+
+def run(kern, grid, block, args):
+    """kern[grid, block](*args), by the kept plan when this kernel ran with these argument types before."""
+    if not FAST_LAUNCH or config().sim:
+        kern[grid, block](*args)
+        return
+    key = (kern, *[_kind(a) for a in args])
+    plan = _plans.get(key)
+    if plan is None:
+        kern[grid, block](*args)  # compiles if needed; the ordinary launch
+        try:
+            _plans[key] = _plan(kern, args)
+        except Exception:
+            _plans[key] = False
+        return
+    if plan is False:
+        kern[grid, block](*args)
+        return
+    import ctypes
+    func, kinds = plan
+    kargs = []
+    for k, a in zip(kinds, args):
+        if k == 0:
+            n, isz = a.size, a.dtype.itemsize
+            kargs += (0, 0, n, isz, a.gpu_data.device_ctypes_pointer.value, n, isz)
+        elif k == 1:
+            kargs.append(ctypes.c_int64(a))
+        elif k == 2:
+            kargs.append(ctypes.c_double(a))
+        elif k == 3:
+            kargs.append(ctypes.c_float(a))
+        elif k == 4:
+            kargs.append(bool(a))
+        else:
+            kargs += [ctypes.c_int64(v) for v in a]
+    st = _launch_state
+    cfg = st.get((grid, block))
+    if cfg is None:
+        from cuda.core import LaunchConfig
+        from numba.cuda._compat import CUDA_CORE_GE_1_0
+        from numba.cuda.cudadrv.driver import _to_core_stream
+        from numba.cuda.errors import normalize_kernel_dimensions
+        g, b = normalize_kernel_dimensions(grid, block)
+        cfg = st[(grid, block)] = LaunchConfig(grid=g, block=b, shmem_size=0, **(
+            {"is_cooperative": False} if CUDA_CORE_GE_1_0 else {"cooperative_launch": False}))
+        st.setdefault("stream", _to_core_stream(0))
+    if "launch" not in st:
+        from cuda.core import launch
+        st["launch"] = launch
+    st["launch"](st["stream"], cfg, func, *kargs)
+
+
 def python_function(name):
     """The kernel's Python function (for cuda.compile_ptx): the same source, not yet compiled."""
     return get(name).py_func
@@ -474,6 +579,7 @@ def reset():
     """Forget compiled kernels and launch sizes (tests switch between the simulator and a GPU target)."""
     global _namespace, _config
     _kernels.clear()
+    _plans.clear()
     _namespace = None
     _config = None
     formulas.reset()

@@ -56,7 +56,7 @@ def _fast(shape, *arrays):
 def _launch(kern, n, *args):
     if n:
         blocks, threads = kernels.launch(n)
-        kern[blocks, threads](n, *args)
+        kernels.run(kern, blocks, threads, (n, *args))
 
 
 def _is_scalar(x):
@@ -365,7 +365,7 @@ def _reduce_flat(op, data, offset, shape, strides, m, length):
     if m:
         blocks = (max(1, min(m, c.max_blocks)), nchunks)
         sh, st = _pad(shape, strides)
-        kern[blocks, c.reduce_threads](m, length, c.chunk, part.data, data, offset, sh, st)
+        kernels.run(kern, blocks, c.reduce_threads, (m, length, c.chunk, part.data, data, offset, sh, st))
     if nchunks == 1:
         return part
     return _reduce_flat(op, part.data, 0, (m, nchunks), (nchunks, 1), m, nchunks)
@@ -453,8 +453,8 @@ def matmul(a, b, da=None, db=None):
         else:
             kern = kernels.get(f"{name}_{dt.name}")
             threads = (c.small[1], c.small[0]) if name == "matmulsmall" else (c.tx, c.ty)
-            kern[grid, threads](M, N, K, nz, out.data, A.data, A.offset, sab, sa0, sa1, *dargs[0],
-                                     B.data, B.offset, sbb, sb0, sb1, *dargs[1])
+            kernels.run(kern, grid, threads, (M, N, K, nz, out.data, A.data, A.offset, sab, sa0, sa1, *dargs[0],
+                                              B.data, B.offset, sbb, sb0, sb1, *dargs[1]))
     # out is (batch, nz, M, N) in memory: the value is z = 0, direction j is z = j
     full = view(out, (batch, nz, M, N), (nz * M * N, M * N, N, 1), 0)
     value = full[:, 0]
