@@ -41,7 +41,8 @@ class Node:
 
 
 def _leaf(a, k, shape, dtype):
-    """(key, leaves, consts, size) of an operand, or None if it cannot join a tree."""
+    """(key, leaves, consts, size) of an operand, or None if it cannot join a tree. Leaves are spelled "L"
+    here; ``pending`` numbers them, one number per distinct input, so an input used four times is read once."""
     from ...forward.dualarray import DualArray
     if type(a) is DualArray:
         node = a._lazy
@@ -92,8 +93,22 @@ def pending(rule, args, tag, k):
         parts = [_leaf(a, k, shape, dtype) for a in args]
     node = Node()
     node.rule, node.args, node.shape, node.k, node.dtype = rule, tuple(args), shape, k, dtype
-    node.key = f"{rule.name}({','.join(p[0] for p in parts)})"
-    node.leaves = tuple(x for p in parts for x in p[1])
+    leaves, keys = [], []
+    for key, ls, _, _ in parts:
+        if key == "L":  # a computed operand: one leaf
+            key = "L?"
+        if ls:  # renumber this operand's leaves after the ones already in the tree, sharing repeated inputs
+            index = {}
+            for j, leaf in enumerate(ls):
+                at = next((i for i, old in enumerate(leaves) if old[0] is leaf[0] and old[1] is leaf[1]), None)
+                if at is None:
+                    at = len(leaves)
+                    leaves.append(leaf)
+                index[j] = at
+            key = _renumber(key, index)
+        keys.append(key)
+    node.key = f"{rule.name}({','.join(keys)})"
+    node.leaves = tuple(leaves)
     node.consts = tuple(x for p in parts for x in p[2])
     node.size = sum(p[3] for p in parts) + 1
     d = object.__new__(DualArray)
@@ -103,6 +118,23 @@ def pending(rule, args, tag, k):
     if len(_pending) > 4096:
         _pending[:] = [r for r in _pending if (e := r()) is not None and e._lazy is not None]
     return d
+
+
+def _renumber(key, index):
+    """The operand key with each leaf token "L<j>" (its j-th leaf; "L?" is leaf 0) renamed "L<index[j]>"."""
+    out, pos = [], 0
+    while pos < len(key):
+        if key[pos] == "L" and (pos == 0 or key[pos - 1] in "(,"):
+            end = pos + 1
+            while end < len(key) and key[end] not in ",)":
+                end += 1
+            token = key[pos + 1:end]
+            out.append(f"L{index[0 if token == '?' else int(token)]}")
+            pos = end
+        else:
+            out.append(key[pos])
+            pos += 1
+    return "".join(out)
 
 
 def force(d):
@@ -156,14 +188,20 @@ def sum_all(d):
 # ---- writing the kernel ---------------------------------------------------------------------------------------
 
 def parse(key):
-    """"add(sin(L),C)" -> ("add", ("sin", "L"), "C"): the tree a key spells."""
+    """"add(sin(L0),C)" -> ("add", ("sin", "L0"), "C"): the tree a key spells."""
     pos = 0
 
     def tree():
         nonlocal pos
-        if key[pos] in "LC" and (pos + 1 == len(key) or key[pos + 1] in ",)"):
+        if key[pos] == "C" and (pos + 1 == len(key) or key[pos + 1] in ",)"):
             pos += 1
-            return key[pos - 1]
+            return "C"
+        if key[pos] == "L":
+            end = pos + 1
+            while end < len(key) and key[end] not in ",)":
+                end += 1
+            token, pos = key[pos:end], end
+            return token
         start = pos
         pos = key.index("(", pos)
         name = key[start:pos]
@@ -188,12 +226,16 @@ def source(key, kind, k):
     used = {}
     counter = [0]
 
+    loaded = set()
+
     def walk(t):
-        if t == "L":
-            i = names["L"]
-            names["L"] += 1
-            lines.append(f"x{i} = L{i}[L{i}o + i]")
-            return f"x{i}", (f"P{i}[P{i}o + j * n + i]", True)
+        if isinstance(t, str) and t.startswith("L"):
+            i = int(t[1:])
+            if i not in loaded:  # each input read once per element, its tangent once per direction
+                loaded.add(i)
+                lines.append(f"x{i} = L{i}[L{i}o + i]")
+                tangent_lines.append(f"p{i} = P{i}[P{i}o + j * n + i]")
+            return f"x{i}", (f"p{i}", True)
         if t == "C":
             i = names["C"]
             names["C"] += 1
@@ -219,7 +261,7 @@ def source(key, kind, k):
 
     top, top_tan = walk(tree)
     top_t = top_tan[0] if top_tan is not None else "0.0"
-    leaves = names["L"]
+    leaves = len(loaded)
     params = [f"L{i}, L{i}o, P{i}, P{i}o" for i in range(leaves)] + [f"C{i}" for i in range(names["C"])]
     head = "".join(elementwise.formulas(r) for r in used.values())
     if kind == "map":

@@ -288,8 +288,8 @@ def {name}_{dtype}(M, N, K, nz, out, a, ao, ab, a0, a1, da, dao, dab, dak, da0, 
            b, bo, bb, b0, b1, db, dbo, dbb, dbk, db0, db1, hasdb):
     # out[(batch * nz + z), M, N], contiguous; a[batch] is M x K, b[batch] is K x N (strides in elements)
     # one padding column: a thread group storing along k writes to different banks
-    As = cuda.shared.array((_BK, _BM + 1), dtype={dtype})
-    Bs = cuda.shared.array((_BK, _BN + 1), dtype={dtype})
+    As = cuda.shared.array(({bk}, {bm + 1}), dtype={dtype})
+    Bs = cuda.shared.array(({bk}, {bn + 1}), dtype={dtype})
     # thread (ty, tx) computes rows ty + {ty}·i and columns tx + {tx}·j of the tile: neighbouring threads read
     # neighbouring words of shared memory (no bank conflicts) and write neighbouring outputs
     ty = cuda.threadIdx.y
