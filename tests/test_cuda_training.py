@@ -170,3 +170,29 @@ def test_host_input_with_device_weights_names_gpu():
         m(x)
     with pytest.raises(nn.ShapeError, match="cpu|gpu"):
         chain()(nn.gpu(x))  # and the other way round
+
+
+def test_train_over_a_dataloader_of_device_arrays():
+    x, y = data(n=6)
+    with use("numpy"):
+        m = chain()
+        losses = nn.train(lambda a, b: nn.mse(m(a), b), m, nn.DataLoader((x, y), batchsize=4), nn.Adam(0.01),
+                          epochs=2)
+    g = nn.gpu(chain())
+    loader = nn.DataLoader((nn.gpu(x), nn.gpu(y)), batchsize=4)
+    dlosses = nn.train(lambda a, b: nn.mse(g(a), b), g, loader, nn.Adam(0.01), epochs=2)
+    assert len(dlosses) == len(losses) == 4
+    np.testing.assert_allclose(dlosses, losses, **TOL[np.float64])
+    for p, q in zip(nn.params(m), nn.params(g)):
+        np.testing.assert_allclose(nn.cpu(q.data), p.data, **TOL[np.float64])
+
+
+@pytest.mark.xfail(strict=True, reason="nn.onecold and nn.accuracy call np.asarray on their input (nn/data.py), "
+                   "which a device array refuses: TypeError 'does not become a numpy array implicitly'")
+def test_accuracy_of_device_predictions():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(3, 6))
+    labels = np.eye(3)[:, rng.integers(0, 3, size=6)]
+    want = nn.accuracy(logits, labels)
+    assert float(nn.accuracy(nn.gpu(logits), nn.gpu(labels))) == pytest.approx(want)
+    np.testing.assert_array_equal(nn.cpu(nn.onecold(nn.gpu(logits))), nn.onecold(logits))
