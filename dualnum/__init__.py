@@ -33,8 +33,8 @@ Arrays, helpers, checks:
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
 only (backends/: __init__.py 121, elementwise.py 48, kernels.py 589, fusion.py 525, allocator.py 37), the GPU
-among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 480, pool.py 84,
-array.py 243, ops.py 736, duals.py 136, fusion.py 293).
+among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 586, pool.py 84,
+array.py 243, ops.py 736, duals.py 136, fusion.py 335).
 """
 from .backends import allocator
 from . import rules
