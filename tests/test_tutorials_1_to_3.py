@@ -236,6 +236,16 @@ def test_t1_layers_chain_and_functor(t1_out):
     assert "Dense(10 => 5, sigmoid)" in t1_out
 
 
+def test_t1_gpu_step_runs_where_a_device_or_the_simulator_is_and_says_why_not_elsewhere(t1_out):
+    from dualnum.backends import cuda
+    gpu = t1_out.split("## gpu(a)", 1)[1]
+    if cuda.available():  # (the test suite runs on numba's simulator: the same kernels, in Python)
+        where = "numba's CUDA simulator" if cuda.simulating() else "the GPU"
+        assert f"on {where}: W is a DeviceArray, a([1, 2, 3]) = [6.0]" in gpu  # the CPU's number, from the device
+    else:
+        assert "skipped: no CUDA GPU here" in gpu
+
+
 # ---- tutorial 2: A gentle introduction (source 001) -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
