@@ -1,5 +1,7 @@
 """GPU: B1's dual JVP against the device's copy bandwidth, the dual matmul against cuBLAS, a training step against
-the CPU -- each measured side by side in one run on the device (``python -m benchmarks gpu [--quick]``).
+the CPU -- each measured side by side in one run on the device (``python -m benchmarks gpu [--quick]``), after
+the CUDA tests run once compiled for the device (``--no-tests`` skips them; ``--profile`` shows where a training
+step's time goes instead).
 
 Targets: B1 at n = 1e8 reaches >= 80 % of the device-to-device copy bandwidth (bytes it must read, x and v, over
 its time); the 4096 x 4096 float32 dual matmul reaches >= 25 % of cuBLAS's TFLOP/s (PyTorch or CuPy on the same
@@ -269,11 +271,29 @@ def _wall(fn):
     return time.perf_counter() - t
 
 
+def gpu_tests():
+    """The CUDA tests compiled for the device instead of the simulator (a child process: the simulator is chosen
+    when numba is first imported). Returns pytest's exit status."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    files = sorted(f"tests/{f}" for f in os.listdir(os.path.join(root, "tests")) if f.startswith("test_cuda_"))
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not ptx", *files],
+                          cwd=root, env=env, capture_output=True, text=True)
+    tail = [ln for ln in proc.stdout.splitlines() if ln.strip()][-12:]
+    print(f"  CUDA tests on the device ({time.perf_counter() - t:.0f} s):")
+    print("\n".join("    " + ln for ln in tail))
+    return proc.returncode
+
+
 def main(quick=False):
     from dualnum.backends import cuda
     if not cuda.available() or cuda.simulating():
         print("  no CUDA GPU here (or numba's simulator is on): the GPU benchmarks need a real device")
         return []
+    if "--no-tests" not in sys.argv:
+        gpu_tests()
     from numba import cuda as nc
     import numba
     dev = nc.get_current_device()
