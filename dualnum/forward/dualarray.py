@@ -469,6 +469,20 @@ def _sum_all(d):
 _DEVICE_FUSION = [None]  # dualnum.backends.cuda.fusion, once a GPU expression has been made
 
 
+def _device_fusion():
+    m = _DEVICE_FUSION[0]
+    if m is None:
+        from ..backends.cuda import fusion as m
+        m.bind(DualArray)
+        _DEVICE_FUSION[0] = m
+    return m
+
+
+def _parts_at(a, tag, k):
+    """a's k partials at ``tag``, or None where a is a constant there."""
+    return a.partials if type(a) is DualArray and a.tag == tag and a.npartials == k else None
+
+
 def _on_device(args):
     """The operation's values live on the GPU (the first dual operand decides; a host one beside it is refused
     there)."""
@@ -522,13 +536,13 @@ def _eval_rule(rule, args):
 def _chain(rule, args, tag, k):
     # written for speed (this runs for every operation on every DualArray): locals, no helper calls
     if _on_device(args):  # GPU arrays: pending in a fused tree, or the rule's dual kernel, one launch
-        from ..backends.cuda import duals, fusion as device_fusion
-        _DEVICE_FUSION[0] = device_fusion
-        z = device_fusion.pending(rule, args, tag, k)
+        z = _device_fusion().pending(rule, args, tag, k)
         if z is not None:
             return z
+        from ..backends.cuda import duals
         vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
-        return duals.apply(rule, args, vals, tag, k, DualArray._new)
+        z, pz = duals.apply(rule, vals, [_parts_at(a, tag, k) for a in args], k)
+        return DualArray._new(z, pz, tag)
     vals = [a.value if type(a) is DualArray and a.tag == tag else a for a in args]
     if kernels.ENABLED and _big(vals, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
@@ -861,8 +875,9 @@ def _zero_derivative(func, args, kwargs):
 def _matmul(a, b):
     if getattr(_val_any(a), "_is_device", False) or getattr(_val_any(b), "_is_device", False):
         from ..backends.cuda import duals  # GPU arrays: value and every direction in one launch
-        args, tag, k = _top([a, b])
-        return duals.matmul(args[0], args[1], tag, k, DualArray._new)
+        (a, b), tag, k = _top([a, b])
+        z, pz = duals.matmul(_val(a, tag), _parts_at(a, tag, k), _val(b, tag), _parts_at(b, tag, k), k)
+        return DualArray._new(z, pz, tag)
     (a, b), tag, k = _top([_const(a), _const(b)])
     if _ndim(a) == 0 or _ndim(b) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (use * for scalars)")

@@ -27,20 +27,19 @@ def _has_kernel(rule):
         rules.RULES.get(rule.name) is rule
 
 
-def apply(rule, args, vals, tag, k, new):
-    """``new(value, partials, tag)`` for rule(*args) with device values; args are DualArrays of ``tag`` or
-    constants (device arrays, numbers)."""
-    from ...forward.dualarray import DualArray
+def apply(rule, vals, parts, k):
+    """(value, partials) of ``rule(*vals)``: vals are device arrays or numbers, ``parts[i]`` the (k, ...) partials
+    of argument i on the device, or None for a constant."""
     shapes = [v.shape for v in vals if isinstance(v, DeviceArray)]
     shape = np.broadcast_shapes(*shapes)
     if not _has_kernel(rule) or k == 0:
-        return _generic(rule, args, vals, tag, k, shape, new)
+        return _generic(rule, vals, parts, k, shape)
     dt = _value_dtype(rule, vals)
     n = int(np.prod(shape))
     z = empty(shape, dt)
     pz = empty((k,) + shape, dt)
-    ops_args, parts = [], []
-    for a, v in zip(args, vals):
+    ops_args, rows = [], []
+    for v, p in zip(vals, parts):
         if isinstance(v, DeviceArray):
             v = v if v.dtype == dt else ops.astype(v, dt)
             ops_args.append((*ops.desc(v, shape), 0, dt.type(0)))
@@ -48,35 +47,31 @@ def apply(rule, args, vals, tag, k, new):
             ops_args.append((ops._dummy(dt).data, 0, _ONE, _ZERO, 1, dt.type(v)))
         else:
             raise TypeError(f"{rule.name}: a device dual array met {type(v).__name__}; move it with nn.gpu")
-        if type(a) is DualArray and a.tag == tag and a.npartials == k:
-            p = a.partials
+        if p is not None:
             p = p if p.dtype == dt else ops.astype(p, dt)
-            row = ops.view(p, p.shape[1:], p._strides[1:], p.offset)
-            parts.append((row, p._strides[0]))
+            rows.append((ops.view(p, p.shape[1:], p._strides[1:], p.offset), p._strides[0]))
         else:
-            parts.append(None)
-    rows = [r for r in parts if r is not None]
-    dense = [v for v in vals if isinstance(v, DeviceArray)] + [r[0] for r in rows]
+            rows.append(None)
+    dense = [v for v in vals if isinstance(v, DeviceArray)] + [r[0] for r in rows if r is not None]
     fast = ops._fast(shape, *dense)
     if rule.arity == 1:
-        (x, xo, xsh, xst, _, _), (row, pk) = ops_args[0], parts[0]
+        (x, xo, xsh, xst, _, _), (row, pk) = ops_args[0], rows[0]
         kern = kernels.get(f"dual1_{rule.name}")
         ops._launch(kern, n, k, fast, z.data, pz.data, x, xo, xsh, xst, *ops.desc(row, shape), pk)
-        return new(z, pz, tag)
+        return z, pz
     kargs = []
-    for (x, xo, xsh, xst, xs, xv), pr in zip(ops_args, parts):
+    for (x, xo, xsh, xst, xs, xv), pr in zip(ops_args, rows):
         if pr is None:
             kargs += [x, xo, xsh, xst, xs, xv, ops._dummy(dt).data, 0, _ONE, _ZERO, 0, 0]
         else:
             row, pk = pr
             kargs += [x, xo, xsh, xst, xs, xv, *ops.desc(row, shape), pk, 1]
     ops._launch(kernels.get(f"dual2_{rule.name}"), n, k, fast, z.data, pz.data, *kargs)
-    return new(z, pz, tag)
+    return z, pz
 
 
-def _generic(rule, args, vals, tag, k, shape, new):
+def _generic(rule, vals, parts, k, shape):
     """The chain rule with numpy's protocols on device arrays: the table's formulas, one launch per operation."""
-    from ...forward.dualarray import DualArray
     f = rule.f
     with np.errstate(all="ignore"):
         z = f(*vals)
@@ -84,8 +79,8 @@ def _generic(rule, args, vals, tag, k, shape, new):
         raise TypeError(f"{rule.name} did not compute on the device")
     acc = None
     if k and not rule.zero:
-        for i, a in enumerate(args):
-            if type(a) is not DualArray or a.tag != tag or i in rule.nondiff or a.npartials != k:
+        for i, p in enumerate(parts):
+            if p is None or i in rule.nondiff:
                 continue
             d = rule.partials[i]
             if callable(d):
@@ -93,7 +88,6 @@ def _generic(rule, args, vals, tag, k, shape, new):
                     d = d(*vals, z)
             elif d == 0.0:
                 continue
-            p = a.partials
             if p.ndim - 1 < len(shape):  # fewer dimensions than the result: line them up from the right
                 p = p.reshape((k,) + (1,) * (len(shape) - p.ndim + 1) + p.shape[1:])
             term = p * d if not (isinstance(d, float) and d == 1.0) else p
@@ -103,20 +97,15 @@ def _generic(rule, args, vals, tag, k, shape, new):
         acc = ops.full(full, 0, z.dtype)
     elif acc.shape != full:
         acc = ops.contiguous(ops.broadcast_to(acc, full), force=True)
-    return new(z, acc, tag)
+    return z, acc
 
 
-def matmul(a, b, tag, k, new):
-    """A @ B of dual arrays (either may be a constant): value and every direction dA_j·B + A·dB_j, one launch."""
-    from ...forward.dualarray import DualArray
-    va = a.value if type(a) is DualArray and a.tag == tag else a
-    vb = b.value if type(b) is DualArray and b.tag == tag else b
-    pa = a.partials if type(a) is DualArray and a.tag == tag and a.npartials == k else None
-    pb = b.partials if type(b) is DualArray and b.tag == tag and b.npartials == k else None
+def matmul(va, pa, vb, pb, k):
+    """(A @ B, its k directions dA_j·B + A·dB_j) in one launch; pa or pb None for a constant operand."""
     if pa is None and pb is None:
-        return new(ops.matmul(va, vb), ops.full((k,) + ops.matmul(va, vb).shape, 0, va.dtype), tag)
-    z, pz = ops.matmul(va, vb, pa, pb)
-    return new(z, pz, tag)
+        z = ops.matmul(va, vb)
+        return z, ops.full((k,) + z.shape, 0, z.dtype)
+    return ops.matmul(va, vb, pa, pb)
 
 
 def device_pair(value, partials):

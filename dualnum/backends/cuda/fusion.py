@@ -26,6 +26,12 @@ MAX_NODES = 40  # a bigger tree computes its arguments first: bounds a kernel's 
 MAX_K_SUM = 8  # the sum kernel keeps k + 1 running sums per thread; more directions sum a computed array
 
 _pending: list = []  # weak references to pending device DualArrays (forced before an in-place write)
+_DualArray = None  # forward mode's DualArray, handed over by bind: the backend never imports forward mode
+
+
+def bind(dualarray_cls):
+    global _DualArray
+    _DualArray = dualarray_cls
 
 
 class Node:
@@ -43,8 +49,7 @@ class Node:
 def _leaf(a, k, shape, dtype):
     """(key, leaves, consts, size) of an operand, or None if it cannot join a tree. Leaves are spelled "L"
     here; ``pending`` numbers them, one number per distinct input, so an input used four times is read once."""
-    from ...forward.dualarray import DualArray
-    if type(a) is DualArray:
+    if type(a) is _DualArray:
         node = a._lazy
         if node is not None:
             if type(node) is not Node or node.k != k or node.shape != shape or node.dtype != dtype:
@@ -67,7 +72,7 @@ def fusable(rule):
 
 def pending(rule, args, tag, k):
     """A pending DualArray for ``rule(*args)``, or None when it cannot be fused (then it is computed now)."""
-    from ...forward.dualarray import DualArray
+    DualArray = _DualArray
     if not k or not ENABLED or not fusable(rule):
         return None
     shape = dtype = None
@@ -163,7 +168,6 @@ def force_all():
 
 def sum_all(d):
     """np.sum of a pending device DualArray in one launch (value and k partials), then a pass over the blocks."""
-    from ...forward.dualarray import DualArray
     node = d._lazy
     if node.k > MAX_K_SUM:
         force(d)
@@ -182,7 +186,7 @@ def sum_all(d):
     tot = ops._reduce_flat("sum", part.data, 0, (node.k + 1, blocks), (blocks, 1), node.k + 1, blocks)
     if node.dtype != tot.dtype:
         tot = ops.astype(tot, node.dtype)
-    return DualArray._new(tot[0], tot[1:], d.tag)
+    return _DualArray._new(tot[0], tot[1:], d.tag)
 
 
 # ---- writing the kernel ---------------------------------------------------------------------------------------
