@@ -136,11 +136,18 @@ def _seed(x, offset, start, c, tag):
 _EYES: dict = {}
 
 
+def _on_device(x):
+    """x (or, for nested duals, the numbers inside it) lives on the GPU."""
+    while type(x) is Dual or isinstance(x, DualArray):
+        x = x.value
+    return getattr(x, "_is_device", False)
+
+
 def _unit_block(c, m, k, like=None):
     """P[j, i] = 1 where i = j + k, else 0 (np.eye(c, m, k)), read-only: c seed directions for m inputs."""
-    if getattr(like, "_is_device", False):  # seeds for a GPU input are made on the host once and sent there
+    if _on_device(like):  # seeds for a GPU input are made on the host once and sent there
         from ..backends.cuda import to_device
-        return to_device(np.eye(c, m, k), dtype=like.dtype)
+        return to_device(np.eye(c, m, k), dtype=np.dtype(like.dtype))
     if 0 <= k and k + c <= m <= 1024:  # rows k .. k + c of the m × m identity, which is kept: seeds repeat
         e = _EYES.get(m)
         if e is None:
@@ -226,7 +233,7 @@ def derivative(f, x, order: int = 1):
         if order > 1:
             return derivative(lambda z: derivative(f, z, order - 1), x)
         x = as_input(x, "derivative")
-        if isinstance(x, (np.ndarray, DualArray)) or getattr(x, "_is_device", False):
+        if isinstance(x, (np.ndarray, DualArray)) or _on_device(x):
             if x.ndim:
                 return _on_grid(f, x)
             x = x[()]
@@ -261,7 +268,7 @@ def _on_grid(f, x):
     v = _probe(x.size, x.shape)
     tag = new_tag()
     seeds = np.stack([np.ones(x.shape), v])
-    if getattr(x, "_is_device", False):
+    if _on_device(x):
         from ..backends.cuda import to_device
         seeds = to_device(seeds, dtype=x.dtype)
         v = seeds[1]
@@ -426,6 +433,9 @@ def jvp(f, x, v):
     """(f(x), J(x)·v): the value and the directional derivative along v, in one forward pass."""
     x = as_input(x, "jvp")
     v = as_input(v, "jvp", "v")
+    if _on_device(x) != _on_device(v):
+        raise TypeError(f"jvp: x is on the {'GPU' if _on_device(x) else 'CPU'} but the tangent v on the "
+                        f"{'GPU' if _on_device(v) else 'CPU'}; move both to one place (nn.gpu(v) or nn.cpu(x))")
     if _shape(v) != _shape(x):
         raise ValueError(f"jvp: the tangent v must have the shape of x, {_shape(x)}, got {_shape(v)}")
     tag = new_tag()

@@ -189,6 +189,9 @@ def _out(res, out):
 
 def copy_into(dst, src):
     """dst[...] = src (broadcast, cast to dst's dtype), through both arrays' strides."""
+    from . import fusion
+    if fusion._pending:  # a pending fused tree may read dst's old contents: compute those first
+        fusion.force_all()
     shape = dst.shape
     kern = kernels.get("copy")
     src = src if src.dtype == dst.dtype else astype(src, dst.dtype)
