@@ -347,10 +347,8 @@ def test_fused_tree_deeper_than_a_kernel():
     check_dual(np.sum(a * dx), np.sum(b * hx), np.float64)
 
 
-@pytest.mark.xfail(strict=True, reason="cuda/fusion.py: a pending tree reads its leaves when forced, and a write "
-                   "into a leaf's device array (DeviceArray.__setitem__, +=, out=) does not force pending trees "
-                   "first (only DualArray.__setitem__ does): the result changes after it was computed")
 def test_pending_fusion_sees_old_contents():
+    """A write into a device array first computes the pending trees that read it (they saw the new contents)."""
     v = np.array([0.5, 1.0, 2.0])
     x = DualArray(dev(v), dev(np.ones((1, 3))))
     z = np.sin(x)
@@ -359,6 +357,11 @@ def test_pending_fusion_sees_old_contents():
     xv *= 3.0
     np.testing.assert_allclose(z.value.get(), np.sin(v))
     np.testing.assert_allclose(z.partials.get(), np.cos(v)[None])
+    for write in (lambda a: a.fill(3.0), lambda a: np.add(a, 1.0, out=a), lambda a: a.__setitem__(slice(1), -1.0)):
+        x = DualArray(dev(v), dev(np.ones((1, 3))))
+        z = np.exp(x) * x
+        write(x.value)
+        np.testing.assert_allclose(z.value.get(), np.exp(v) * v)
 
 
 # ---- reductions ------------------------------------------------------------------------------------------------
