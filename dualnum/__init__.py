@@ -9,7 +9,7 @@ Reading order, with the lines of each file. The lesson:
 
     rules.py                 the calculus: each function beside its partial derivatives          474
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       511
-    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      453
+    forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      463
     forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  597
     reverse/tracked.py       tracked values: each operation recorded with its adjoint           1551
     reverse/backward.py      the backward sweep                                                  135
@@ -26,15 +26,15 @@ Whole numpy functions, written once for both modes:
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1239
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1254
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 121, elementwise.py 48, kernels.py 589, fusion.py 525, allocator.py 37), the GPU
+only (backends/: __init__.py 121, elementwise.py 48, kernels.py 594, fusion.py 525, allocator.py 37), the GPU
 among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 586, pool.py 84,
-array.py 243, ops.py 736, duals.py 136, fusion.py 335).
+array.py 243, ops.py 739, duals.py 125, fusion.py 339).
 """
 from .backends import allocator
 from . import rules

@@ -1,6 +1,9 @@
 """The package's docstring is its reading order: every module is in it, with its length, and the layout keeps
 the modes apart (only nested.py calls both modes' APIs)."""
 import ast
+import os
+import subprocess
+import sys
 import pathlib
 import re
 
@@ -55,3 +58,21 @@ def test_forward_mode_and_the_tracker_do_not_call_each_others_api():
     assert not any(re.search(r"(^|\.)forward($|\.__init__)", n) or "nested" in n for n in tracker_api)
     nested = _imports("nested.py")
     assert any("forward" in n for n in nested) and any("tracker" in n for n in nested)
+
+
+def test_importing_dualnum_and_nn_leaves_numba_cuda_alone():
+    """numba.cuda costs half a second to import: it is imported when a GPU array is first made, never before."""
+    code = ("import sys, dualnum, nn, dualnum.tracker, dualnum.backends.cuda; "
+            "print('numba.cuda' in sys.modules, 'numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+def test_no_module_under_backends_imports_forward_mode_or_the_tracker():
+    """The seam: backends compute on plain arrays; forward mode hands them its arrays (and its class, to build
+    pending results), so a backend never reaches back into the modes."""
+    for m in _modules():
+        if m.startswith("backends/"):
+            text = (PACKAGE / m).read_text()
+            assert not re.search(r"^\s*from \.\.\.?(forward|reverse|tracker)\b", text, re.M), m

@@ -542,9 +542,14 @@ def _flat(a):
     return a.reshape(-1)
 
 
+def fusion_bound():
+    from . import fusion
+    return fusion._DualArray
+
+
 def try_apply(rule, args, vals, tag, k):
     """(value, partials) by a compiled kernel, or None when this call should take the numpy path."""
-    from ..forward.dualarray import DualArray
+    DualArray = fusion_bound()  # forward mode's class, handed to the backends by forward mode itself
     if not ENABLED or rule.zero or rule.nondiff or rule.arity not in (1, 2) or k == 0 or not rule.compiled:
         return None  # (k = 0: constants only, numpy computes the values; scipy's rules are never compiled)
     if rule.numpy_faster and ("k1" if k == 1 else "kn") in rule.numpy_faster and not ALWAYS:
