@@ -5,14 +5,16 @@ dimensions (in elements), so any view (a transpose, a slice, a broadcast with st
 never copied first; results are written contiguous. Each kernel is a grid-stride loop (any launch size computes
 every element), and :func:`launch` chooses the sizes in one place: large on a GPU, tiny under numba's simulator.
 
-* ``map1_<ufunc>`` / ``map2_<ufunc>``: a value only, for every ufunc of the table and the comparisons;
+* ``map1_<ufunc>`` / ``map2_<ufunc>``: a value only, for every ufunc of the table and the comparisons
+  (``map1c_``/``map2c_``: the same for contiguous operands, with short argument lists);
 * ``dual1_<rule>`` / ``dual2_<rule>``: value and all k partials in one pass, the per-element body written by
   :mod:`dualnum.backends.elementwise` from the rule's own formulas (the CPU loops use the same text);
 * ``reduce_<sum|max|min>``: per-thread partial results, then a tree in shared memory, one partial per block, a
   second pass over those: the order is fixed by the launch, so results are deterministic (no atomics);
-* ``matmul``: a register-blocked tiled product on shared memory; with k partials it computes ``A·B`` and every
+* ``matmul_<dtype>`` (and ``matmulsmall_<dtype>``, smaller tiles for products that would leave multiprocessors
+  idle): a register-blocked tiled product on shared memory; with k partials it computes ``A·B`` and every
   ``dA_j·B + A·dB_j`` in the same launch;
-* ``copy``: strided gather and scatter, and dtype casts; ``where``: the three-operand select.
+* ``copy``: strided gather and scatter, and dtype casts; ``where``: the three-operand select; ``fill``.
 
 Kernels are generated as source text (:func:`source`), compiled on first use, and kept for the process.
 """
@@ -37,14 +39,22 @@ class Config:
 
     def __init__(self, sim):
         self.sim = sim
+        self.sms = 2 if sim else _multiprocessors()  # fewer big matmul tiles than this leaves some idle
         self.threads = 16 if sim else 256
-        self.max_blocks = 2 if sim else 132 * 16
+        self.max_blocks = 2 if sim else self.sms * 16
         self.reduce_threads = 4 if sim else 256
         self.chunk = 64 if sim else 1 << 14  # elements one block reduces
         # matmul: a block of TY x TX threads, each computing RM x RN outputs; K in steps of BK
         self.ty, self.tx, self.rm, self.rn, self.bk = (2, 2, 2, 2, 4) if sim else (16, 16, 8, 8, 8)
         self.small = (2, 2, 1, 1, 4) if sim else (16, 16, 4, 4, 16)  # for products with few output tiles
-        self.sms = 2 if sim else 132  # multiprocessors: fewer big tiles than this leaves some idle
+
+
+def _multiprocessors():
+    try:
+        from numba import cuda
+        return int(cuda.get_current_device().MULTIPROCESSOR_COUNT)
+    except Exception:  # no device to ask (compiling to PTX only): an H100's or H200's count
+        return 132
 
 
 _config = None
