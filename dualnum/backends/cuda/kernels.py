@@ -270,6 +270,22 @@ def where(n, out, {C}, {A}, as_, av, {B}, bs, bv):
             out[i] = bv if bs else b[_at(i, bo, bsh, bst)]
 '''
 
+_GATHER = '''
+@cuda.jit
+def gather(n, out, a, ao, sh, st, pos, ax):
+    # out[..., j, ...] = a[..., pos[j], ...] along axis ax (of the padded shape sh)
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        q = i
+        r = ao
+        for d in range({D} - 1, -1, -1):
+            c = q % sh[d]
+            q = q // sh[d]
+            if d == ax:
+                c = pos[c]
+            r += c * st[d]
+        out[i] = a[r]
+'''
+
 _FILL = '''
 @cuda.jit
 def fill(n, out, v):
@@ -401,7 +417,7 @@ def kernel_names():
     names = [f"map{a}{c}_{n}" for n, a in value_ufuncs().items() for c in ("", "c")]
     names += [f"dual{r.arity}_{r.name}" for r in dual_rules()]
     names += [f"reduce_{op}" for op in _REDUCE_OPS] + [f"{m}_{t}" for m in ("matmul", "matmulsmall") for t in ("float32", "float64")] + \
-        ["copy", "where", "fill"]
+        ["copy", "where", "fill", "gather"]
     return names
 
 
@@ -447,6 +463,8 @@ def source(name) -> str:
         return _WHERE.format(C=_operand("c"), A=A, B=B)
     if name == "fill":
         return _FILL
+    if name == "gather":
+        return _GATHER.format(D=D)
     raise KeyError(name)
 
 

@@ -273,9 +273,9 @@ def broadcast_to(a, shape):
 def getitem(a, index):
     if not isinstance(index, tuple):
         index = (index,)
-    if any(isinstance(i, (DeviceArray, np.ndarray, list)) for i in index):
-        raise TypeError("device arrays take basic indexing only (integers, slices, None, ...); an index array "
-                        "would gather: do it on the host with nn.cpu(x), or use np.where for a mask")
+    fancy = [j for j, i in enumerate(index) if isinstance(i, (DeviceArray, np.ndarray, list))]
+    if fancy:
+        return _gather(a, index, fancy)
     n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
     if Ellipsis in index:
         k = index.index(Ellipsis)
@@ -306,6 +306,44 @@ def getitem(a, index):
             raise TypeError(f"device arrays cannot be indexed with {type(i).__name__}")
         d += 1
     return view(a, tuple(shape), tuple(strides), offset)
+
+
+def _gather(a, index, fancy):
+    """a[..., idx, ...] with one integer (or host boolean) index array among basic indices: a gather launch."""
+    if len(fancy) > 1:
+        raise TypeError("device arrays take one index array per indexing (x[:, idx]); index in two steps")
+    j = fancy[0]
+    idx = index[j]
+    if isinstance(idx, DeviceArray):
+        raise TypeError("an index array on the device would need its values on the host to size the result: "
+                        "index with a host array (numpy) of positions, or use np.where for a mask")
+    idx = np.asarray(idx)
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise TypeError(f"device arrays take a 1-D array of integer positions as an index, got dtype {idx.dtype} "
+                        f"and shape {idx.shape}")
+    if any(i is None or i is Ellipsis for i in index[:j]) and Ellipsis not in index[:j]:
+        raise TypeError("device arrays: put None after the index array, not before it")
+    # the axis the array indexes: counted from the left, or from the right after an Ellipsis
+    if Ellipsis in index[:j]:
+        axis = a.ndim - (len(index) - j)
+    else:
+        axis = sum(1 for i in index[:j] if i is not None)
+    basic = index[:j] + (slice(None),) + index[j + 1:]
+    v = getitem(a, basic)
+    # where that axis lies in the view: integer indices before it removed their axes
+    vaxis = axis - sum(1 for i in index[:j] if isinstance(i, (numbers.Integral, np.integer)))
+    n_ax = a.shape[axis]
+    if idx.size and (idx.min() < -n_ax or idx.max() >= n_ax):
+        raise IndexError(f"index {int(idx.max() if idx.max() >= n_ax else idx.min())} is out of bounds for axis "
+                         f"{axis} with size {n_ax}")
+    pos = to_device((idx % n_ax).astype(np.int64))
+    shape = v.shape[:vaxis] + (idx.size,) + v.shape[vaxis + 1:]
+    out = empty(shape, a.dtype)
+    sh, st = _pad(shape, v._strides)
+    _launch(kernels.get("gather"), out.size, out.data, v.data, v.offset, sh, st, pos.data, D - len(shape) + vaxis)
+    return out
 
 
 def setitem(a, index, value):
