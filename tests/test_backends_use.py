@@ -134,6 +134,7 @@ def test_every_backend_gives_numpys_numbers_in_both_modes_and_orders(name, alway
         needs_numba()
     spy = Spy(monkeypatch)
     monkeypatch.setattr(fusion, "HOT", 1)  # fused loops from the first computation on
+    monkeypatch.setattr(fusion, "PAYBACK", 0.0)
     n = kernels.MIN_SIZE  # k = 1: (k + 1) n is the kernels' size
     rng = np.random.default_rng(3)
     x, v = rng.uniform(-2.0, 2.0, n), rng.standard_normal(n)

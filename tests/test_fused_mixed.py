@@ -76,7 +76,7 @@ class PythonLoops:
     """Every tree fused the first time it is computed, its loop run as Python; the knobs restored after."""
 
     def __enter__(self):
-        self.saved = fusion.HOT, fusion._compile, dict(fusion._compiled), dict(fusion._seen)
+        self.saved = fusion.HOT, fusion._compile, dict(fusion._compiled), dict(fusion._seen), fusion.PAYBACK
         self.raised = []
         compile_numba = self.saved[1]
 
@@ -93,13 +93,14 @@ class PythonLoops:
                     raise
             return run
 
-        fusion.HOT, fusion._compile = 1, compile_python
+        fusion.HOT, fusion._compile, fusion.PAYBACK = 1, compile_python, 0.0
         fusion._compiled.clear()
         fusion._seen.clear()
         return self
 
     def __exit__(self, *exc):
         fusion.HOT, fusion._compile = self.saved[:2]
+        fusion.PAYBACK = self.saved[4]
         fusion._compiled.clear()
         fusion._compiled.update(self.saved[2])
         fusion._seen.clear()
@@ -136,6 +137,7 @@ def test_random_trees_with_mixed_k_shapes_and_constants_fuse_to_the_unfused_resu
 def test_k0_constant_beside_k_directions_in_a_compiled_loop(monkeypatch):
     """DualArray(v, 3 directions) with DualArray(c) (k = 0), numba-compiled: no row of c is ever read."""
     monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(fusion, "PAYBACK", 0.0)
     v, c = np.linspace(0.1, 1.0, 8), np.linspace(1.0, 2.0, 8)
     x = DualArray(v, np.eye(3, 8))
 

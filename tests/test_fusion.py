@@ -21,8 +21,10 @@ N, K = 37, 3
 
 @pytest.fixture
 def hot(monkeypatch):
-    """Compile every tree the first time it is computed (the default waits for the third)."""
+    """Compile every tree the first time it is computed (the default waits for the 16th computation and for half a
+    second spent computing it operation by operation)."""
     monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(fusion, "PAYBACK", 0.0)
 
 
 def unfused(fn):
@@ -118,6 +120,7 @@ def test_rosenbrock_gradient_closed_form(hot):
 
 def test_a_tree_compiles_on_its_HOTth_computation(monkeypatch):
     monkeypatch.setattr(fusion, "HOT", 3)
+    monkeypatch.setattr(fusion, "PAYBACK", 0.0)
     x = DualArray(np.linspace(0, 1, 5), np.ones((2, 5)))
     compiled = []
     for _ in range(4):
@@ -128,6 +131,24 @@ def test_a_tree_compiles_on_its_HOTth_computation(monkeypatch):
     assert compiled == [False, False, True, True]
     np.testing.assert_allclose(y.partials, np.broadcast_to(-np.sin(x.value) * x.value + np.cos(x.value) + 0.25,
                                                            (2, 5)), rtol=1e-14)
+
+
+def test_a_tree_compiles_only_once_computing_it_op_by_op_has_cost_the_payback(monkeypatch):
+    """Rent or buy: a class-sized tree computed again and again is never compiled until the time spent on it
+    operation by operation reaches PAYBACK, so a compile never costs more than the tree already did."""
+    monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(fusion, "PAYBACK", 0.05)
+    x = DualArray(np.linspace(0, 1, 7), np.ones((1, 7)))
+    compiled, spent = [], []
+    while not compiled or not compiled[-1]:
+        y = np.sin(x) * x + 0.75 * x  # a tree only this test builds
+        key = y._lazy.key
+        _ = y.value
+        compiled.append(fusion._compiled.get(key) is not None)
+        spent.append(fusion._spent.get(key, 0.0))
+        assert len(compiled) < 100_000
+    assert not compiled[0] and spent[-2] >= 0.05 > spent[-3]  # compiled on the first pass past the payback
+    np.testing.assert_allclose(y.partials[0], np.cos(x.value) * x.value + np.sin(x.value) + 0.75, rtol=1e-14)
 
 
 def test_pending_arrays_look_computed(hot):

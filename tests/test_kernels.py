@@ -148,6 +148,7 @@ def test_nan_safe_on_big_arrays_in_every_path(path, k, monkeypatch):
     q = np.zeros((k, n))
     q[0] = 1.0  # y moves in direction 0 only
     monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(fusion, "PAYBACK", 0.0)
     backend = {"numpy": use("numpy"), "kernels": use("kernels", always=True), "fused": use("numba", always=True)}
     x, y = DualArray(v, p), DualArray(v + 1.0, q)
     w = v[1:]

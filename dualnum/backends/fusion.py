@@ -34,13 +34,20 @@ import os
 import sys
 import weakref
 
+from time import perf_counter
+
 import numpy as np
 
 from . import elementwise, kernels
 from .. import rules
 
 ENABLED = kernels.ENABLED and os.environ.get("DUALNUM_FUSE", "1") != "0"  # set by backends.use()
-HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "16"))  # compile a tree the 16th time it is computed
+HOT = int(os.environ.get("DUALNUM_FUSE_HOT", "16"))  # compile a tree the 16th time it is computed ...
+#: ... and only once computing it operation by operation has taken this many seconds in all: a compile (0.3-1 s,
+#: numba's import included) then costs at most what the tree already cost, so a class-sized loop, whose trees
+#: take microseconds, never waits for a compiler and big or long-running work still gets its fused loops
+#: (the rent-or-buy rule: never more than twice the time of the better choice made in hindsight)
+PAYBACK = float(os.environ.get("DUALNUM_FUSE_PAYBACK", "0.5"))
 MAX_NODES = 32  # a bigger tree computes its arguments first: bounds the compiled loop and the key
 
 #: rules that fuse, name -> Rule: the ones the per-rule kernels compile (one or two arguments, a derivative
@@ -57,6 +64,7 @@ _eval_rule = None
 _pending: list = []  # weak references to DualArrays that may hold an expression not yet computed
 _limit = 4096  # _pending's length that triggers a clean-up
 _seen: dict = {}  # tree key -> how many times it was computed operation by operation
+_spent: dict = {}  # tree key -> seconds spent computing it operation by operation
 _compiled: dict = {}  # tree key -> compiled kernel, or None if it failed to compile
 _F64 = np.dtype(np.float64)  # numpy's arrays share this object; numba's outputs carry an equal one of their own
 _ndarray = np.ndarray
@@ -68,6 +76,7 @@ def refresh():
     FUSABLE = {r.name: r for r in kernels.kernel_rules()}
     _compiled.clear()
     _seen.clear()
+    _spent.clear()
 
 
 def bind(dualarray_cls, eval_rule):
@@ -206,7 +215,12 @@ def force(d, count=True):
         return d
     kern = (_compiled.get(node.key) or _kernel(node.key, "map", count)) if node.nops > 1 else None
     if kern is None:
-        _eager(d)
+        if node.nops > 1 and count:
+            t = perf_counter()
+            _eager(d)
+            _spent[node.key] = _spent.get(node.key, 0.0) + perf_counter() - t
+        else:
+            _eager(d)
         return d
     try:
         out = kern(node.k, *node.inputs, *node.consts)
@@ -235,7 +249,9 @@ def sum_all(d):
     skey = ("sum", node.key)  # a tuple of the key: hashing it reuses the string's cached hash
     kern = _compiled.get(skey) or _kernel(skey, "sum", True)
     if kern is None:
+        t = perf_counter()
         force(d, count=False)  # counted as a sum, not as an array of its own
+        _spent[skey] = _spent.get(skey, 0.0) + perf_counter() - t
         return None
     try:
         out = np.empty(node.k + 1)  # [value, k partials]: filled in place, nothing for numba to box
@@ -291,8 +307,9 @@ def _kernel(key, kind, count):
     c = _seen.get(key, 0) + 1
     if len(_seen) > 100_000:  # generated expressions by the thousand (a hypothesis run): forget the counts
         _seen.clear()
+        _spent.clear()
     _seen[key] = c
-    if c < HOT:
+    if c < HOT or _spent.get(key, 0.0) < PAYBACK:
         return None
     _compiled[key] = kern = _compile(parse(key[1] if kind == "sum" else key), kind)
     return kern
