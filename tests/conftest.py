@@ -117,3 +117,15 @@ def strict_device(monkeypatch):
         yield Fake
     finally:
         sys.setswitchinterval(interval)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The PTX check (tests/test_cuda_kernels.py) compiles every CUDA kernel in a child process for a minute or
+    two: start it now, so it works while the other tests run, and read its report at the end of the session."""
+    ptx = [item for item in items if item.name.startswith("test_ptx") and hasattr(item.module, "start_ptx")]
+    if not ptx:
+        return
+    rest = [item for item in items if item not in ptx]
+    items[:] = rest + ptx
+    if getattr(ptx[0].module, "AVAILABLE", False):
+        ptx[0].module.start_ptx(config)

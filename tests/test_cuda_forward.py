@@ -204,3 +204,29 @@ def test_tracker_gradient_of_a_plain_device_array():
     g, = tracker.gradient(lambda a: np.sum(a ** 2), dc.to_device(x))
     assert isinstance(g, DeviceArray)
     np.testing.assert_allclose(g.get(), 2 * x)
+
+
+def test_index_array_in_forward_mode():
+    x = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+    idx = np.array([2, 0, 2])
+
+    def f(a):
+        return np.sum(a[:, idx] ** 3)
+    g, = dualnum.gradient(f, dc.to_device(x))
+    gh, = host(lambda: dualnum.gradient(f, x))
+    same(g, gh, np.float64)
+
+
+@pytest.mark.xfail(strict=True, reason="reverse/tracked.py scatter (the adjoint of x[:, idx]) calls np.add.at, which "
+                   "device arrays refuse (TypeError 'np.add.at is not supported on device arrays'): an index array "
+                   "on a device parameter (an embedding lookup) cannot be differentiated in reverse mode")
+def test_index_array_in_reverse_mode():
+    from dualnum import tracker
+    x = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+    idx = np.array([2, 0, 2])  # a repeated index: the adjoints add up
+
+    def f(a):
+        return np.sum(a[:, idx] ** 3)
+    g, = tracker.gradient(f, tracker.param(dc.to_device(x)))
+    gh, = host(lambda: tracker.gradient(f, tracker.param(x)))
+    same(g, gh, np.float64)

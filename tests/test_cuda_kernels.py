@@ -531,7 +531,7 @@ def test_views_and_copies():
     check(np.concatenate([d.T, d[:, :2].T]), np.concatenate([x.T, x[:, :2].T]), tol)
     check(np.concatenate([d[::2], d[1:2]], axis=0), np.concatenate([x[::2], x[1:2]], axis=0), tol)
     check(np.concatenate([d.T, d.T], axis=1), np.concatenate([x.T, x.T], axis=1), tol)
-    check(np.stack([d[0], d[:, 1][:6] if False else d[1]], axis=1), np.stack([x[0], x[1]], axis=1), tol)
+    check(np.stack([d[0], d[1]], axis=1), np.stack([x[0], x[1]], axis=1), tol)
     check(np.stack([d.T, d.T]), np.stack([x.T, x.T]), tol)
     check(np.where(d.T > 0, d.T, -1.0), np.where(x.T > 0, x.T, -1.0), tol)
     check(np.where(d[:, :1] > 0, 2.0, d[::2][:1]), np.where(x[:, :1] > 0, 2.0, x[::2][:1]), tol)
@@ -541,6 +541,51 @@ def test_views_and_copies():
     check(np.full_like(d[::2], 7.5), np.full_like(x[::2], 7.5), tol)
     check((d > 0).astype(np.float64), (x > 0).astype(np.float64), tol)
     check(d.astype(bool), x.astype(bool), {})
+
+
+def test_gather_with_an_index_array():
+    """One host index array (positions, negative ones, repeats, a mask) among basic indices: numpy's answer."""
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(4, 6))
+    c = rng.normal(size=(3, 4, 5))
+    d, dc3 = dev(x), dev(c)
+    idx = np.array([3, 0, -1, 3])
+    for f in (lambda a: a[idx], lambda a: a[:, idx], lambda a: a[1, idx], lambda a: a[idx, 1:],
+              lambda a: a.T[idx], lambda a: a[:, ::2][:, [2, 0]], lambda a: a[np.array([], dtype=int)],
+              lambda a: a[x[:, 0] > 0], lambda a: a[:, idx, None]):
+        check(f(d), f(x), {})
+    for f in (lambda a: a[..., [4, 1]], lambda a: a[1:, [3, 0, 0]], lambda a: a[:, 1, idx],
+              lambda a: a[np.array([0, 2]), :, 1]):
+        check(f(dc3), f(c), {})
+    for dt in (np.float32, np.int64, np.bool_):  # every dtype a device array holds
+        h = (x > 0) if dt == np.bool_ else x.astype(dt)
+        check(dev(h)[:, idx], h[:, idx], {})
+    with pytest.raises(IndexError):
+        d[np.array([4])]
+    with pytest.raises(TypeError):
+        d[idx, idx]  # two index arrays: index in two steps
+
+
+@pytest.mark.xfail(strict=True, reason="ops._gather: with an integer index and the index array separated by a slice "
+                   "(c[1, :, idx]) numpy counts the integer as an index array too, and the indexed dimension goes "
+                   "first; the device keeps it in place: the shape (or, when square, the values) differ")
+def test_gather_with_separated_integer_index():
+    c = np.random.default_rng(13).normal(size=(3, 4, 5))
+    d = dev(c)
+    idx = np.array([3, 0, -1, 3])
+    check(d[1, :, idx], c[1, :, idx], {})  # (4, 4) either way: only the values tell
+    check(d[2, :, [1]], c[2, :, [1]], {})  # numpy: (1, 4)
+
+
+def test_shuffled_dataloader_over_device_arrays():
+    import nn
+    x, y = np.arange(12.0).reshape(2, 6), np.arange(6.0)[None]
+    host = [(bx, by) for bx, by in nn.DataLoader((x, y), batchsize=4, shuffle=True, seed=3)]
+    devb = [(bx, by) for bx, by in nn.DataLoader((dev(x), dev(y)), batchsize=4, shuffle=True, seed=3)]
+    assert len(host) == len(devb) == 2
+    for (hx, hy), (gx, gy) in zip(host, devb):
+        check(gx, hx, {})
+        check(gy, hy, {})
 
 
 def test_setitem_on_views():
@@ -610,8 +655,8 @@ def test_no_silent_host_copies():
         d + x  # a host array meeting a device array
     with pytest.raises(TypeError, match="not supported on device arrays"):
         np.linalg.norm(d)
-    with pytest.raises(TypeError, match="basic indexing"):
-        d[np.array([0, 1])]
+    with pytest.raises(TypeError, match="host array"):
+        d[dev(np.array([0, 1]))]  # its values would have to come to the host to size the result
     assert float(d[1, 2]) == 5.0 and int(d[0, 1]) == 1 and bool(d[0, 1])
     assert "DeviceArray" in repr(d) and "5." in repr(d) and "5." in str(d)
     import nn
@@ -711,6 +756,8 @@ def _ptx_signatures(name, all_float32):
                for dt in ("float64", "float32", "bool")]
     elif name == "fill":
         out = [(I, buf(dt), sc(dt)) for dt in ("float64", "float32", "bool", "int64")]
+    elif name == "gather":
+        out = [(I, buf(dt), buf(dt), I, U, U, buf("int64"), I) for dt in ("float64", "float32", "bool", "int64")]
     return out
 
 
@@ -797,43 +844,46 @@ def _ptx_key():
     return h.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def ptx_report(request):
-    """Started with the module's first test, so compiling overlaps the simulator tests; read by the PTX tests.
-    The report is kept in pytest's cache under a digest of the sources (see _ptx_key)."""
+_PTX: dict = {}  # the child process compiling every kernel, or its report (one per test session)
+
+
+def start_ptx(config):
+    """Start compiling (once): tests/conftest.py calls this right after collection, so the child works while
+    every other test runs; the PTX tests, moved to the end of the session, read its report."""
+    if _PTX:
+        return
     key = _ptx_key()
-    cached = request.config.cache.get("dualnum/ptx", None)
+    cached = config.cache.get("dualnum/ptx", None)
     if cached and cached.get("key") == key:
-        yield lambda: cached["report"]
+        _PTX["report"] = cached["report"]
         return
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--ptx"], env=env,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = {}
+    _PTX.update(proc=proc, key=key)
+    import atexit
+    atexit.register(lambda: proc.poll() is None and proc.kill())
+
+
+@pytest.fixture
+def ptx_report(request):
+    """The report of the child process (see start_ptx), kept in pytest's cache under a digest of the sources."""
+    start_ptx(request.config)
 
     def result():
-        if "report" not in state:
+        if "report" not in _PTX:
+            proc = _PTX["proc"]
             out, err = proc.communicate(timeout=900)
             lines = [ln for ln in out.splitlines() if ln.startswith("{")]
             if proc.returncode != 0 or not lines:
                 pytest.fail(f"the PTX child process failed (rc {proc.returncode}):\n{err[-3000:]}")
-            state["report"] = report = json.loads(lines[-1])
+            _PTX["report"] = report = json.loads(lines[-1])
             if "__skip__" not in report:
-                request.config.cache.set("dualnum/ptx", {"key": key, "report": report})
-        return state["report"]
-
-    yield result
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _start_ptx_early(request):
-    if AVAILABLE and any("test_ptx" in item.name and item.module is request.module for item in request.session.items):
-        request.getfixturevalue("ptx_report")
+                request.config.cache.set("dualnum/ptx", {"key": _PTX["key"], "report": report})
+        return _PTX["report"]
+    return result
 
 
 def _ptx_params():
