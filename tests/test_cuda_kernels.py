@@ -786,8 +786,9 @@ def _ptx_probe(a):
     a[0] = math.sin(a[0])
 
 
-def _ptx_main():
-    """In a child process with the simulator off: compile every kernel to sm_90 PTX, print a JSON report."""
+def _ptx_main(part=0, parts=1):
+    """In a child process with the simulator off: compile every kernel (every parts-th one from part) to sm_90 PTX,
+    print a JSON report."""
     assert os.environ.get("NUMBA_ENABLE_CUDASIM", "0") != "1"
     report = {}
     try:
@@ -798,7 +799,7 @@ def _ptx_main():
         print(json.dumps({"__skip__": f"{type(e).__name__}: {e}"}))
         return
     all32 = os.environ.get("DUALNUM_PTX_ALL", "0") == "1"
-    for name in K.kernel_names():
+    for name in K.kernel_names()[part::parts]:
         try:
             f = K.python_function(name)
             sigs = _ptx_signatures(name, all32)
@@ -812,7 +813,7 @@ def _ptx_main():
             report[name] = "ok"
         except Exception as e:
             report[name] = f"{type(e).__name__}: {str(e)[:2000]}"
-    for name in FUSED_PTX:
+    for name in list(FUSED_PTX)[part::parts]:
         try:
             f, sig = _ptx_fused(name)
             ptx, _ = cuda.compile_ptx(f, sig, cc=(9, 0))
@@ -859,12 +860,16 @@ def start_ptx(config):
         return
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--ptx"], env=env,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _PTX.update(proc=proc, key=key)
+    # one child per spare core (one on a 2-core machine, which also runs the simulated tests)
+    parts = int(os.environ.get("DUALNUM_PTX_JOBS", 0)) or max(1, min(4, (os.cpu_count() or 1) - 1))
+    import tempfile
+    errs = [tempfile.TemporaryFile() for _ in range(parts)]  # a child's warnings never fill a pipe nobody reads
+    procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--ptx", f"{i}/{parts}"], env=env,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              stdout=subprocess.PIPE, stderr=errs[i], text=True) for i in range(parts)]
+    _PTX.update(procs=procs, errs=errs, key=key)
     import atexit
-    atexit.register(lambda: proc.poll() is None and proc.kill())
+    atexit.register(lambda: [p.kill() for p in procs if p.poll() is None])
 
 
 @pytest.fixture
@@ -874,12 +879,20 @@ def ptx_report(request):
 
     def result():
         if "report" not in _PTX:
-            proc = _PTX["proc"]
-            out, err = proc.communicate(timeout=900)
-            lines = [ln for ln in out.splitlines() if ln.startswith("{")]
-            if proc.returncode != 0 or not lines:
-                pytest.fail(f"the PTX child process failed (rc {proc.returncode}):\n{err[-3000:]}")
-            _PTX["report"] = report = json.loads(lines[-1])
+            report = {}
+            for proc, errfile in zip(_PTX["procs"], _PTX["errs"]):
+                out, _ = proc.communicate(timeout=900)
+                lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+                if proc.returncode != 0 or not lines:
+                    errfile.seek(0)
+                    err = errfile.read().decode(errors="replace")
+                    pytest.fail(f"the PTX child process failed (rc {proc.returncode}):\n{err[-3000:]}")
+                part = json.loads(lines[-1])
+                if "__skip__" in part:
+                    report = part
+                    break
+                report.update(part)
+            _PTX["report"] = report
             if "__skip__" not in report:
                 request.config.cache.set("dualnum/ptx", {"key": _PTX["key"], "report": report})
         return _PTX["report"]
@@ -910,5 +923,5 @@ def test_ptx_covers_every_kernel(ptx_report):
     assert sorted(k for k in report) == sorted(kernels.kernel_names() + list(FUSED_PTX))
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--ptx"]:
-    _ptx_main()
+if __name__ == "__main__" and sys.argv[1:2] == ["--ptx"]:
+    _ptx_main(*(map(int, sys.argv[2].split("/")) if len(sys.argv) > 2 else ()))
