@@ -119,6 +119,7 @@ def strict_device(monkeypatch):
         sys.setswitchinterval(interval)
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: a run without the PTX tests starts no compiling
 def pytest_collection_modifyitems(session, config, items):
     """The PTX check (tests/test_cuda_kernels.py) compiles every CUDA kernel in a child process for a minute or
     two: start it now, so it works while the other tests run, and read its report at the end of the session."""
