@@ -196,3 +196,40 @@ def test_accuracy_of_device_predictions():
     want = nn.accuracy(logits, labels)
     assert float(nn.accuracy(nn.gpu(logits), nn.gpu(labels))) == pytest.approx(want)
     np.testing.assert_array_equal(nn.cpu(nn.onecold(nn.gpu(logits))), nn.onecold(logits))
+
+
+def test_without_a_gpu_gpu_warns_once_and_changes_nothing():
+    """In a process with neither a GPU nor the simulator: importing dualnum and nn loads no numba.cuda, and
+    nn.gpu warns once and returns its argument (the model still trains on the CPU)."""
+    import os
+    import subprocess
+    import sys
+    code = r'''
+import sys, warnings
+import numpy as np
+import dualnum, nn
+assert "numba.cuda" not in sys.modules, "import dualnum, nn imported numba.cuda"
+from dualnum.backends import cuda
+if cuda.available():
+    print("GPU")
+    raise SystemExit(0)
+nn.seed(0)
+m = nn.Chain(nn.Dense(3, 2))
+x = np.ones((3, 4))
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    g = nn.gpu(m)
+    y = nn.gpu(x)
+assert g is m and y is x, (g, y)
+assert len(w) == 1 and issubclass(w[0].category, RuntimeWarning) and "gpu" in str(w[0].message), w
+l = nn.train(lambda a, b: nn.mse(g(a), b), g, [(y, np.zeros((2, 4)))], nn.Descent(0.1))
+assert np.isfinite(l[0])
+print("OK")
+'''
+    env = dict(os.environ)
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    if r.stdout.strip() == "GPU":
+        pytest.skip("this machine has a GPU: nn.gpu moves things there")
+    assert r.stdout.strip() == "OK"
