@@ -218,6 +218,44 @@ def test_comparisons_give_bool():
     check(~(d > 0), ~(x > 0), {})
 
 
+@pytest.mark.xfail(strict=True, reason="formulas.OPERATORS: invert and bitwise_and/or/xor are the logical "
+                   "operators (`x and y`, `not x`: right for masks), but integer device arrays reach them too: "
+                   "6 & 3 gives 3, ~6 gives 0 (numpy: 2 and -7)")
+def test_bitwise_on_integers():
+    a, b = np.array([6, 5, 0, -3]), np.array([3, 1, 7, 2])
+    for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor):
+        check(f(dev(a), dev(b)), f(a, b), {})
+    check(~dev(a), ~a, {})
+
+
+def test_integer_arithmetic():
+    a, b = np.array([6, 5, 0, -3]), np.array([3, 1, 7, 2])
+    for f in (np.add, np.subtract, np.multiply, np.floor_divide, np.remainder, np.power, np.maximum, np.minimum,
+              np.less, np.equal, np.true_divide):
+        check(f(dev(a), dev(b)), f(a, b), TOL[np.float64])
+    for f in (np.negative, np.absolute, np.sign, np.logical_not, np.square):
+        check(f(dev(a)), f(a), TOL[np.float64])
+    check(dev(np.array([2 ** 60 + 1])) + 1, np.array([2 ** 60 + 1]) + 1, {})  # exact: computed in int64
+
+
+UNSUPPORTED = {"left_shift": lambda a, i: np.left_shift(i, i), "gcd": lambda a, i: np.gcd(i, i),
+               "spacing": lambda a, i: np.spacing(a), "nextafter": lambda a, i: np.nextafter(a, a),
+               "ldexp": lambda a, i: np.ldexp(a, i), "float_power": lambda a, i: np.float_power(a, a),
+               "divmod": lambda a, i: np.divmod(a, a), "modf": lambda a, i: np.modf(a),
+               "frexp": lambda a, i: np.frexp(a)}
+
+
+@pytest.mark.xfail(strict=True, reason="ops.ufunc launches map kernels for ufuncs with no scalar formula: under the "
+                   "simulator TypeError \"'NoneType' object is not callable\" from a kernel thread (on a GPU a numba "
+                   "TypingError), and ufuncs with two results fail with AttributeError 'tuple' object has no "
+                   "attribute 'dtype'; it should refuse them by name before launching")
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_unsupported_ufuncs_are_refused_by_name(name):
+    a, i = dev(np.array([1.5, 2.0])), dev(np.array([1, 2]))
+    with pytest.raises(TypeError, match=name):
+        UNSUPPORTED[name](a, i)
+
+
 # ---- dual kernels: every rule, through DualArray --------------------------------------------------------------
 
 DUAL_RULES = [r.name for r in kernels.dual_rules()] if AVAILABLE else []
@@ -720,14 +758,14 @@ def _ptx_signatures(name, all_float32):
     if kind in ("map1", "map2", "map1c", "map2c"):
         uf = _ufunc(stem)
         nin = int(kind[3])
-        for dt in floats + ("bool",):
+        for dt in floats + ("bool", "int64"):
             try:
                 with np.errstate(all="ignore"):
-                    r = np.asarray(uf(*[np.zeros(1, dt)] * nin)).dtype
+                    r = np.asarray(uf(*[np.ones(1, dt)] * nin)).dtype
             except TypeError:
                 continue
-            if dt == "bool" and r != np.bool_:
-                continue  # a bool input is cast to float first (ops._elementwise)
+            if dt in ("bool", "int64") and r.kind not in "bi":
+                continue  # computed in the float result type: the input is cast first (ops._elementwise)
             if kind == "map1":
                 out.append((I, B, buf(r), buf(dt), I, U, U))
             elif kind == "map2":
@@ -736,6 +774,10 @@ def _ptx_signatures(name, all_float32):
                 out.append((I, buf(r), buf(dt), I))
             else:
                 out.append((I, buf(r), buf(dt), I, I, sc(dt), buf(dt), I, I, sc(dt)))
+        if stem == "positive":  # also the cast kernel of astype (ops._convert): any dtype into a number dtype
+            for r in ("float64", "float32", "int64"):
+                for dt in ("float64", "float32", "bool", "int64"):
+                    out.append((I, buf(r), buf(dt), I) if kind == "map1c" else (I, B, buf(r), buf(dt), I, U, U))
     elif name.startswith("dual1_"):
         out = [(I, I, B, buf(dt), buf(dt), buf(dt), I, U, U, buf(dt), I, U, U, I) for dt in floats]
     elif name.startswith("dual2_"):
@@ -758,7 +800,7 @@ def _ptx_signatures(name, all_float32):
         out = [(I, buf(dt), sc(dt)) for dt in ("float64", "float32", "bool", "int64")]
     elif name == "gather":
         out = [(I, buf(dt), buf(dt), I, U, U, buf("int64"), I) for dt in ("float64", "float32", "bool", "int64")]
-    return out
+    return list(dict.fromkeys(out))
 
 
 #: fused trees (cuda/fusion.py) are generated per expression: one small tree (two inputs, a constant, the B1 mix of
@@ -904,6 +946,47 @@ def _ptx_params():
         return []
     return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PTX_KNOWN_FAILURES[n]))
             if n in PTX_KNOWN_FAILURES else n for n in kernels.kernel_names() + list(FUSED_PTX)]
+
+
+def test_ptx_signatures_match_the_launches(monkeypatch):
+    """The argument types the PTX check compiles are the ones ops.py really launches with: record every launch
+    of a workload touching each kernel family (under the simulator) and find each in _ptx_signatures."""
+    if not dc.simulating():
+        pytest.skip("records launches through the simulator's kernel object")
+    from numba.cuda.simulator import kernel as simkernel
+    from numba.cuda.typing.typeof import typeof
+    seen = {}
+    call = simkernel.FakeCUDAKernel.__call__
+
+    def record(self, *args):
+        if not (self._device or simkernel._kernel_context is not None):
+            seen.setdefault(self.fn.__name__, set()).add(tuple(typeof(a) for a in args))
+        return call(self, *args)
+    monkeypatch.setattr(simkernel.FakeCUDAKernel, "__call__", record)
+    rng = np.random.default_rng(14)
+    for dtype in (np.float64, np.float32):
+        x = rng.uniform(0.5, 2.0, size=(3, 4)).astype(dtype)
+        d = dev(x)
+        (np.sin(d), np.sin(d.T), d + 1.0, 2.0 * d.T, d > 1.0, (d.T > 1.0) & (d.T < 1.5), ~(d > 1.0))
+        (np.sum(d, axis=0), np.max(d.T), np.sum(d > 1.0), d.astype(np.float64 if dtype == np.float32 else np.float32))
+        (d @ d.T, dev(rng.normal(size=(40, 40)).astype(dtype)) @ dev(rng.normal(size=(40, 40)).astype(dtype)))
+        (np.where(d > 1.0, d, 0.0), np.zeros_like(d), d[:, np.array([2, 0])], d.T.copy(), (d > 1).astype(dtype))
+        for k in (1, 3):
+            dx, _ = _pair(rng, x, k, dtype)
+            with unfused():
+                (np.tanh(dx), np.tanh(dx.T), dx * dx, dx * 2.0, 3.0 / dx, dx * d, dx @ d.T)
+            (np.sum(np.sin(dx) * dx + 1.0), (np.exp(-dx) * dx).value)
+    i, m = dev(np.arange(6)), dev(np.arange(6) > 2)
+    (i + 1, i * 0.5, np.sum(i), np.max(i), i.astype(np.float32), np.where(m, m, False), m.copy(), m[np.array([1])])
+    checked = 0
+    for name, sigs in seen.items():
+        if name == "fused":
+            continue  # generated per expression: FUSED_PTX compiles one of each kind
+        want = set(_ptx_signatures(name, True))
+        for sig in sigs:
+            assert sig in want, f"{name} launched with {sig}, which the PTX check never compiles"
+            checked += 1
+    assert checked > 40 and {"matmul_float64", "matmulsmall_float32", "gather", "copy", "where", "fill"} & set(seen)
 
 
 @pytest.mark.parametrize("name", _ptx_params())
