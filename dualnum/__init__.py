@@ -26,15 +26,15 @@ Whole numpy functions, written once for both modes:
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1254
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1264
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 121, elementwise.py 48, kernels.py 594, fusion.py 525, allocator.py 37), the GPU
-among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 586, pool.py 84,
-array.py 243, ops.py 739, duals.py 125, fusion.py 339).
+only (backends/: __init__.py 121, elementwise.py 48, kernels.py 635, fusion.py 563, allocator.py 37), the GPU
+among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 614, pool.py 84,
+array.py 243, ops.py 777, duals.py 125, fusion.py 339).
 """
 from .backends import allocator
 from . import rules

@@ -138,6 +138,7 @@ def test_a_tree_compiles_only_once_computing_it_op_by_op_has_cost_the_payback(mo
     operation by operation reaches PAYBACK, so a compile never costs more than the tree already did."""
     monkeypatch.setattr(fusion, "HOT", 1)
     monkeypatch.setattr(fusion, "PAYBACK", 0.05)
+    monkeypatch.setattr(fusion, "_on_disk", lambda key, kind: False)  # (an earlier run compiled it to the cache)
     x = DualArray(np.linspace(0, 1, 7), np.ones((1, 7)))
     compiled, spent = [], []
     while not compiled or not compiled[-1]:
@@ -149,6 +150,19 @@ def test_a_tree_compiles_only_once_computing_it_op_by_op_has_cost_the_payback(mo
         assert len(compiled) < 100_000
     assert not compiled[0] and spent[-2] >= 0.05 > spent[-3]  # compiled on the first pass past the payback
     np.testing.assert_allclose(y.partials[0], np.cos(x.value) * x.value + np.sin(x.value) + 0.75, rtol=1e-14)
+
+
+def test_a_tree_whose_loop_is_on_disk_is_loaded_at_once(monkeypatch):
+    """Loading a loop numba cached on disk costs milliseconds: no payback to wait for."""
+    monkeypatch.setattr(fusion, "HOT", 1)
+    monkeypatch.setattr(fusion, "PAYBACK", 1e9)
+    x = DualArray(np.linspace(0, 1, 7), np.ones((1, 7)))
+    y = np.cos(x) * x - 0.5 * x  # a tree only this test builds
+    key = y._lazy.key
+    monkeypatch.setattr(fusion, "_on_disk", lambda k, kind: k == key)
+    _ = y.value
+    assert fusion._compiled.get(key) is not None
+    np.testing.assert_allclose(y.partials[0], -np.sin(x.value) * x.value + np.cos(x.value) - 0.5, rtol=1e-14)
 
 
 def test_pending_arrays_look_computed(hot):
@@ -339,3 +353,28 @@ def test_loop_source_shows_the_rules_and_compiles_to_the_same_numbers():
     _ = y.value  # computed now: there is no loop left to show
     with pytest.raises(ValueError, match="pending"):
         fusion.loop_source(y)
+
+
+def test_a_rules_kernel_is_compiled_only_once_numpy_has_paid_for_it(monkeypatch):
+    """Rent or buy, for the per-rule kernels too: numpy computes a rule's big arrays, and the time counts, until
+    PAYBACK seconds are spent (or numba's disk cache holds the kernel); then the kernel takes over, same numbers."""
+    monkeypatch.setattr(kernels, "PAYBACK", 0.02)
+    monkeypatch.setattr(kernels, "_bought", set())
+    monkeypatch.setattr(kernels, "_spent", {})
+    monkeypatch.setattr(kernels, "cached_on_disk", lambda *args: False)
+    n = kernels.MIN_SIZE
+    x = DualArray(np.linspace(0.1, 1.0, n), np.ones((1, n)))
+    calls = []
+    real = kernels._call
+    monkeypatch.setattr(kernels, "_call", lambda *a: calls.append(a[1]) or real(*a))
+    rounds = 0
+    with use("kernels"):
+        while "unary_sin" not in calls:
+            before = kernels._spent.get("unary_sin", 0.0)
+            y = np.sin(x)
+            np.testing.assert_allclose(y.partials[0], np.cos(x.value), rtol=1e-14)
+            if "unary_sin" not in calls:
+                assert kernels._spent["unary_sin"] > before  # numpy's time was counted
+            rounds += 1
+            assert rounds < 100_000
+    assert rounds > 1 and kernels._spent["unary_sin"] >= 0.02

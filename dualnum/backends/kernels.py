@@ -44,6 +44,40 @@ BLOCK = 2048  # elements per parallel block: the block's derivatives stay in L1 
 ENABLED = os.environ.get("DUALNUM_NUMBA", "1") != "0"  # backends.use() sets it; DUALNUM_NUMBA=0: "numpy"
 #: True: every compiled rule takes its kernel, even where Rule.numpy_faster says numpy is faster (tests)
 ALWAYS = False
+#: rent or buy: a rule's kernel is compiled only once numpy has spent this many seconds computing that rule on
+#: big arrays (or numba's disk cache already holds the kernel, or ALWAYS): a compile then never costs more
+#: than the work so far, and a short run never pays for one (DUALNUM_FUSE_PAYBACK sets it for fused loops too)
+PAYBACK = float(os.environ.get("DUALNUM_FUSE_PAYBACK", "2.0"))
+_bought: set = set()  # kernel names worth their compile (paid back, or cached on disk)
+_spent: dict = {}  # kernel name -> seconds numpy spent on its work while it was not bought
+
+
+class Rent:
+    """try_apply's answer while a kernel is not yet worth compiling: compute with numpy, and report the time."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def paid(self, seconds):
+        _spent[self.name] = _spent.get(self.name, 0.0) + seconds
+
+
+def _buy(name):
+    if ALWAYS or name in _bought or _spent.get(name, 0.0) >= PAYBACK or cached_on_disk(name):
+        _bought.add(name)
+        return True
+    return False
+
+
+def cached_on_disk(function, module=None):
+    """numba's disk cache holds ``function`` of the generated kernel module (loading it costs milliseconds)."""
+    try:
+        module = module or f"dualnum_kernels_{_digest()}"
+        return any((cache_dir() / "__pycache__").glob(f"{module}.{function}-*.nbi"))
+    except OSError:
+        return False
 #: threads pay off only on idle cores; on a busy 2-core machine they cost more than they win (benchmarks/)
 PARALLEL = os.environ.get("DUALNUM_PARALLEL", "0") == "1"
 
@@ -296,10 +330,10 @@ def _digest():
     h.update(pathlib.Path(__file__).read_bytes())  # the generator itself, templates and compile options
     h.update(pathlib.Path(elementwise.__file__).read_bytes())  # the per-element text the templates wrap
     h.update(str(PARALLEL).encode())
-    try:
-        import numba
-        h.update(numba.__version__.encode())
-    except ImportError:
+    try:  # the installed version, read without importing numba (half a second)
+        import importlib.metadata
+        h.update(importlib.metadata.version("numba").encode())
+    except Exception:
         pass
     _digest_of = (table, h.hexdigest()[:16])  # holds the Rule objects: their ids cannot be reused meanwhile
     return _digest_of[1]
@@ -568,6 +602,13 @@ def try_apply(rule, args, vals, tag, k):
         return None
     if rule.arity == 2 and any(s != out_shape and int(np.prod(s)) != 1 for s in shapes):
         return None  # general broadcasting: numpy handles it
+    if rule.arity == 1:
+        name = "unary_" + rule.name
+    else:
+        pat = "".join("v" if np.size(v) == n else "s" for v in vals)
+        name = f"binary_{rule.name}_{'vv' if pat == 'ss' else pat}"
+    if not _buy(name):
+        return Rent(name)
     mod = _current_module(rule)
     if mod is None:
         return None

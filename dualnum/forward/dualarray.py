@@ -18,6 +18,7 @@ import math
 import numbers
 import operator
 import weakref
+from time import perf_counter
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -547,7 +548,16 @@ def _chain(rule, args, tag, k):
     if kernels.ENABLED and _big(vals, k):
         fast = kernels.try_apply(rule, args, vals, tag, k)  # the same rule, compiled: one fused pass
         if fast is not None:
+            if type(fast) is kernels.Rent:  # not worth a compile yet: numpy computes it, and the time counts
+                t0 = perf_counter()
+                z = _chain_numpy(rule, args, vals, tag, k)
+                fast.paid(perf_counter() - t0)
+                return z
             return DualArray._new(fast[0], fast[1], tag)
+    return _chain_numpy(rule, args, vals, tag, k)
+
+
+def _chain_numpy(rule, args, vals, tag, k):
     f = rule.f
     out = f(*vals) if type(f) is np.ufunc else rules.evaluate(f, *vals)  # (Python arithmetic on a scalar)
     if type(out) is not np.ndarray:
