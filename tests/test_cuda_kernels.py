@@ -764,7 +764,7 @@ def _ptx_signatures(name, all_float32):
                     r = np.asarray(uf(*[np.ones(1, dt)] * nin)).dtype
             except TypeError:
                 continue
-            if dt in ("bool", "int64") and r.kind not in "bi":
+            if dt in ("bool", "int64") and r.name not in ("bool", dt):
                 continue  # computed in the float result type: the input is cast first (ops._elementwise)
             if kind == "map1":
                 out.append((I, B, buf(r), buf(dt), I, U, U))
