@@ -461,6 +461,8 @@ def _differentiable(a, top):
         return a.dtype.kind == "f" or (top and a.dtype.kind in "iu")
     if isinstance(a, (float, np.floating)):
         return True
+    if getattr(a, "_is_device", False):  # a GPU array: as a numpy array of its dtype
+        return a.dtype.kind == "f" or (top and a.dtype.kind in "iu")
     return top and isinstance(a, numbers.Real) and not isinstance(a, (bool, np.bool_))
 
 
@@ -476,7 +478,7 @@ def _inputs(a, tag, outer, memo, made, top=0):
         raise _bool_error(where)
     if _differentiable(a, top):
         out = _input_leaf(a, tag, outer, made, where)
-        if isinstance(a, (np.ndarray, Tracked, DualArray)):
+        if isinstance(a, (np.ndarray, Tracked, DualArray)) or getattr(a, "_is_device", False):
             memo[id(a)] = out  # the same array twice in one model (tied weights) is one leaf: gradients add up
         return out
     if isinstance(a, (list, tuple)):

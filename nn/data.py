@@ -111,15 +111,21 @@ def onehot(labels, nclasses):
     return np.eye(nclasses)[:, lab]
 
 
+def _host(y):
+    """y's numbers as a numpy array; from the GPU by an explicit copy (class labels are read on the host)."""
+    v = value(y)
+    return v.get() if getattr(v, "_is_device", False) else np.asarray(v)
+
+
 def onecold(y):
     """The class of each column: argmax over axis 0 (0-based). A 1-D y gives one int."""
-    return np.argmax(np.asarray(value(y)), axis=0)
+    return np.argmax(_host(y), axis=0)
 
 
 def accuracy(ŷ, y):
     """Fraction of columns whose predicted class onecold(ŷ) equals the label (y one-hot, or integer labels)."""
     s = np.shape(ŷ)
-    y = np.asarray(value(y))
+    y = _host(y)
     if y.shape == s:  # one-hot (or scores) like ŷ
         truth = onecold(y)
     elif len(s) >= 1 and y.shape == s[1:]:  # one class label per column

@@ -195,9 +195,6 @@ def test_tracker_gradient_of_a_device_param(case):
     same(gf, gh, np.float64)
 
 
-@pytest.mark.xfail(strict=True, reason="tracker.gradient(f, device array) returns (None,): tracker._differentiable "
-                   "knows np.ndarray, Tracked, Dual and DualArray but not DeviceArray, so a plain device argument "
-                   "is taken as a constant (a param(device array) works)")
 def test_tracker_gradient_of_a_plain_device_array():
     from dualnum import tracker
     x = np.linspace(0.1, 1.0, 5)
@@ -217,9 +214,6 @@ def test_index_array_in_forward_mode():
     same(g, gh, np.float64)
 
 
-@pytest.mark.xfail(strict=True, reason="reverse/tracked.py scatter (the adjoint of x[:, idx]) calls np.add.at, which "
-                   "device arrays refuse (TypeError 'np.add.at is not supported on device arrays'): an index array "
-                   "on a device parameter (an embedding lookup) cannot be differentiated in reverse mode")
 def test_index_array_in_reverse_mode():
     from dualnum import tracker
     x = np.linspace(0.1, 1.0, 6).reshape(2, 3)

@@ -187,8 +187,6 @@ def test_train_over_a_dataloader_of_device_arrays():
         np.testing.assert_allclose(nn.cpu(q.data), p.data, **TOL[np.float64])
 
 
-@pytest.mark.xfail(strict=True, reason="nn.onecold and nn.accuracy call np.asarray on their input (nn/data.py), "
-                   "which a device array refuses: TypeError 'does not become a numpy array implicitly'")
 def test_accuracy_of_device_predictions():
     rng = np.random.default_rng(4)
     logits = rng.normal(size=(3, 6))

@@ -286,6 +286,30 @@ def gather(n, out, a, ao, sh, st, pos, ax):
         out[i] = a[r]
 '''
 
+_SCATTER = '''
+@cuda.jit
+def scatter_add(n, z, zo, zsh, zst, g, go, gst, starts, order, ax):
+    # z[..., t, ...] += sum of g[..., j, ...] over the j with pos[j] == t, in increasing j (deterministic: no
+    # atomics; order lists the j grouped by t, starts[t] where t's group begins)
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        q = i
+        rz = zo
+        rg = go
+        t = 0
+        for d in range({D} - 1, -1, -1):
+            c = q % zsh[d]
+            q = q // zsh[d]
+            rz += c * zst[d]
+            if d == ax:
+                t = c
+            else:
+                rg += c * gst[d]
+        acc = 0.0
+        for m in range(starts[t], starts[t + 1]):
+            acc += g[rg + order[m] * gst[ax]]
+        z[rz] += acc
+'''
+
 _FILL = '''
 @cuda.jit
 def fill(n, out, v):
@@ -417,7 +441,7 @@ def kernel_names():
     names = [f"map{a}{c}_{n}" for n, a in value_ufuncs().items() for c in ("", "c")]
     names += [f"dual{r.arity}_{r.name}" for r in dual_rules()]
     names += [f"reduce_{op}" for op in _REDUCE_OPS] + [f"{m}_{t}" for m in ("matmul", "matmulsmall") for t in ("float32", "float64")] + \
-        ["copy", "where", "fill", "gather"]
+        ["copy", "where", "fill", "gather", "scatter_add"]
     return names
 
 
@@ -465,6 +489,8 @@ def source(name) -> str:
         return _FILL
     if name == "gather":
         return _GATHER.format(D=D)
+    if name == "scatter_add":
+        return _SCATTER.format(D=D)
     raise KeyError(name)
 
 

@@ -107,6 +107,10 @@ def ufunc(uf, method, inputs, kwargs):
         if key in kwargs and method == "__call__":
             raise TypeError(f"np.{uf.__name__}(..., {key}=) is not supported on device arrays")
     dtype = kwargs.pop("dtype", None)
+    if method == "at" and uf is np.add:
+        a, index = inputs[0], inputs[1]
+        add_at(a, index, inputs[2] if len(inputs) > 2 else 1.0)
+        return None
     if method == "reduce":
         op = {"add": "sum", "maximum": "max", "minimum": "min"}.get(uf.__name__)
         if op is None:
@@ -124,8 +128,23 @@ def ufunc(uf, method, inputs, kwargs):
     name = uf.__name__
     if name in ("divide",):
         name = "true_divide"
+    if uf.nout != 1 or name not in _value_ufuncs():
+        raise TypeError(f"np.{uf.__name__} is not supported on device arrays (no kernel computes it); copy on "
+                        "purpose with nn.cpu(x) and use numpy there")
+    if name in _BITWISE and any(isinstance(x, DeviceArray) and x.dtype.kind != "b" for x in inputs):
+        raise TypeError(f"np.{uf.__name__} on device arrays takes bool arrays (masks) only, not integers")
     res = _elementwise(uf, name, inputs, dtype)
     return _out(res, out)
+
+
+_BITWISE = frozenset(["invert", "bitwise_and", "bitwise_or", "bitwise_xor"])
+_VALUE_UFUNCS: dict = {}
+
+
+def _value_ufuncs():
+    if not _VALUE_UFUNCS:
+        _VALUE_UFUNCS.update(kernels.value_ufuncs())
+    return _VALUE_UFUNCS
 
 
 def _elementwise(uf, name, inputs, dtype=None):
@@ -343,7 +362,46 @@ def _gather(a, index, fancy):
     out = empty(shape, a.dtype)
     sh, st = _pad(shape, v._strides)
     _launch(kernels.get("gather"), out.size, out.data, v.data, v.offset, sh, st, pos.data, D - len(shape) + vaxis)
+    # numpy's rule: an integer and the index array are both advanced indices; separated by a slice, their
+    # result's axis goes first
+    advanced = [p for p, i in enumerate(index) if p == j or isinstance(i, (numbers.Integral, np.integer))]
+    if advanced[-1] - advanced[0] != len(advanced) - 1 and vaxis != 0:
+        out = transpose(out, (vaxis,) + tuple(d for d in range(out.ndim) if d != vaxis))
     return out
+
+
+def add_at(z, index, g):
+    """np.add.at(z, index, g) for one host index array among basic indices: repeated positions add up, in a
+    fixed order (the adjoint of a gather, an embedding lookup's gradient)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    fancy = [j for j, i in enumerate(index) if isinstance(i, (DeviceArray, np.ndarray, list))]
+    if len(fancy) != 1 or any(isinstance(i, (numbers.Integral, np.integer)) for i in index):
+        raise TypeError("np.add.at on device arrays takes one host index array among slices (z[:, idx])")
+    j = fancy[0]
+    idx = np.asarray(index[j]) if not isinstance(index[j], DeviceArray) else None
+    if idx is None or idx.ndim != 1:
+        raise TypeError("np.add.at on device arrays takes a 1-D host array of positions")
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    v = getitem(z, index[:j] + (slice(None),) + index[j + 1:])
+    axis = v.ndim - (len(index) - j) + sum(1 for i in index[j + 1:] if i is None) if Ellipsis in index[:j] \
+        else sum(1 for i in index[:j] if i is not None)
+    n_ax = v.shape[axis]
+    pos = idx.astype(np.int64) % n_ax
+    order = np.argsort(pos, kind="stable")
+    starts = np.searchsorted(pos[order], np.arange(n_ax + 1))
+    if not isinstance(g, DeviceArray):
+        g = full(v.shape[:axis] + (idx.size,) + v.shape[axis + 1:], g, z.dtype)
+    g = broadcast_to(g if g.dtype == z.dtype else astype(g, z.dtype), v.shape[:axis] + (idx.size,) + v.shape[axis + 1:])
+    zsh, zst = _pad(v.shape, v._strides)
+    _, gst = _pad(g.shape, g._strides)
+    ax = D - v.ndim + axis
+    starts, order = to_device(starts.astype(np.int64)), to_device(order.astype(np.int64))  # (held: a freed
+    # buffer goes back to the pool at once, and the next array would be written into it before the launch)
+    _launch(kernels.get("scatter_add"), v.size, v.data, v.offset, zsh, zst, g.data, g.offset, gst, starts.data,
+            order.data, ax)
+    return z
 
 
 def setitem(a, index, value):
