@@ -13,7 +13,7 @@ Reading order, with the lines of each file. The lesson:
     forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  597
     reverse/tracked.py       tracked values: each operation recorded with its adjoint           1551
     reverse/backward.py      the backward sweep                                                  135
-    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            513
+    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            515
     tape.py                  see the tape: show and draw the graph the tracker recorded          379
     nested.py                modes inside modes: hessian, hvp                                     74
 
@@ -33,8 +33,8 @@ Arrays, helpers, checks:
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
 only (backends/: __init__.py 121, elementwise.py 48, kernels.py 635, fusion.py 563, allocator.py 37), the GPU
-among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 614, pool.py 84,
-array.py 243, ops.py 777, duals.py 125, fusion.py 339).
+among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 640, pool.py 84,
+array.py 243, ops.py 835, duals.py 125, fusion.py 339).
 """
 from .backends import allocator
 from . import rules
