@@ -932,6 +932,8 @@ def ptx_report(request):
                     break
                 report.update(part)
             _PTX["report"] = report
+            for errfile in _PTX["errs"]:
+                errfile.close()
             if "__skip__" not in report:
                 if getattr(request.config, "cache", None) is not None:
                     request.config.cache.set("dualnum/ptx", {"key": _PTX["key"], "report": report})
