@@ -362,6 +362,7 @@ def test_a_rules_kernel_is_compiled_only_once_numpy_has_paid_for_it(monkeypatch)
     monkeypatch.setattr(kernels, "_bought", set())
     monkeypatch.setattr(kernels, "_spent", {})
     monkeypatch.setattr(kernels, "cached_on_disk", lambda *args: False)
+    monkeypatch.setattr(kernels, "_disk", {})
     n = kernels.MIN_SIZE
     x = DualArray(np.linspace(0.1, 1.0, n), np.ones((1, n)))
     calls = []

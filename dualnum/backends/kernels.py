@@ -64,8 +64,16 @@ class Rent:
         _spent[self.name] = _spent.get(self.name, 0.0) + seconds
 
 
+_disk: dict = {}  # kernel name -> numba's disk cache holds it (asked once: a directory listing costs)
+
+
 def _buy(name):
-    if ALWAYS or name in _bought or _spent.get(name, 0.0) >= PAYBACK or cached_on_disk(name):
+    if name in _bought:
+        return True
+    on_disk = _disk.get(name)
+    if on_disk is None:
+        on_disk = _disk[name] = cached_on_disk(name)
+    if ALWAYS or on_disk or _spent.get(name, 0.0) >= PAYBACK:
         _bought.add(name)
         return True
     return False
@@ -526,6 +534,7 @@ def _refresh():
     global _module
     _module = None
     _broken.clear()
+    _disk.clear()
     from . import fusion
     fusion.refresh()
 
