@@ -14,9 +14,13 @@ def main(argv):
     here = pathlib.Path(__file__).parent
     if "gpu" in names:  # on a machine with an NVIDIA GPU only: not part of the default run
         print("\n=== gpu ===", flush=True)
-        importlib.import_module("benchmarks.gpu").main(quick)
+        for target, measured, want, ok in importlib.import_module("benchmarks.gpu").main(quick) or []:
+            from .targets import record
+            record(f"{target} ({want})", measured, ok)
         names = [n for n in names if n != "gpu"]
         if not names:
+            from .targets import report
+            report()
             return
     mods = sorted(p.stem for p in here.glob("b[0-9]*_*.py"))
     for m in mods:
@@ -24,6 +28,8 @@ def main(argv):
             continue
         print(f"\n=== {m} ===", flush=True)
         importlib.import_module(f"benchmarks.{m}").main(quick)
+    from .targets import report
+    report()
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ def main(quick=False, rounds=3):
             t = statistics.median(t_g[chunk])
             print(f"{n:>6} {chunk:>6} {passes:>6} {fmt_time(t_f):>11} {fmt_time(t):>10} {t / (passes * t_f):>6.2f}",
                   flush=True)
+            if chunk == dn.chunk_size(n) and n <= 100:
+                from .targets import record
+                record(f"B2 gradient <= 3 x passes x numpy f(x), n = {n}, default chunk",
+                       f"{t / (passes * t_f):.2f} x", t <= 3 * passes * t_f)
 
 
 if __name__ == "__main__":

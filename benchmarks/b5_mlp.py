@@ -145,6 +145,13 @@ def main(quick: bool = False):
             line += f" {fmt_time(row['torch']):>12} {row['torch'] / t_np:6.2f}"
         rows[np.dtype(dtype).name] = row
         print(line, flush=True)
+        from .targets import record
+        limit = 1.4 if dtype == np.float32 else 1.3
+        record(f"B5 tracker <= {limit} x numpy by hand, {np.dtype(dtype).name}", f"{t_tr / t_np:.2f} x",
+               t_tr <= limit * t_np)
+        record(f"B5 tracker faster than PyTorch eager, {np.dtype(dtype).name}",
+               f"{t_tr / row['torch']:.2f} x torch" if torch else "torch not installed",
+               (t_tr < row["torch"]) if torch else None)
     print("ratio = time / numpy-by-hand time; every column timed in turns in this run (target: tracker < ~1.5)")
     chain_rows()
     return rows
@@ -165,6 +172,8 @@ def chain_rows(n=100_000):
         gradient(f, 1.0)
         times.append(time.perf_counter() - t0)
     plain = median_time(lambda: f(1.0), repeat=3)
+    from .targets import record
+    record(f"B5 chain of {n:_} scalar ops < 1 s", f"{statistics.median(times):.3f} s", statistics.median(times) < 1)
     print(f"chain of {n:_} scalar ops, forward + backward: {statistics.median(times):.3f} s "
           f"(the loop on plain floats: {plain * 1e3:.1f} ms; target < 1 s)")
 
