@@ -23,20 +23,21 @@ def _sync():
     cuda.synchronize()
 
 
-def timed(fn, repeat=5, warmup=1):
-    """(first call's seconds, median of ``repeat`` later calls), each call synchronised with the device."""
+def timed(fn, repeat=5, warmup=1, sync=_sync):
+    """(first call's seconds, median of ``repeat`` later calls), each call synchronised with the device by
+    ``sync`` (numba's by default; PyTorch's or CuPy's for their references)."""
     t = time.perf_counter()
     fn()
-    _sync()
+    sync()
     cold = time.perf_counter() - t
     for _ in range(warmup - 1):
         fn()
-    _sync()
+    sync()
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        _sync()
+        sync()
         times.append(time.perf_counter() - t)
     return cold, statistics.median(times)
 
@@ -57,16 +58,8 @@ def copy_bandwidth(n):
         if torch.cuda.is_available():
             ta, tb = torch.empty(n, dtype=torch.float64, device="cuda"), torch.empty(n, dtype=torch.float64,
                                                                                       device="cuda")
-            for _ in range(2):
-                tb.copy_(ta)
-            torch.cuda.synchronize()
-            ts = []
-            for _ in range(10):
-                t0 = time.perf_counter()
-                tb.copy_(ta)
-                torch.cuda.synchronize()
-                ts.append(time.perf_counter() - t0)
-            best = max(best, 2 * 8 * n / statistics.median(ts))
+            _, t = timed(lambda: tb.copy_(ta), repeat=10, warmup=2, sync=torch.cuda.synchronize)
+            best = max(best, 2 * 8 * n / t)
     except ImportError:
         pass
     return best
@@ -141,32 +134,16 @@ def _cublas(n):
             torch.backends.cuda.matmul.allow_tf32 = False
             a = torch.randn(n, n, device="cuda")
             b = torch.randn(n, n, device="cuda")
-            for _ in range(3):
-                a @ b
-            torch.cuda.synchronize()
-            ts = []
-            for _ in range(10):
-                t = time.perf_counter()
-                a @ b
-                torch.cuda.synchronize()
-                ts.append(time.perf_counter() - t)
-            return 2 * n**3 / statistics.median(ts), "PyTorch " + torch.__version__
+            _, t = timed(lambda: a @ b, repeat=10, warmup=3, sync=torch.cuda.synchronize)
+            return 2 * n**3 / t, "PyTorch " + torch.__version__
     except ImportError:
         pass
     try:
         import cupy
         a = cupy.random.standard_normal((n, n), dtype=cupy.float32)
         b = cupy.random.standard_normal((n, n), dtype=cupy.float32)
-        for _ in range(3):
-            a @ b
-        cupy.cuda.Device().synchronize()
-        ts = []
-        for _ in range(10):
-            t = time.perf_counter()
-            a @ b
-            cupy.cuda.Device().synchronize()
-            ts.append(time.perf_counter() - t)
-        return 2 * n**3 / statistics.median(ts), "CuPy " + cupy.__version__
+        _, t = timed(lambda: a @ b, repeat=10, warmup=3, sync=cupy.cuda.Device().synchronize)
+        return 2 * n**3 / t, "CuPy " + cupy.__version__
     except Exception:
         return None, None
 

@@ -32,9 +32,9 @@ Arrays, helpers, checks:
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 121, elementwise.py 48, kernels.py 635, fusion.py 563, allocator.py 37), the GPU
-among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 322, kernels.py 640, pool.py 84,
-array.py 243, ops.py 835, duals.py 125, fusion.py 339).
+only (backends/: __init__.py 121, elementwise.py 48, kernels.py 644, fusion.py 569, allocator.py 37), the GPU
+among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 318, kernels.py 635, pool.py 84,
+array.py 243, ops.py 835, duals.py 125, fusion.py 310).
 """
 from .backends import allocator
 from . import rules

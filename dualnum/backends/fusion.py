@@ -331,14 +331,20 @@ def loop_source(d, kind="map", one_direction=False):
 
 
 def parse(key):
-    """"add(sin(L),C)" -> ("add", ("sin", "L"), "C"): the tree a key spells."""
+    """"add(sin(L),C)" -> ("add", ("sin", "L"), "C"): the tree a key spells. A leaf may carry its input's number
+    ("L0", as the GPU's fused trees spell them: one number per distinct input)."""
     pos = 0
 
     def tree():
         nonlocal pos
-        if key[pos] in "LC" and (pos + 1 == len(key) or key[pos + 1] in ",)"):
-            pos += 1
-            return key[pos - 1]
+        if key[pos] in "LC":
+            end = pos + 1
+            while end < len(key) and key[end] not in ",)":
+                end += 1
+            token = key[pos:end]
+            if token == "C" or token == "L" or (token[0] == "L" and token[1:].isdigit()):
+                pos = end
+                return token
         start = pos
         pos = key.index("(", pos)
         name = key[start:pos]

@@ -14,6 +14,7 @@ import types
 import numpy as np
 
 from ... import rules
+from . import simulating
 
 # ---- numpy's scalar functions, written with math (each compiled as an inlined CUDA device function) ----------
 
@@ -224,11 +225,6 @@ def _quiet(f):
     return g
 
 
-def _simulating():
-    from numba.core import config
-    return bool(config.ENABLE_CUDASIM)
-
-
 def _sim_math():
     mod = _compiled.get("sim_math")
     if mod is None:
@@ -247,9 +243,9 @@ _TWO = frozenset(["atan2", "hypot", "copysign", "fmod", "pow"])
 def _device(f):
     from numba import cuda
     if not isinstance(f, types.FunctionType):  # a math builtin: a Python function around it, as every target needs
-        g = getattr(_sim_math(), f.__name__) if _simulating() else f
+        g = getattr(_sim_math(), f.__name__) if simulating() else f
         f = (lambda x, y: g(x, y)) if f.__name__ in _TWO else (lambda x: g(x))
-    elif _simulating() and f.__globals__.get("math") is math:
+    elif simulating() and f.__globals__.get("math") is math:
         f = _rebind(f, {**f.__globals__, "math": _sim_math()})
     return cuda.jit(device=True, inline="always")(f)
 

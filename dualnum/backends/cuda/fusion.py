@@ -18,6 +18,7 @@ import numpy as np
 
 from ... import rules
 from .. import elementwise
+from ..fusion import parse  # the CPU's fused loops spell their trees the same way
 from . import kernels, ops
 from .array import DeviceArray, empty
 
@@ -47,8 +48,9 @@ class Node:
 
 
 def _leaf(a, k, shape, dtype):
-    """(key, leaves, consts, size) of an operand, or None if it cannot join a tree. Leaves are spelled "L"
-    here; ``pending`` numbers them, one number per distinct input, so an input used four times is read once."""
+    """(key, leaves, consts, size) of an operand, or None if it cannot join a tree. A computed operand is leaf
+    "L0" of its own; ``pending`` renumbers the leaves, one number per distinct input in the tree, so an input
+    used four times is read once."""
     if type(a) is _DualArray:
         node = a._lazy
         if node is not None:
@@ -59,7 +61,7 @@ def _leaf(a, k, shape, dtype):
         if type(v) is not DeviceArray or type(p) is not DeviceArray or v.shape != shape or p.shape[0] != k or \
                 v.dtype != dtype or p.dtype != dtype or not v.is_contiguous() or not p.is_contiguous():
             return None
-        return "L", ((v, p),), (), 1
+        return "L0", ((v, p),), (), 1
     if type(a) in (float, int) or isinstance(a, (np.floating, np.integer)) and not isinstance(a, np.bool_):
         return "C", (), (float(a),), 1
     return None
@@ -100,8 +102,6 @@ def pending(rule, args, tag, k):
     node.rule, node.args, node.shape, node.k, node.dtype = rule, tuple(args), shape, k, dtype
     leaves, keys = [], []
     for key, ls, _, _ in parts:
-        if key == "L":  # a computed operand: one leaf
-            key = "L?"
         if ls:  # renumber this operand's leaves after the ones already in the tree, sharing repeated inputs
             index = {}
             for j, leaf in enumerate(ls):
@@ -126,15 +126,14 @@ def pending(rule, args, tag, k):
 
 
 def _renumber(key, index):
-    """The operand key with each leaf token "L<j>" (its j-th leaf; "L?" is leaf 0) renamed "L<index[j]>"."""
+    """The operand key with each leaf token "L<j>" (its j-th leaf) renamed "L<index[j]>"."""
     out, pos = [], 0
     while pos < len(key):
         if key[pos] == "L" and (pos == 0 or key[pos - 1] in "(,"):
             end = pos + 1
             while end < len(key) and key[end] not in ",)":
                 end += 1
-            token = key[pos + 1:end]
-            out.append(f"L{index[0 if token == '?' else int(token)]}")
+            out.append(f"L{index[int(key[pos + 1:end])]}")
             pos = end
         else:
             out.append(key[pos])
@@ -191,34 +190,6 @@ def sum_all(d):
 
 # ---- writing the kernel ---------------------------------------------------------------------------------------
 
-def parse(key):
-    """"add(sin(L0),C)" -> ("add", ("sin", "L0"), "C"): the tree a key spells."""
-    pos = 0
-
-    def tree():
-        nonlocal pos
-        if key[pos] == "C" and (pos + 1 == len(key) or key[pos + 1] in ",)"):
-            pos += 1
-            return "C"
-        if key[pos] == "L":
-            end = pos + 1
-            while end < len(key) and key[end] not in ",)":
-                end += 1
-            token, pos = key[pos:end], end
-            return token
-        start = pos
-        pos = key.index("(", pos)
-        name = key[start:pos]
-        args = []
-        while key[pos] != ")":
-            pos += 1
-            args.append(tree())
-        pos += 1
-        return (name, *args)
-
-    return tree()
-
-
 def source(key, kind, k):
     """The kernel's source: per element, the values and local partials of every node, then the tangents.
 
@@ -226,7 +197,7 @@ def source(key, kind, k):
     keeps running sums per thread and writes one partial sum per block and output row."""
     tree = parse(key)
     lines, tangent_lines = [], []
-    names = {"L": 0, "C": 0}
+    names = {"C": 0}
     used = {}
     counter = [0]
 

@@ -24,14 +24,9 @@ import os
 
 from ... import rules
 from .. import elementwise
-from . import formulas
+from . import formulas, simulating
 
 D = 6  # dimensions every operand is padded to (numpy allows more; more raise a clear error)
-
-
-def simulating() -> bool:
-    from numba.core import config
-    return bool(config.ENABLE_CUDASIM)
 
 
 class Config:

@@ -151,7 +151,7 @@ def _elementwise(uf, name, inputs, dtype=None):
     operands = list(inputs)
     arrays = [o for o in operands if isinstance(o, DeviceArray)]
     shape = np.broadcast_shapes(*[o.shape for o in arrays]) if arrays else ()
-    rdt = _result_dtype(uf, [o if isinstance(o, DeviceArray) else o for o in operands])
+    rdt = _result_dtype(uf, operands)
     if dtype is not None:
         rdt = _check_dtype(dtype, f"np.{uf.__name__}")
     # compute in the floating type of the result (a comparison computes in its inputs' common type)
