@@ -122,7 +122,7 @@ def strict_device(monkeypatch):
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection: a run without the PTX tests starts no compiling
 def pytest_collection_modifyitems(session, config, items):
     """The PTX check (tests/test_cuda_kernels.py) compiles every CUDA kernel in a child process for a minute or
-    two: start it now, so it works while the other tests run, and read its report at the end of the session."""
+    two: start it now, so it works while the other tests run, and read its report at the end of the run."""
     ptx = [item for item in items if item.name.startswith("test_ptx") and hasattr(item.module, "start_ptx")]
     if not ptx:
         return

@@ -883,12 +883,12 @@ def _ptx_key():
     return h.hexdigest()
 
 
-_PTX: dict = {}  # the child process compiling every kernel, or its report (one per test session)
+_PTX: dict = {}  # the child process compiling every kernel, or its report (one per test run)
 
 
 def start_ptx(config):
     """Start compiling (once): tests/conftest.py calls this right after collection, so the child works while
-    every other test runs; the PTX tests, moved to the end of the session, read its report."""
+    every other test runs; the PTX tests, moved to the end of the run, read its report."""
     if _PTX:
         return
     key = _ptx_key()
