@@ -109,6 +109,29 @@ def strict_device(monkeypatch):
         return orig_call(self, *args)
 
     monkeypatch.setattr(simkernel.FakeCUDAKernel, "__call__", __call__)
+
+    # The simulator gives a block's threads one shared array per source line, made by whichever thread asks
+    # first; asking is not locked, so two threads can each make their own and a block tree then sums half its
+    # partials (seen under load as wrong column sums). On a GPU the array is one per block by construction.
+    from numba.cuda.simulator import kernelapi
+    import threading
+    import traceback
+    lock = threading.Lock()
+
+    def shared_array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:
+            return orig_shared(self, shape, dtype, alignment)
+        caller = traceback.extract_stack(sys._getframe(1), limit=1)[-1][0:2]
+        with lock:
+            res = self._allocations.get(caller)
+            if res is None:
+                dt = np.dtype(dtype) if not isinstance(dtype, kernelapi.types.Type) else \
+                    kernelapi.numpy_support.as_dtype(dtype)
+                res = self._allocations[caller] = np.empty(shape, dt)
+        return res
+
+    orig_shared = kernelapi.FakeCUDAShared.array
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "array", shared_array)
     # The simulator's block manager polls its threads with the GIL held: at Python's default 5 ms switch
     # interval every syncthreads() waits out several intervals; a short one makes reductions and matmul ~8x faster
     interval = sys.getswitchinterval()

@@ -899,12 +899,14 @@ def start_ptx(config):
         return
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))  # installed or not
     # one child per spare core (one on a 2-core machine, which also runs the simulated tests)
     parts = int(os.environ.get("DUALNUM_PTX_JOBS", 0)) or max(1, min(4, (os.cpu_count() or 1) - 1))
     import tempfile
     errs = [tempfile.TemporaryFile() for _ in range(parts)]  # a child's warnings never fill a pipe nobody reads
     procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--ptx", f"{i}/{parts}"], env=env,
-                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              cwd=root,
                               stdout=subprocess.PIPE, stderr=errs[i], text=True) for i in range(parts)]
     _PTX.update(procs=procs, errs=errs, key=key)
     import atexit
