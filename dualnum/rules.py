@@ -232,16 +232,16 @@ rule("fmax", np.fmax, lambda x, y, z: _half_step(x - y), lambda x, y, z: _half_s
 rule("fmin", np.fmin, lambda x, y, z: _half_step(y - x), lambda x, y, z: _half_step(x - y),
      math="as minimum", smooth=False)
 rule("clip", np.clip,
-     lambda x, lo, hi, z: (x >= lo) * (x <= hi) * 1.0,
-     lambda x, lo, hi, z: (x < lo) * 1.0,
-     lambda x, lo, hi, z: (x > hi) * (x >= lo) * 1.0,
+     lambda x, lo, hi, z: (x >= lo) & (x <= hi),
+     lambda x, lo, hi, z: x < lo,
+     lambda x, lo, hi, z: (x > hi) & (x >= lo),
      math="d clip(x, lo, hi) = [lo≤x≤hi] dx + [x<lo] dlo + [x>hi] dhi", smooth=False)
-rule("where", np.where, 0.0, lambda c, x, y, z: (c != 0) * 1.0, lambda c, x, y, z: (c == 0) * 1.0,
+rule("where", np.where, 0.0, lambda c, x, y, z: c != 0, lambda c, x, y, z: c == 0,
      math="d where(c, x, y) = [c] dx + [not c] dy", smooth=False, nondiff=(0,))
 
 # ---- functions that are not in numpy but every model needs ------------------------------------------------
 rule("sigmoid", _sigmoid, lambda x, z: z * (1.0 - z), math="d σ(x) = σ(x)(1-σ(x)) dx", domain=(-6.0, 6.0))
-rule("relu", lambda x: np.maximum(x, 0.0), lambda x, z: (x > 0) * 1.0,
+rule("relu", lambda x: np.maximum(x, 0.0), lambda x, z: x > 0,
      math="d relu(x) = [x>0] dx (0 at x = 0, as Flux)", smooth=False, numpy_faster="kn")
 
 # ---- remainders: sawtooth functions, slope 1 in x between their jumps --------------------------------------------
