@@ -11,11 +11,11 @@ Reading order, with the lines of each file. The lesson:
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       511
     forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      463
     forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  597
-    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1551
+    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1573
     reverse/backward.py      the backward sweep                                                  135
-    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            515
+    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            538
     tape.py                  see the tape: show and draw the graph the tracker recorded          379
-    nested.py                modes inside modes: hessian, hvp                                     74
+    nested.py                modes inside modes: hessian, hvp                                     80
 
 Whole numpy functions, written once for both modes:
 
@@ -26,13 +26,13 @@ Whole numpy functions, written once for both modes:
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1264
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1267
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 121, elementwise.py 48, kernels.py 644, fusion.py 569, allocator.py 37), the GPU
+only (backends/: __init__.py 121, elementwise.py 48, kernels.py 678, fusion.py 569, allocator.py 37), the GPU
 among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 318, kernels.py 635, pool.py 84,
 array.py 243, ops.py 835, duals.py 125, fusion.py 310).
 """

@@ -20,6 +20,8 @@ HESSIAN_METHODS = ("auto", "forward-over-forward", "forward-over-reverse")
 SMALL = 16
 #: floats in one nested array (value and c × c partials of an n-element intermediate): bounds a Hessian's memory
 BUDGET = 1_000_000
+#: numbers in the tracker's graph of one forward-over-reverse pass (its adjoints and temporaries come on top)
+GRAPH_BUDGET = 2_000_000
 
 
 def hessian(f, x, chunk: int | None = None, method: str = "auto"):
@@ -56,8 +58,12 @@ def hessian(f, x, chunk: int | None = None, method: str = "auto"):
 def _over_reverse(f, x, chunk, scalar):
     if scalar:
         return derivative(lambda z: tracker.gradient(f, z)[0], x)
-    # one pass carries every direction up to 256: the reverse pass costs Python per operation, not per input
-    return jacobian(lambda z: tracker.gradient(f, z)[0], x, chunk=chunk or chunk_size(_size(x), 256))
+    if not chunk:
+        # one pass carries every direction up to 256 (the reverse pass costs Python per operation, not per
+        # input), as long as its graph holds at most GRAPH_BUDGET numbers: c directions multiply it by c + 1
+        held = tracker._recorded_size(f, x)
+        chunk = chunk_size(_size(x), max(1, min(256, GRAPH_BUDGET // max(held, 1) - 1)))
+    return jacobian(lambda z: tracker.gradient(f, z)[0], x, chunk=chunk)
 
 
 def _over_forward(f, x, chunk, scalar):

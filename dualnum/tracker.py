@@ -345,6 +345,29 @@ def gradient(f, *args, nest: bool = False):
     return tuple(_mirror(a, x, grads) for a, x in zip(args, xs))
 
 
+def _recorded_size(f, x):
+    """How many numbers the graph that ``f`` records from ``x`` holds: every tracked intermediate's size, summed.
+
+    A pass that pushes c directions through the tracker (``hessian``'s forward over reverse) holds about
+    (c + 1) times as many, and its adjoints as many again: this is what sizes its chunks. It runs ``f`` once
+    and raises what the tracker raises for code it refuses."""
+    tag = new_tag()
+    activate(tag)
+    try:
+        y = _joined(f(leaf(_as_float(x, "hessian"), tag)))
+    finally:
+        deactivate(tag)
+    total, todo, seen = 0, [y] if type(y) is Tracked and y._tag == tag else [], set()
+    while todo:
+        node = todo.pop()
+        total += int(np.size(value(node)))
+        for p in node._parents:
+            if type(p) is Tracked and p._tag == tag and id(p) not in seen:
+                seen.add(id(p))
+                todo.append(p)
+    return total
+
+
 def _implicit(fn, ps, nest):
     if nest:
         raise TypeError("gradient(fn, ps; nest=True) is not supported for implicit parameters; take the nested "

@@ -74,3 +74,17 @@ def test_nested_duals_keep_their_memory_bounded():
 def test_the_method_is_checked():
     with pytest.raises(ValueError, match="auto"):
         dualnum.hessian(rosen, np.ones(3), method="reverse")
+
+
+def test_the_default_sizes_its_passes_by_the_graph_so_memory_stays_bounded():
+    # ‖x xᵀ‖ (the Frobenius norm of the outer product) is ‖x‖², Hessian 2I; its intermediates hold n² numbers,
+    # so pushing all 130 directions through the tracker at once would hold ~110 MB
+    x = np.linspace(-1.0, 1.5, 130) + 0.01
+    f = lambda z: np.sqrt(np.sum((z[None, :] * z[:, None]) ** 2))  # noqa: E731
+    tracemalloc.start()
+    H = dualnum.hessian(f, x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_allclose(H, 2 * np.eye(130), atol=1e-9)
+    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"
+    assert tracker._recorded_size(f, x) == 3 * 130 + 2 * 130 ** 2 + 2  # x, two views, x xᵀ, its square, Σ, √

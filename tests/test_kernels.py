@@ -49,6 +49,28 @@ def test_kernel_matches_numpy_path(r, k):
         assert fast.shape == slow.shape and fast.partials.shape == slow.partials.shape
 
 
+@pytest.mark.parametrize("r", [r for r in kernels.kernel_rules() if r.arity == 2], ids=lambda r: r.name)
+def test_broadcasting_kernel_matches_numpy_path(r, monkeypatch):
+    """Operands that broadcast to a bigger result (an outer product, a column added to a matrix) take the
+    kernel that reads them through index arrays."""
+    names = []
+    real = kernels._call
+    monkeypatch.setattr(kernels, "_call", lambda mod, name, args: names.append(name) or real(mod, name, args))
+    rng = np.random.default_rng(3)
+    lo, hi = r.domain
+    lo2, hi2 = r.domain2 or r.domain
+    for k, sa, sb in [(8, (1, 90), (70, 1)), (1, (130, 190), (190,)), (3, (40, 1, 30), (20, 1))]:
+        x = DualArray(rng.uniform(lo, hi, sa), rng.normal(size=(k,) + sa), tag=7)
+        y = DualArray(rng.uniform(lo2, hi2, sb), rng.normal(size=(k,) + sb), tag=7)
+        for args in [(x, y), (x, y.value), (x.value, y)]:
+            names.clear()
+            fast, slow = both_paths(lambda: apply(r, *args))
+            assert names == [f"binary_{r.name}_bb"]
+            np.testing.assert_allclose(fast.value, slow.value, rtol=1e-13, atol=1e-300)
+            np.testing.assert_allclose(fast.partials, slow.partials, rtol=1e-12, atol=1e-12)
+            assert fast.shape == slow.shape and fast.partials.shape == slow.partials.shape
+
+
 def test_kernel_path_is_taken_and_numpy_path_when_disabled(monkeypatch):
     calls = []
     real = kernels.try_apply

@@ -825,3 +825,14 @@ def test_nested_gradient_of_a_parameter_records_on_the_parameter():
     np.testing.assert_allclose(W.grad, [6.0, 6.0])  # d/dW Σ 2Wy = 2y
     back(gy)
     np.testing.assert_allclose(W.grad, [6.0 + 2.0, 6.0 + 4.0])  # + d/dW ΣW² = 2W
+
+
+@pytest.mark.parametrize("p, d", [(2, lambda x: 2 * x), (0.5, lambda x: 0.5 / np.sqrt(x)), (-1, lambda x: -1 / x**2),
+                                  (2.0, lambda x: 2 * x), (3, lambda x: 3 * x**2)])
+def test_powers_with_their_own_rules_give_the_closed_form(p, d):
+    # x**2, x**0.5, x**-1 are recorded as square, sqrt, reciprocal (as forward mode does): same numbers
+    x = np.linspace(0.5, 2.0, 7)
+    np.testing.assert_allclose(gradient(lambda v: np.sum(v ** p), x)[0], d(x), rtol=1e-14)
+    np.testing.assert_allclose(gradient(lambda v: v ** p, 1.5)[0], d(1.5), rtol=1e-14)
+    H = dn.hessian(lambda v: np.sum(v ** p), np.linspace(0.5, 2.0, 40), method="forward-over-reverse")
+    np.testing.assert_allclose(np.diag(H), dn.derivative(d, np.linspace(0.5, 2.0, 40)), rtol=1e-12)

@@ -191,12 +191,13 @@ def unary_{n}(x, px, z, pz):
                 qs[i] = {QN}
 """
 
-# One kernel per broadcasting pattern (v: an operand of the output's size, s: a size-1 operand), each with one
-# loop per mode (1: x carries the derivative, 2: y does, 3: both), so no branch sits inside a hot loop.
+# One kernel per broadcasting pattern (v: an operand of the output's size, s: a size-1 operand, b: any other
+# broadcast, read through an index array: output element i is x[ix[i]]), each with one loop per mode (1: x
+# carries the derivative, 2: y does, 3: both), so no branch sits inside a hot loop.
 _BINARY = """
 
 @njit(cache=True, parallel={parallel}, nogil=True, error_model="numpy")
-def binary_{n}_{pat}(x, px, y, py, mode, z, pz):
+def binary_{n}_{pat}(x, px, y, py, mode, z, pz{indices}):
     n = z.shape[0]
     k = pz.shape[0]
     x0 = x[0]
@@ -265,14 +266,19 @@ PATTERNS = {
     "vv": dict(X="xs[i]", Y="ys[i]", X1="x[i]", Y1="y[i]", PX1="p0[i]", PY1="r0[i]"),
     "vs": dict(X="xs[i]", Y="y0", X1="x[i]", Y1="y0", PX1="p0[i]", PY1="r0[0]"),
     "sv": dict(X="x0", Y="ys[i]", X1="x0", Y1="y[i]", PX1="p0[0]", PY1="r0[i]"),
+    "bb": dict(X="x[ix[lo + i]]", Y="y[iy[lo + i]]", X1="x[ix[i]]", Y1="y[iy[i]]", PX1="p0[ix[i]]",
+               PY1="r0[iy[i]]"),
 }
 
 
-def _direction(partials, kind, name):
-    """(the statement that takes direction j of an operand over the block, its element i): a row, or its one
-    number when the operand has one element."""
-    return (f"{name} = {partials}[j, lo:hi]", f"{name}[i]") if kind == "v" else (f"{name} = {partials}[j, 0]",
-                                                                                name)
+def _direction(partials, kind, name, index):
+    """(the statement that takes direction j of an operand over the block, its element i): a row, its one
+    number when the operand has one element, or the whole row read through the operand's index array."""
+    if kind == "v":
+        return f"{name} = {partials}[j, lo:hi]", f"{name}[i]"
+    if kind == "b":
+        return f"{name} = {partials}[j]", f"{name}[{index}[lo + i]]"
+    return f"{name} = {partials}[j, 0]", name
 
 
 def _unary_source(r, parallel):
@@ -286,13 +292,13 @@ def _binary_source(r, pat, parallel):
     x, y, z = "xi", "yi", "zi"
     at = PATTERNS[pat]
     dx, dy = elementwise.partial(r, 0, x, y, z), elementwise.partial(r, 1, x, y, z)
-    (take_p, p), (take_r, q) = _direction("px", pat[0], "ps"), _direction("py", pat[1], "rs")
+    (take_p, p), (take_r, q) = _direction("px", pat[0], "ps", "ix"), _direction("py", pat[1], "rs", "iy")
     indent = "\n" + " " * 16
 
     def loop(takes, expr):
         return indent.join([*takes, "for i in range(m):", f"    qs[i] = {expr}"])
     return _BINARY.format(
-        n=r.name, pat=pat, parallel=parallel, X=at["X"], Y=at["Y"], X1=at["X1"], Y1=at["Y1"],
+        n=r.name, pat=pat, parallel=parallel, indices=", ix, iy" if pat == "bb" else "", X=at["X"], Y=at["Y"], X1=at["X1"], Y1=at["Y1"],
         F=elementwise.value(r, x, y), DX=dx, DY=dy,
         Q1X=elementwise.chain(dx, at["PX1"]), Q1Y=elementwise.chain(dy, at["PY1"]),
         LOOP1=loop([take_p], elementwise.chain("d[i]", p)),
@@ -597,9 +603,9 @@ def try_apply(rule, args, vals, tag, k):
         return None  # (k = 0: constants only, numpy computes the values; scipy's rules are never compiled)
     if rule.numpy_faster and ("k1" if k == 1 else "kn") in rule.numpy_faster and not ALWAYS:
         return None  # measured: numpy's path is the faster one for this rule (Rule.numpy_faster)
-    n = max([v.size if type(v) is np.ndarray else 1 for v in vals])
-    if (k + 1) * n < MIN_SIZE:  # cheap early exit: small arrays are numpy's
-        return None
+    sizes = [v.size if type(v) is np.ndarray else 1 for v in vals]
+    if (k + 1) * (sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0]) < MIN_SIZE:
+        return None  # cheap early exit: small arrays are numpy's (two operands broadcast to at most the product)
     shapes = []
     for a, v in zip(args, vals):
         if isinstance(v, DualArray) or (isinstance(a, DualArray) and isinstance(a.partials, DualArray)):
@@ -609,10 +615,11 @@ def try_apply(rule, args, vals, tag, k):
     n = int(np.prod(out_shape))
     if (k + 1) * n < MIN_SIZE:
         return None
-    if rule.arity == 2 and any(s != out_shape and int(np.prod(s)) != 1 for s in shapes):
-        return None  # general broadcasting: numpy handles it
+    spread = rule.arity == 2 and any(s != out_shape and int(np.prod(s)) != 1 for s in shapes)
     if rule.arity == 1:
         name = "unary_" + rule.name
+    elif spread:  # general broadcasting (an outer product, a bias added to a matrix): through index arrays
+        name = f"binary_{rule.name}_bb"
     else:
         pat = "".join("v" if np.size(v) == n else "s" for v in vals)
         name = f"binary_{rule.name}_{'vv' if pat == 'ss' else pat}"
@@ -637,8 +644,35 @@ def try_apply(rule, args, vals, tag, k):
             parts.append(np.ascontiguousarray(a.partials).reshape(k, -1))
         else:
             parts.append(dummy)
+    if spread:
+        ok = _call(mod, name, (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf,
+                               _spread_index(shapes[0], out_shape), _spread_index(shapes[1], out_shape)))
+        return (z, pz) if ok else None
     pat = "".join("v" if f.size == n else "s" for f in flat)
     if pat == "ss":
         pat = "vv"  # n == 1
     ok = _call(mod, f"binary_{rule.name}_{pat}", (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf))
     return (z, pz) if ok else None
+
+
+_SPREAD: dict = {}  # (operand shape, output shape) -> index array: the same shapes come back every pass
+_SPREAD_HELD = [0]
+
+
+def _spread_index(shape, out_shape):
+    """For each element of the output (C order), the position in the operand it is broadcast from."""
+    key = (shape, out_shape)
+    index = _SPREAD.get(key)
+    if index is None:
+        size = int(np.prod(shape))
+        index = np.broadcast_to(np.arange(size, dtype=np.intp).reshape(shape), out_shape).ravel()
+        index.flags.writeable = False
+        if _SPREAD_HELD[0] + index.size > SPREAD_LIMIT:  # bounded: forget them all, keep the newest
+            _SPREAD.clear()
+            _SPREAD_HELD[0] = 0
+        _SPREAD[key] = index
+        _SPREAD_HELD[0] += index.size
+    return index
+
+
+SPREAD_LIMIT = 1 << 22  # index elements kept for reuse (32 MiB)

@@ -653,6 +653,9 @@ def _big(vals, k):
     for v in vals:
         if type(v) is np.ndarray and v.size * (k + 1) >= kernels.MIN_SIZE:
             return True
+    if len(vals) == 2:  # small operands can broadcast to a big result (an outer product): at most the product
+        a, b = vals
+        return type(a) is np.ndarray and type(b) is np.ndarray and a.size * b.size * (k + 1) >= kernels.MIN_SIZE
     return False
 
 

@@ -962,6 +962,25 @@ def _binary_vjp(pa, pb):
 
 _FLOAT_ERRORS = (ZeroDivisionError, OverflowError)
 
+#: x**2 and x**-1 with a plain number exponent: the power is recorded (the tape shows what was written), but its
+#: adjoint takes the partial of square or reciprocal (2x, -z²): y·x^(y-1) would compute a power of x again (for
+#: a dual x, x**1 is a copy of all its partials). (Not x**0.5: sqrt's 0.5/z is -inf at -0.0, the power's +inf.)
+_POWER_SHORTCUTS = {2: rules.RULES["square"], -1: rules.RULES["reciprocal"]}
+
+
+def _prepare_power():
+    general = _prepare(_POW)
+
+    def vjp(node, g):
+        a, b = node._parents
+        t = type(b)
+        if (t is float or t is int) and b in _POWER_SHORTCUTS and type(a) is Tracked and a._tag == node._tag:
+            x = a.data
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (_fit(_times(g, _formula(_POWER_SHORTCUTS[b].partials[0], x, node.data)), x), None)
+        return general(node, g)
+    _PREPARED[id(_POW)] = (_POW, vjp)
+
 
 # a rule's value or partial on Python floats, again on numpy floats when Python raises or turns complex: the
 # checks are inlined where they run per operation, and this is the retry they share with the duals
@@ -1549,3 +1568,6 @@ _GUFUNCS = contractions.UFUNCS  # (read when a ufunc call runs, after this modul
 for _f, _prim in primitive.TABLE.items():
     HANDLED[_f] = _from_primitive(_prim)
 HANDLED.update(primitive.COMPOSITES)
+
+
+_prepare_power()
