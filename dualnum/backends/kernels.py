@@ -344,16 +344,23 @@ def _digest():
     h.update(pathlib.Path(__file__).read_bytes())  # the generator itself, templates and compile options
     h.update(pathlib.Path(elementwise.__file__).read_bytes())  # the per-element text the templates wrap
     h.update(str(PARALLEL).encode())
-    try:  # the installed version, read without importing numba (half a second)
-        import importlib.metadata
-        h.update(importlib.metadata.version("numba").encode())
-    except Exception:
-        pass
+    h.update(_numba_version().encode())
     _digest_of = (table, h.hexdigest()[:16])  # holds the Rule objects: their ids cannot be reused meanwhile
     return _digest_of[1]
 
 
 _digest_of = None
+
+
+def _numba_version():
+    """The installed numba's distribution name (numba-0.68.1.dist-info), found without importing numba (half a
+    second) or importlib.metadata (which imports email, csv and socket on a class's first fused loop)."""
+    try:
+        origin = pathlib.Path(importlib.util.find_spec("numba").origin)
+        names = sorted(p.name for p in origin.parent.parent.glob("numba-*.*-info"))
+        return " ".join(names) if names else (origin.parent / "_version.py").read_text()
+    except Exception:  # no numba, or an unusual layout: the digest then covers the rest
+        return ""
 
 
 def _content(obj, seen):
