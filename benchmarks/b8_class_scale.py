@@ -50,7 +50,7 @@ def _run(args, env):
 
 
 def main(quick=False):
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 7  # whole processes vary by ±0.1 s on a busy 2-core machine: seven in turns
     base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "DUALNUM_FUSE_PAYBACK")}
     cases = [(name, [sys.executable, "-c", code]) for name, code in CASES.items()]
     print(f"  whole-process seconds, median of {rounds} runs in turns; cold = a fresh cache directory per run")
