@@ -611,8 +611,11 @@ def try_apply(rule, args, vals, tag, k):
     if rule.numpy_faster and ("k1" if k == 1 else "kn") in rule.numpy_faster and not ALWAYS:
         return None  # measured: numpy's path is the faster one for this rule (Rule.numpy_faster)
     sizes = [v.size if type(v) is np.ndarray else 1 for v in vals]
-    if (k + 1) * (sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0]) < MIN_SIZE:
-        return None  # cheap early exit: small arrays are numpy's (two operands broadcast to at most the product)
+    n = max(sizes)
+    if len(vals) == 2 and np.shape(vals[0]) != np.shape(vals[1]):
+        n = sizes[0] * sizes[1]  # two operands broadcast to at most the product of their sizes
+    if (k + 1) * n < MIN_SIZE:  # cheap early exit: small arrays are numpy's
+        return None
     shapes = []
     for a, v in zip(args, vals):
         if isinstance(v, DualArray) or (isinstance(a, DualArray) and isinstance(a.partials, DualArray)):

@@ -655,7 +655,8 @@ def _big(vals, k):
             return True
     if len(vals) == 2:  # small operands can broadcast to a big result (an outer product): at most the product
         a, b = vals
-        return type(a) is np.ndarray and type(b) is np.ndarray and a.size * b.size * (k + 1) >= kernels.MIN_SIZE
+        return type(a) is np.ndarray and type(b) is np.ndarray and a.shape != b.shape and \
+            a.size * b.size * (k + 1) >= kernels.MIN_SIZE
     return False
 
 
