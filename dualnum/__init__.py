@@ -26,13 +26,13 @@ Whole numpy functions, written once for both modes:
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1267
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1268
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 121, elementwise.py 48, kernels.py 685, fusion.py 569, allocator.py 37), the GPU
+only (backends/: __init__.py 122, elementwise.py 48, kernels.py 688, blocks.py 89, fusion.py 569, allocator.py 37), the GPU
 among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 318, kernels.py 635, pool.py 84,
 array.py 243, ops.py 835, duals.py 125, fusion.py 310).
 """

@@ -1,5 +1,6 @@
-"""Speed only: numba kernels per rule (kernels.py), fused elementwise loops (fusion.py), the allocator setting
-(allocator.py), and the choice between them: ``with use("numpy"):``. Every backend gives the same numbers.
+"""Speed only: numba kernels per rule (kernels.py), the blocks they write into (blocks.py), fused elementwise
+loops (fusion.py), the allocator setting (allocator.py), and the choice between them: ``with use("numpy"):``. Every
+backend gives the same numbers.
 
 The backends for host (numpy) arrays:
 

@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from . import elementwise
+from . import blocks, elementwise
 from .. import rules
 
 MIN_SIZE = 1 << 15  # (k + 1) * n elements; tuned in benchmarks/b1_jvp.py
@@ -638,7 +638,7 @@ def try_apply(rule, args, vals, tag, k):
     mod = _current_module(rule)
     if mod is None:
         return None
-    block = np.empty((k + 1,) + tuple(out_shape))  # value and partials in one allocation: half the page faults
+    block = blocks.empty((k + 1,) + tuple(out_shape))  # value and partials in one block, reused once free
     z, pz = block[0], block[1:]
     zf, pzf = z.reshape(-1), pz.reshape(k, -1)
     if rule.arity == 1:
