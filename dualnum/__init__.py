@@ -15,7 +15,7 @@ Reading order, with the lines of each file. The lesson:
     reverse/backward.py      the backward sweep                                                  135
     tracker.py               Flux's API: param, gradient, Params, Grads, update, back            538
     tape.py                  see the tape: show and draw the graph the tracker recorded          379
-    nested.py                modes inside modes: hessian, hvp                                     80
+    nested.py                modes inside modes: hessian, hvp                                     81
 
 Whole numpy functions, written once for both modes:
 

@@ -32,6 +32,7 @@ def hessian(f, x, chunk: int | None = None, method: str = "auto"):
     array holds at most about a million numbers).
     ``method="forward-over-reverse"``: duals over the tracker's reverse-mode gradient (Zygote's and
     torch.func's choice), one reverse pass per chunk of directions: much cheaper for large n (benchmarks/b3).
+    A chunk is up to 256 directions, fewer when the graph f records is large (GRAPH_BUDGET numbers a pass).
     ``method="auto"`` (the default): forward over forward up to 16 inputs; above, forward over reverse, and
     forward over forward where the tracker refuses f or its Hessian has an inf or NaN (forward mode's chain rule
     is NaN-safe, the tracker's is not).
