@@ -32,7 +32,7 @@ Arrays, helpers, checks:
     testing.py               gradcheck: derivatives against central differences                  119
 
 Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 122, elementwise.py 48, kernels.py 688, blocks.py 89, fusion.py 569, allocator.py 37), the GPU
+only (backends/: __init__.py 122, elementwise.py 48, kernels.py 688, blocks.py 88, fusion.py 569, allocator.py 37), the GPU
 among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 318, kernels.py 635, pool.py 84,
 array.py 243, ops.py 835, duals.py 125, fusion.py 310).
 """

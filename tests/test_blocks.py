@@ -64,3 +64,12 @@ def test_threads_never_share_a_live_block():
     for t in threads:
         t.join()
     assert not bad
+
+
+def test_what_is_kept_stays_within_the_limit_over_many_sizes():
+    blocks.clear()
+    for i in range(400):
+        a = blocks.empty((2, 100_000 + i))  # a new size every time: nothing is ever reused
+        del a
+    assert 0 < blocks.held() <= blocks.LIMIT
+    assert len(blocks._blocks) <= blocks.LIMIT // (2 * 100_000 * 8)

@@ -67,11 +67,10 @@ def _trim(now):
     keep = []
     held = 0
     for e in reversed(_blocks):  # newest first
-        raw = e[0]
-        if _refs(raw) == _FREE + 1 and (now - e[1] > STALE or held + raw.nbytes > LIMIT):  # (+1: raw here)
+        if _refs(e[0]) == _FREE and (now - e[1] > STALE or held + e[0].nbytes > LIMIT):  # (as _baseline asks)
             continue
         keep.append(e)
-        held += raw.nbytes
+        held += e[0].nbytes
     keep.reverse()
     _blocks[:] = keep
     _held[0] = held
