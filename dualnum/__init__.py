@@ -11,30 +11,30 @@ Reading order, with the lines of each file. The lesson:
     forward/dual.py          a dual number a + bε, and the chain rule that reads the table       511
     forward/__init__.py      derivative, gradient, jacobian, jvp: push directions through f      463
     forward/taylor.py        Taylor mode: derivatives(f, x, n), every order from the same table  597
-    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1573
+    reverse/tracked.py       tracked values: each operation recorded with its adjoint           1568
     reverse/backward.py      the backward sweep                                                  135
-    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            538
+    tracker.py               Flux's API: param, gradient, Params, Grads, update, back            533
     tape.py                  see the tape: show and draw the graph the tracker recorded          379
     nested.py                modes inside modes: hessian, hvp                                     81
 
 Whole numpy functions, written once for both modes:
 
     linear.py                maps that move elements (flip, tile, triu, ...), adjoints from them   69
-    primitive.py             hand-written derivatives: value, jvp and vjp side by side            100
+    primitive.py             hand-written derivatives: value, jvp and vjp side by side             97
     linalg.py                det, inv, solve, cholesky, eigh, svd, qr, norms, ...                752
     contractions.py          einsum, tensordot, kron, cross, dot, ...                             382
 
 Arrays, helpers, checks:
 
-    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1268
+    forward/dualarray.py     DualArray: numpy arrays of duals, through numpy's protocols        1263
     functions.py             a rule as a function of any number type (sigmoid, relu)               60
     tags.py                  perturbation tags                                                     19
     testing.py               gradcheck: derivatives against central differences                  119
 
-Plumbing a student may skip (_numpy/: protocol.py 85, arraymethods.py 109, composites.py 715) and speed
-only (backends/: __init__.py 122, elementwise.py 48, kernels.py 688, blocks.py 88, fusion.py 569, allocator.py 37), the GPU
+Plumbing a student may skip (_numpy/: protocol.py 96, arraymethods.py 109, composites.py 715) and speed
+only (backends/: __init__.py 122, elementwise.py 48, kernels.py 678, blocks.py 85, fusion.py 569, allocator.py 37), the GPU
 among it, imported on first use (backends/cuda/: __init__.py 63, formulas.py 318, kernels.py 635, pool.py 84,
-array.py 243, ops.py 835, duals.py 125, fusion.py 310).
+array.py 239, ops.py 835, duals.py 125, fusion.py 310).
 """
 from .backends import allocator
 from . import rules

@@ -24,6 +24,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._numpy.protocol import registrar
+
 #: numpy function -> its Primitive; dualarray.py and tracked.py register a handler for each
 TABLE: dict = {}
 #: numpy function -> a function written with other numpy functions (``matrix_power`` from ``@``, ``norm`` from
@@ -60,13 +62,8 @@ def define(func, jvp=None, vjp=None, argnums=(0,), constant=(), variadic=False, 
     return TABLE[func]
 
 
-def composite(*funcs):
-    """Decorator: ``impl`` computes each of ``funcs`` with numpy functions that have derivatives already."""
-    def register(impl):
-        for f in funcs:
-            COMPOSITES[f] = impl
-        return impl
-    return register
+#: ``@composite(np.f)``: ``impl`` computes each numpy function with numpy functions that have derivatives already
+composite = registrar(COMPOSITES)
 
 
 def multilinear_jvp(func):

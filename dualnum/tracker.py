@@ -40,7 +40,7 @@ import numpy as np
 from .forward.dual import Dual
 from .forward.dualarray import DualArray
 from .tags import new_tag
-from .reverse.backward import backprop as _backprop
+from .reverse.backward import _topo, backprop as _backprop
 from .reverse.tracked import Tracked, _const, activate, deactivate, is_active, leaf, value
 from .tape import draw, recording, show  # see the tape: the graph recorded behind a value, and its gradients
 
@@ -357,15 +357,10 @@ def _recorded_size(f, x):
         y = _joined(f(leaf(_as_float(x, "hessian"), tag)))
     finally:
         deactivate(tag)
-    total, todo, seen = 0, [y] if type(y) is Tracked and y._tag == tag else [], set()
-    while todo:
-        node = todo.pop()
-        total += int(np.size(value(node)))
-        for p in node._parents:
-            if type(p) is Tracked and p._tag == tag and id(p) not in seen:
-                seen.add(id(p))
-                todo.append(p)
-    return total
+    if type(y) is not Tracked or y._tag != tag:
+        return 0
+    nodes, leaves = _topo(y, tag)  # (the backward sweep's own walk: every node once, and the leaves)
+    return sum(int(np.size(value(node))) for node in nodes + leaves)
 
 
 def _implicit(fn, ps, nest):

@@ -2,6 +2,17 @@
 import numpy as np
 
 
+def registrar(table):
+    """``@implements(np.f, np.g)``: a decorator that files the function under each numpy function in ``table``."""
+    def implements(*funcs):
+        def register(h):
+            for f in funcs:
+                table[f] = h
+            return h
+        return register
+    return implements
+
+
 def shape_of(x):
     """x.shape, or () for scalars (floats, Duals)."""
     s = getattr(x, "shape", None)

@@ -21,7 +21,7 @@ LIMIT = 128 << 20  # bytes of blocks kept, in use or free
 STALE = 256  # a free block not handed out for this many big allocations is given back
 
 _blocks: list = []  # [raw float64 array, allocation count when last handed out]
-_held = [0, 0]  # bytes in _blocks, big allocations so far
+_count = [0]  # big allocations so far
 _lock = threading.Lock()
 
 
@@ -46,8 +46,8 @@ def empty(shape) -> np.ndarray:
     if n * 8 < MIN_BYTES:
         return np.empty(shape)
     with _lock:
-        _held[1] += 1
-        now = _held[1]
+        _count[0] += 1
+        now = _count[0]
         found = None
         for e in _blocks:
             if e[0].size == n and _refs(e[0]) == _FREE:
@@ -56,7 +56,6 @@ def empty(shape) -> np.ndarray:
         if found is None:
             found = [np.empty(n), now]
             _blocks.append(found)
-            _held[0] += n * 8
         found[1] = now
         _trim(now)
         return found[0].reshape(shape)
@@ -65,24 +64,22 @@ def empty(shape) -> np.ndarray:
 def _trim(now):
     """Forget free blocks not handed out for STALE allocations, and the oldest ones beyond LIMIT."""
     keep = []
-    held = 0
+    total = 0
     for e in reversed(_blocks):  # newest first
-        if _refs(e[0]) == _FREE and (now - e[1] > STALE or held + e[0].nbytes > LIMIT):  # (as _baseline asks)
+        if _refs(e[0]) == _FREE and (now - e[1] > STALE or total + e[0].nbytes > LIMIT):  # (as _baseline asks)
             continue
         keep.append(e)
-        held += e[0].nbytes
+        total += e[0].nbytes
     keep.reverse()
     _blocks[:] = keep
-    _held[0] = held
 
 
 def clear():
     """Give every free block back (blocks still in use stay with their arrays, and are forgotten here)."""
     with _lock:
         _blocks.clear()
-        _held[0] = 0
 
 
 def held() -> int:
     """Bytes of blocks this module keeps, in use or free."""
-    return _held[0]
+    return sum(e[0].nbytes for e in _blocks)

@@ -642,8 +642,7 @@ def try_apply(rule, args, vals, tag, k):
     z, pz = block[0], block[1:]
     zf, pzf = z.reshape(-1), pz.reshape(k, -1)
     if rule.arity == 1:
-        ok = _call(mod, "unary_" + rule.name,
-                   (_flat(vals[0]), np.ascontiguousarray(args[0].partials).reshape(k, -1), zf, pzf))
+        ok = _call(mod, name, (_flat(vals[0]), np.ascontiguousarray(args[0].partials).reshape(k, -1), zf, pzf))
         return (z, pz) if ok else None
     flat, parts, mode = [], [], 0
     dummy = np.empty((0, 0))
@@ -654,19 +653,12 @@ def try_apply(rule, args, vals, tag, k):
             parts.append(np.ascontiguousarray(a.partials).reshape(k, -1))
         else:
             parts.append(dummy)
-    if spread:
-        ok = _call(mod, name, (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf,
-                               _spread_index(shapes[0], out_shape), _spread_index(shapes[1], out_shape)))
-        return (z, pz) if ok else None
-    pat = "".join("v" if f.size == n else "s" for f in flat)
-    if pat == "ss":
-        pat = "vv"  # n == 1
-    ok = _call(mod, f"binary_{rule.name}_{pat}", (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf))
+    extra = (_spread_index(shapes[0], out_shape), _spread_index(shapes[1], out_shape)) if spread else ()
+    ok = _call(mod, name, (flat[0], parts[0], flat[1], parts[1], mode, zf, pzf, *extra))
     return (z, pz) if ok else None
 
 
 _SPREAD: dict = {}  # (operand shape, output shape) -> index array: the same shapes come back every pass
-_SPREAD_HELD = [0]
 
 
 def _spread_index(shape, out_shape):
@@ -677,11 +669,9 @@ def _spread_index(shape, out_shape):
         size = int(np.prod(shape))
         index = np.broadcast_to(np.arange(size, dtype=np.intp).reshape(shape), out_shape).ravel()
         index.flags.writeable = False
-        if _SPREAD_HELD[0] + index.size > SPREAD_LIMIT:  # bounded: forget them all, keep the newest
-            _SPREAD.clear()
-            _SPREAD_HELD[0] = 0
+        if sum(i.size for i in _SPREAD.values()) + index.size > SPREAD_LIMIT:  # bounded: forget them all,
+            _SPREAD.clear()  # keep the newest
         _SPREAD[key] = index
-        _SPREAD_HELD[0] += index.size
     return index
 
 

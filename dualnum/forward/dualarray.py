@@ -28,7 +28,7 @@ from .. import linear, rules
 from .._numpy.arraymethods import ArrayMethods
 from .._numpy.composites import make as _composites, prod
 from .dual import Dual, _scal, primal
-from .._numpy.protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
+from .._numpy.protocol import fname as _fname, registrar as _registrar, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -39,12 +39,7 @@ HANDLED = {}  # numpy function -> handler(*args, **kwargs)
 DEFER_TO: set = set()
 
 
-def implements(*funcs):
-    def register(h):
-        for f in funcs:
-            HANDLED[f] = h
-        return h
-    return register
+implements = _registrar(HANDLED)
 
 
 def unsupported(name, why="dualnum has no derivative rule for it"):

@@ -34,7 +34,7 @@ from .._numpy.arraymethods import ArrayMethods
 from ..forward.dual import Dual, primal
 from .._numpy.composites import make as _composites, prod
 from ..forward.dualarray import DEFER_TO, DualArray, lift
-from .._numpy.protocol import fname as _fname, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
+from .._numpy.protocol import fname as _fname, registrar as _registrar, index_trick as _index_trick, ndim_of as _ndim, no_out as _no_out, \
     normalize_axes as _axes, shape_of as _shape, ufunc_extra as _ufunc_extra, \
     ufunc_reduce as _ufunc_reduce
 
@@ -1089,12 +1089,7 @@ def _zero_derivative(func, args, kwargs):
 HANDLED = {}  # numpy function -> handler(*args, **kwargs)
 
 
-def implements(*funcs):
-    def register(h):
-        for f in funcs:
-            HANDLED[f] = h
-        return h
-    return register
+implements = _registrar(HANDLED)
 
 
 def _on_numbers(func, args, kwargs, name):

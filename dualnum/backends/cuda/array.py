@@ -18,18 +18,14 @@ import numbers
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from ..._numpy.protocol import registrar
 from . import kernels, pool
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.bool_), np.dtype(np.int64))
 HANDLED: dict = {}
 
 
-def implements(*funcs):
-    def register(h):
-        for f in funcs:
-            HANDLED[f] = h
-        return h
-    return register
+implements = registrar(HANDLED)
 
 
 def _check_dtype(dtype, what):
